@@ -1,0 +1,76 @@
+"""Budget forcing ("Wait", s1 / paper Fig. 6b), done on the client side.
+
+For each sample: generate; if the judge closed its reasoning (``</think>``) and rounds remain,
+cut the generation just before ``</think>``, append the wait token and continue from
+``prompt + reasoning so far + "Wait"``.  Every round's continuation is parsed, so each
+round's verdict is recorded (``Sample.rounds``); the sample's verdict is the last round's.
+``budget_tokens`` stops forcing once a sample has generated that many tokens in all.
+Works on any backend whose prompts may end inside the assistant turn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from flexjudge._results import Sample
+from flexjudge.errors import BackendError
+from flexjudge.protocol import Verdict
+
+if TYPE_CHECKING:
+    from flexjudge.judge import Judge, JudgeConfig, _Plan
+
+
+@dataclass
+class _Thread:
+    plan: _Plan
+    order: tuple[int, ...]
+    prompt: str
+    seed: int | None
+    prefix: str = ""
+    tokens: int = 0
+    text: str = ""
+    finish: str = "stop"
+    rounds: list[Verdict] = field(default_factory=list)
+
+
+def run_budget_forcing(judge: Judge, chunk: list[_Plan], cfg: JudgeConfig) -> None:
+    """Generate every sample of ``chunk`` with up to ``cfg.budget_forcing`` forced rounds."""
+    from flexjudge.judge import _count
+
+    if not judge.backend.supports_continuation:
+        raise BackendError(f"backend {judge.backend.name!r} cannot continue a prefix; "
+                           "budget forcing needs one that can")
+    threads = [
+        _Thread(plan, order, prompt,
+                None if plan.sampling.seed is None else plan.sampling.seed + vote)
+        for plan in chunk
+        for prompt, order in zip(plan.prompts, plan.orders, strict=True)
+        for vote in range(cfg.votes)
+    ]
+    active = threads
+    for round_no in range(cfg.budget_forcing + 1):
+        if not active:
+            break
+        requests = [
+            judge._request(t.plan, t.prompt + t.prefix, t.plan.sampling.replace(n=1, seed=t.seed))
+            for t in active
+        ]
+        outputs = judge.backend.generate(requests)
+        still: list[_Thread] = []
+        for t, completions in zip(active, outputs, strict=True):
+            c = completions[0]
+            t.text = t.prefix + c.text
+            t.finish = c.finish_reason
+            t.tokens += c.num_tokens
+            t.rounds.append(t.plan.protocol.parse(t.text, mode=cfg.mode, count=_count(t.plan),
+                                                  finish_reason=c.finish_reason))
+            cut = c.text.find("</think>")
+            within = cfg.budget_tokens is None or t.tokens < cfg.budget_tokens
+            if round_no < cfg.budget_forcing and cut >= 0 and within:
+                t.prefix += c.text[:cut].rstrip() + "\n" + cfg.wait_token
+                still.append(t)
+        active = still
+    for t in threads:
+        t.plan.samples.append(Sample(t.text, t.rounds[-1], t.order, t.finish, t.tokens,
+                                     t.seed, t.rounds))

@@ -1,0 +1,202 @@
+"""Typed inputs and results of the :class:`~flexjudge.judge.Judge`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from flexjudge.errors import InputError
+from flexjudge.protocol import ParseStatus, Verdict
+
+Task = Literal["score", "compare", "rank"]
+TASKS: tuple[Task, ...] = ("score", "compare", "rank")
+
+
+@dataclass
+class JudgeItem:
+    """One judgment to make.
+
+    ``responses``: one for ``score``, two for ``compare``, N for ``rank`` (fixed-text
+    protocols such as ``nisqa`` take none).  Media entries may be paths, bytes, PIL images,
+    arrays or ``flexjudge.media`` objects.  ``fields`` carries extra layout fields (e.g.
+    GenAI-Bench editing's ``source_prompt``).
+    """
+
+    question: str | None
+    responses: list[str]
+    id: str | None = None
+    images: list[Any] = field(default_factory=list)
+    videos: list[Any] = field(default_factory=list)
+    audios: list[Any] = field(default_factory=list)
+    protocol: str | None = None
+    task: Task | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def resolved_task(self) -> Task:
+        if self.task is not None:
+            return self.task
+        n = len(self.responses)
+        return "score" if n <= 1 else "compare" if n == 2 else "rank"
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], *, record: str | None = None) -> JudgeItem:
+        """Validate a ``judge run`` JSONL object.  Raises :class:`InputError` naming the field."""
+        if not isinstance(d, Mapping):
+            raise InputError(f"expected a JSON object, got {type(d).__name__}", record=record)
+        rid = d.get("id", record)
+        rid = None if rid is None else str(rid)
+        question = d.get("question")
+        if question is not None and not isinstance(question, str):
+            raise InputError("must be a string", record=rid, field="question")
+        responses = d.get("responses", [])
+        if isinstance(responses, str) or not isinstance(responses, list):
+            raise InputError("must be a list of strings", record=rid, field="responses")
+        for i, r in enumerate(responses):
+            if not isinstance(r, str):
+                raise InputError(f"item {i} is {type(r).__name__}, expected a string",
+                                 record=rid, field="responses")
+        media: dict[str, list[Any]] = {}
+        for key in ("images", "videos", "audios"):
+            value = d.get(key, [])
+            if isinstance(value, str | dict):
+                value = [value]
+            if not isinstance(value, list):
+                raise InputError("must be a list of paths", record=rid, field=key)
+            media[key] = value
+        task = d.get("task")
+        if task is not None and task not in TASKS:
+            raise InputError(f"must be one of {TASKS}", record=rid, field="task")
+        fields = d.get("fields", {})
+        if not isinstance(fields, dict):
+            raise InputError("must be an object", record=rid, field="fields")
+        protocol = d.get("protocol")
+        if protocol is not None and not isinstance(protocol, str):
+            raise InputError("must be a string", record=rid, field="protocol")
+        return cls(question=question, responses=list(responses), id=rid, protocol=protocol,
+                   task=task, fields={str(k): str(v) for k, v in fields.items()}, **media)
+
+
+@dataclass
+class Sample:
+    """One generation and its parse.  ``order[i]`` is the caller index of the response
+    presented at position ``i``; ``rounds`` holds the verdict after each budget-forcing round."""
+
+    text: str
+    verdict: Verdict
+    order: tuple[int, ...]
+    finish_reason: str = "stop"
+    num_tokens: int = 0
+    seed: int | None = None
+    rounds: list[Verdict] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {
+            "text": self.text,
+            "verdict": self.verdict.to_dict(),
+            "order": list(self.order),
+            "finish_reason": self.finish_reason,
+            "num_tokens": self.num_tokens,
+            "seed": self.seed,
+        }
+        if self.rounds:
+            d["rounds"] = [v.to_dict() for v in self.rounds]
+        return d
+
+
+@dataclass
+class JudgeResult:
+    """The outcome of one item.
+
+    All positions are in the **caller's** order: ``scores[i]`` belongs to ``responses[i]``,
+    ``preference`` ``"A"`` means ``responses[0]`` is better, ``ranking`` lists caller indices
+    best → worst.  ``status`` is ``ok`` when at least one sample parsed, ``error`` when the
+    item could not be judged at all (``error`` then says why), else the parse status of the
+    samples.  ``samples`` keeps every vote, including failed ones.
+    """
+
+    id: str | None
+    task: Task
+    protocol: str
+    mode: str
+    status: str
+    scores: list[float] | None = None
+    preference: str | None = None
+    ranking: list[int] | None = None
+    option: str | None = None
+    samples: list[Sample] = field(default_factory=list)
+    votes: dict[str, int] = field(default_factory=dict)
+    agreement: float | None = None
+    n_failed: int = 0
+    sampling: dict[str, Any] = field(default_factory=dict)
+    prompt_sha256: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    num_tokens: int = 0
+    error: str | None = None
+    error_field: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == ParseStatus.OK.value
+
+    @property
+    def score(self) -> float | None:
+        return self.scores[0] if self.scores and len(self.scores) == 1 else None
+
+    @property
+    def reasoning(self) -> str | None:
+        for s in self.samples:
+            if s.verdict.reasoning:
+                return s.verdict.reasoning
+        return None
+
+    def to_dict(self, *, include_samples: bool = True) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "id": self.id,
+            "task": self.task,
+            "protocol": self.protocol,
+            "mode": self.mode,
+            "status": self.status,
+            "scores": self.scores,
+            "preference": self.preference,
+            "ranking": self.ranking,
+            "option": self.option,
+            "votes": self.votes,
+            "agreement": self.agreement,
+            "n_failed": self.n_failed,
+            "sampling": self.sampling,
+            "prompt_sha256": self.prompt_sha256,
+            "seconds": round(self.seconds, 4),
+            "num_tokens": self.num_tokens,
+            "error": self.error,
+        }
+        if self.error_field is not None:
+            d["error_field"] = self.error_field
+        if include_samples:
+            d["samples"] = [s.to_dict() for s in self.samples]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> JudgeResult:
+        samples = [
+            Sample(
+                text=s["text"],
+                verdict=Verdict.from_dict(s["verdict"]),
+                order=tuple(s["order"]),
+                finish_reason=s.get("finish_reason", "stop"),
+                num_tokens=s.get("num_tokens", 0),
+                seed=s.get("seed"),
+                rounds=[Verdict.from_dict(v) for v in s.get("rounds", [])],
+            )
+            for s in d.get("samples", [])
+        ]
+        return cls(
+            id=d.get("id"), task=d["task"], protocol=d["protocol"], mode=d["mode"],
+            status=d["status"], scores=d.get("scores"), preference=d.get("preference"),
+            ranking=d.get("ranking"), option=d.get("option"), samples=samples,
+            votes=dict(d.get("votes", {})), agreement=d.get("agreement"),
+            n_failed=d.get("n_failed", 0), sampling=dict(d.get("sampling", {})),
+            prompt_sha256=list(d.get("prompt_sha256", [])), seconds=d.get("seconds", 0.0),
+            num_tokens=d.get("num_tokens", 0), error=d.get("error"),
+            error_field=d.get("error_field"),
+        )

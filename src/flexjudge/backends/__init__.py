@@ -1,0 +1,60 @@
+"""Inference backends behind one interface (:class:`Backend`).
+
+``transformers`` (embedded default), ``vllm``, ``openai`` (any OpenAI-compatible server) and
+``mock`` (deterministic, for tests).  Heavy backends are imported lazily by
+:func:`load_backend`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flexjudge.backends._base import (
+    Backend,
+    Completion,
+    FinishReason,
+    GenerationRequest,
+    ModelFamily,
+    SamplingParams,
+)
+from flexjudge.backends._mock import MockBackend, default_judge_text
+from flexjudge.errors import BackendError
+
+BACKENDS = ("transformers", "vllm", "openai", "mock")
+
+
+def load_backend(name: str, model: str, **kwargs: Any) -> Backend:
+    """Instantiate backend ``name`` for ``model``.
+
+    Raises :class:`BackendError` for an unknown name and
+    :class:`flexjudge.errors.MissingDependencyError` when the backend's extra is missing.
+    """
+    if name == "mock":
+        return MockBackend(model, **kwargs)
+    if name == "transformers":
+        from flexjudge.backends._transformers import TransformersBackend
+
+        return TransformersBackend(model, **kwargs)
+    if name == "vllm":
+        from flexjudge.backends._vllm import VLLMBackend  # type: ignore[import-not-found]
+
+        return VLLMBackend(model, **kwargs)  # type: ignore[no-any-return]
+    if name == "openai":
+        from flexjudge.backends._openai import OpenAIBackend  # type: ignore[import-not-found]
+
+        return OpenAIBackend(model, **kwargs)  # type: ignore[no-any-return]
+    raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+
+
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "Completion",
+    "FinishReason",
+    "GenerationRequest",
+    "MockBackend",
+    "ModelFamily",
+    "SamplingParams",
+    "default_judge_text",
+    "load_backend",
+]

@@ -1,0 +1,139 @@
+"""The one interface every inference backend implements.
+
+A backend turns fully rendered prompt strings (ChatML with media placeholders typed into the
+text) plus decoded media into completions.  It knows nothing of protocols or verdicts: the
+judge renders and parses; backends only generate.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from PIL import Image
+
+ModelFamily = Literal["qwen2_5_vl", "qwen2_5_omni", "llama3", "text"]
+FinishReason = Literal["stop", "length", "error"]
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """Sampling settings, vLLM semantics.
+
+    ``temperature == 0`` means greedy.  No top-k and no repetition penalty are ever applied
+    (reference protocol §2): backends must override a checkpoint's generation_config.
+    ``seed`` seeds this request; ``n`` completions are drawn from one shared prefill where the
+    backend can.  Stop strings end generation and are kept in the text when
+    ``include_stop_str_in_output``.
+    """
+
+    temperature: float = 0.6
+    top_p: float = 0.95
+    max_tokens: int = 4096
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    n: int = 1
+    include_stop_str_in_output: bool = True
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.max_tokens < 1:
+            raise ValueError(f"max_tokens must be >= 1, got {self.max_tokens}")
+        if self.n < 1:
+            raise ValueError(f"n must be >= 1, got {self.n}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["stop"] = list(self.stop)
+        return d
+
+    def replace(self, **changes: Any) -> SamplingParams:
+        values = asdict(self)
+        values.update(changes)
+        values["stop"] = tuple(values["stop"])
+        return SamplingParams(**values)
+
+
+@dataclass
+class GenerationRequest:
+    """One prompt to complete.
+
+    ``prompt`` is the whole rendered string, including ``<|im_start|>assistant\\n`` and any
+    prefix the assistant turn should continue from (budget forcing appends to it).
+    Media lists are matched, in order, to the placeholders typed in ``prompt``:
+    images as RGB PIL images, videos as uint8 arrays ``(T, H, W, 3)``, audio as float32
+    mono arrays at 16 kHz (or as prepared by the protocol, see ``flexjudge.media``).
+    """
+
+    prompt: str
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    images: list[Image.Image] = field(default_factory=list)
+    videos: list[np.ndarray] = field(default_factory=list)
+    audios: list[np.ndarray] = field(default_factory=list)
+    video_fps: list[float] = field(default_factory=list)
+
+    def media_counts(self) -> tuple[int, int, int]:
+        return len(self.images), len(self.videos), len(self.audios)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One generated continuation.
+
+    ``text`` has special tokens skipped and surrounding whitespace stripped (as the reference
+    saves it).  ``finish_reason`` is ``"length"`` when ``max_tokens`` ran out.
+    """
+
+    text: str
+    finish_reason: FinishReason = "stop"
+    num_tokens: int = 0
+    token_ids: tuple[int, ...] | None = None
+
+
+class Backend(abc.ABC):
+    """Abstract inference backend.
+
+    Subclasses implement :meth:`generate`.  ``generate`` returns, for every request, exactly
+    ``request.sampling.n`` completions, in request order.  It raises
+    :class:`flexjudge.errors.BackendError` when the whole call fails; a failure of a single
+    request may instead be reported as a completion with ``finish_reason="error"`` and the
+    message in ``text``.
+    """
+
+    #: registry name, e.g. ``"transformers"``
+    name: str = "abstract"
+    #: whether a prompt may end inside the assistant turn and be continued (budget forcing)
+    supports_continuation: bool = True
+
+    def __init__(self, model_id: str, family: ModelFamily = "qwen2_5_vl") -> None:
+        self.model_id = model_id
+        self.family: ModelFamily = family
+
+    @abc.abstractmethod
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Completion]]:
+        """Complete every request; see the class docstring for the contract."""
+
+    def fingerprint(self) -> str:
+        """A stable identity of the model behind this backend, used in result-store keys."""
+        payload = json.dumps(
+            {"backend": self.name, "model": self.model_id, "family": self.family},
+            sort_keys=True,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources (GPU memory, HTTP sessions)."""
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

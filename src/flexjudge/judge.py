@@ -1,0 +1,362 @@
+"""The :class:`Judge`: score, compare and rank with a Flex-Judge model.
+
+Every call renders the protocol's prompt, generates through a backend, parses the
+``<think>``/``<answer>`` output into a typed verdict, and aggregates votes, swapped orders and
+budget-forcing rounds.  Bad input for one item becomes an ``error`` result for that item;
+the rest of a batch still runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol as TypingProtocol
+
+import numpy as np
+
+from flexjudge._aggregate import (
+    PairAggregate,
+    RankAggregate,
+    ScoreAggregate,
+    SwapPolicy,
+    aggregate,
+)
+from flexjudge._media_prep import PreparedMedia, prepare_media
+from flexjudge._results import JudgeItem, JudgeResult, Sample, Task
+from flexjudge.backends import Backend, GenerationRequest, SamplingParams, load_backend
+from flexjudge.errors import BackendError, InputError, ProtocolError
+from flexjudge.protocol import Format, Mode, PromptInputs, Protocol, get_protocol, protocol_for
+
+Order = Literal["fixed", "random"]
+Progress = Callable[[int, int], None]
+
+
+class ResultCache(TypingProtocol):
+    """What :meth:`Judge.run` needs from a result store (see ``flexjudge.store``)."""
+
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    def put(self, key: str, record: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class JudgeConfig:
+    """Judging options.  ``None`` sampling fields fall back to the protocol's defaults."""
+
+    protocol: str | None = None
+    mode: Mode = "clean"
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = 0
+    criteria: str | None = None
+    votes: int = 1
+    swap: bool = False
+    order: Order = "fixed"
+    budget_forcing: int = 0
+    budget_tokens: int | None = None
+    wait_token: str = "Wait"
+    score_aggregate: ScoreAggregate = "mean"
+    pair_aggregate: PairAggregate = "majority"
+    rank_aggregate: RankAggregate = "borda"
+    swap_policy: SwapPolicy = "tie"
+    batch_size: int = 64
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.votes < 1:
+            raise ValueError("votes must be >= 1")
+        if self.budget_forcing < 0:
+            raise ValueError("budget_forcing must be >= 0")
+        if self.order not in ("fixed", "random"):
+            raise ValueError("order must be 'fixed' or 'random'")
+        if self.mode not in ("reference", "clean"):
+            raise ValueError("mode must be 'reference' or 'clean'")
+
+
+@dataclass
+class _Plan:
+    index: int
+    item: JudgeItem
+    task: Task
+    protocol: Protocol
+    orders: list[tuple[int, ...]]
+    prompts: list[str]
+    prompt_hashes: list[str]
+    media: PreparedMedia
+    sampling: SamplingParams
+    key: str | None = None
+    samples: list[Sample] = field(default_factory=list)
+
+
+class Judge:
+    """A Flex-Judge behind any backend.
+
+    >>> judge = Judge.from_pretrained("jongwooko/Flex-VL-7B")          # doctest: +SKIP
+    >>> judge.compare("Which is right?", "answer one", "answer two", images=["cat.jpg"])
+
+    Raises :class:`InputError` (single calls) for bad inputs; batch calls (:meth:`run`)
+    return ``status="error"`` results instead and keep going.
+    """
+
+    def __init__(self, backend: Backend, config: JudgeConfig | None = None, **options: Any):
+        self.backend = backend
+        self.config = config or JudgeConfig(**options)
+        if config is not None and options:
+            raise TypeError("pass either config or keyword options, not both")
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model: str,
+        *,
+        backend: str | Backend = "transformers",
+        backend_kwargs: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Judge:
+        """Load ``model`` with ``backend`` (a name or a ready :class:`Backend`)."""
+        if isinstance(backend, Backend):
+            return cls(backend, **options)
+        return cls(load_backend(backend, model, **(backend_kwargs or {})), **options)
+
+    # ------------------------------------------------------------------ single calls
+    def score(self, question: str | None, response: str | None = None, **kw: Any) -> JudgeResult:
+        responses = [] if response is None else [response]
+        return self._single(JudgeItem(question, responses, task="score", **_item_kw(kw)), kw)
+
+    def compare(self, question: str | None, response_a: str, response_b: str,
+                **kw: Any) -> JudgeResult:
+        item = JudgeItem(question, [response_a, response_b], task="compare", **_item_kw(kw))
+        return self._single(item, kw)
+
+    def rank(self, question: str | None, responses: Sequence[str], **kw: Any) -> JudgeResult:
+        return self._single(JudgeItem(question, list(responses), task="rank", **_item_kw(kw)), kw)
+
+    def _single(self, item: JudgeItem, kw: dict[str, Any]) -> JudgeResult:
+        result = self.run([item], **kw)[0]
+        if result.status == "error" and result.error_field is not None:
+            raise InputError(result.error or "invalid input", record=item.id,
+                             field=result.error_field)
+        return result
+
+    # ------------------------------------------------------------------ batches
+    def score_batch(self, items: Iterable[JudgeItem | dict[str, Any]], **kw: Any) -> list[JudgeResult]:
+        return self.run(items, task="score", **kw)
+
+    def compare_batch(self, items: Iterable[JudgeItem | dict[str, Any]], **kw: Any) -> list[JudgeResult]:
+        return self.run(items, task="compare", **kw)
+
+    def rank_batch(self, items: Iterable[JudgeItem | dict[str, Any]], **kw: Any) -> list[JudgeResult]:
+        return self.run(items, task="rank", **kw)
+
+    def run(
+        self,
+        items: Iterable[JudgeItem | dict[str, Any]],
+        *,
+        task: Task | None = None,
+        store: ResultCache | None = None,
+        progress: Progress | None = None,
+        on_result: Callable[[JudgeResult], None] | None = None,
+        **overrides: Any,
+    ) -> list[JudgeResult]:
+        """Judge many items, in batches of ``batch_size`` items per backend call.
+
+        Results come back in input order.  With ``store``, finished items are looked up by
+        content key and skipped, and each new result is written as soon as its batch ends.
+        """
+        cfg = _override(self.config, overrides)
+        item_list = list(items)
+        results: list[JudgeResult | None] = [None] * len(item_list)
+        rng = np.random.RandomState(cfg.seed if cfg.seed is not None else 0)
+        plans: list[_Plan] = []
+        done = 0
+        for i, raw in enumerate(item_list):
+            started = time.perf_counter()
+            try:
+                item = raw if isinstance(raw, JudgeItem) else JudgeItem.from_dict(raw, record=str(i))
+                if task is not None and item.task is None:
+                    item.task = task
+                plan = self._plan(i, item, cfg, rng)
+            except (InputError, ProtocolError) as exc:
+                results[i] = _error_result(raw, i, cfg, exc, started)
+                done += 1
+                continue
+            if store is not None and plan.key is not None:
+                cached = store.get(plan.key)
+                if cached is not None:
+                    results[i] = JudgeResult.from_dict(cached)
+                    done += 1
+                    continue
+            plans.append(plan)
+        if progress and done:
+            progress(done, len(item_list))
+        for start in range(0, len(plans), cfg.batch_size):
+            chunk = plans[start : start + cfg.batch_size]
+            started = time.perf_counter()
+            try:
+                self._generate(chunk, cfg)
+            except BackendError as exc:
+                for plan in chunk:
+                    results[plan.index] = _error_result(plan.item, plan.index, cfg, exc, started)
+                done += len(chunk)
+                if progress:
+                    progress(done, len(item_list))
+                continue
+            per_item = (time.perf_counter() - started) / max(len(chunk), 1)
+            for plan in chunk:
+                result = self._finish(plan, cfg, per_item)
+                results[plan.index] = result
+                if store is not None and plan.key is not None:
+                    store.put(plan.key, result.to_dict())
+                if on_result is not None:
+                    on_result(result)
+            done += len(chunk)
+            if progress:
+                progress(done, len(item_list))
+        return [r for r in results if r is not None]
+
+    # ------------------------------------------------------------------ internals
+    def _plan(self, index: int, item: JudgeItem, cfg: JudgeConfig,
+              rng: np.random.RandomState) -> _Plan:
+        task = item.resolved_task()
+        protocol = protocol_for(task, item.protocol or cfg.protocol)
+        record = item.id if item.id is not None else str(index)
+        family = self.backend.family
+        if family not in protocol.families:
+            raise ProtocolError(f"protocol {protocol.name!r} needs a {'/'.join(protocol.families)} "
+                                f"model; this backend serves {family}")
+        media = prepare_media(item.images, item.videos, item.audios, protocol, cfg.mode,
+                              record=record)
+        n = len(item.responses)
+        identity = tuple(range(n))
+        orders = [identity]
+        swappable = n >= 2 and not protocol.fixed_text
+        if swappable and cfg.order == "random":
+            if rng.uniform() >= 0.5:  # VL-RewardBench: u < 0.5 keeps the original order
+                orders = [tuple(reversed(identity))]
+        if swappable and cfg.swap:
+            orders = [orders[0], tuple(reversed(orders[0]))]
+        prompts, hashes = [], []
+        criteria = cfg.criteria if protocol.supports_criteria else None
+        for order in orders:
+            inputs = PromptInputs(
+                question=item.question, responses=[item.responses[j] for j in order],
+                n_images=len(media.images), n_videos=len(media.videos),
+                n_audios=len(media.audios), fields=item.fields, family=family,
+            )
+            rendered = protocol.render(inputs, mode=cfg.mode, criteria=criteria, record=record)
+            prompts.append(rendered.text)
+            hashes.append(rendered.sha256)
+        d = protocol.sampling
+        # reference scripts without a seed (MJ-Bench, audio) stay unseeded in reference mode
+        seed = cfg.seed if d.seed_from_trial or cfg.mode == "clean" else None
+        sampling = SamplingParams(
+            temperature=d.temperature if cfg.temperature is None else cfg.temperature,
+            top_p=d.top_p if cfg.top_p is None else cfg.top_p,
+            max_tokens=d.max_tokens if cfg.max_tokens is None else cfg.max_tokens,
+            seed=seed,
+            stop=d.stop,
+            n=cfg.votes,
+        )
+        key = _item_key(self.backend.fingerprint(), protocol.name, hashes, media.hashes,
+                        sampling, cfg)
+        return _Plan(index, item, task, protocol, orders, prompts, hashes, media, sampling, key)
+
+    def _request(self, plan: _Plan, prompt: str, sampling: SamplingParams) -> GenerationRequest:
+        m = plan.media
+        return GenerationRequest(prompt=prompt, sampling=sampling, images=m.images,
+                                 videos=m.videos, audios=m.audios, video_fps=m.video_fps)
+
+    def _generate(self, chunk: list[_Plan], cfg: JudgeConfig) -> None:
+        if cfg.budget_forcing > 0:
+            from flexjudge._budget import run_budget_forcing
+
+            run_budget_forcing(self, chunk, cfg)
+            return
+        requests, owners = [], []
+        for plan in chunk:
+            for prompt, order in zip(plan.prompts, plan.orders, strict=True):
+                requests.append(self._request(plan, prompt, plan.sampling))
+                owners.append((plan, order))
+        outputs = self.backend.generate(requests)
+        if len(outputs) != len(requests):
+            raise BackendError(f"backend returned {len(outputs)} results for {len(requests)}")
+        for (plan, order), completions in zip(owners, outputs, strict=True):
+            for c in completions:
+                verdict = plan.protocol.parse(c.text, mode=cfg.mode, count=_count(plan),
+                                              finish_reason=c.finish_reason)
+                plan.samples.append(Sample(c.text, verdict, order, c.finish_reason,
+                                           c.num_tokens, plan.sampling.seed))
+
+    def _finish(self, plan: _Plan, cfg: JudgeConfig, seconds: float) -> JudgeResult:
+        agg = aggregate(
+            plan.task, plan.protocol.format, plan.samples, max(len(plan.item.responses), 1),
+            score_agg=cfg.score_aggregate, pair_agg=cfg.pair_aggregate,
+            rank_agg=cfg.rank_aggregate, swap_policy=cfg.swap_policy,
+        )
+        errors = [s.verdict.error for s in plan.samples if s.verdict.error]
+        return JudgeResult(
+            id=plan.item.id, task=plan.task, protocol=plan.protocol.name, mode=cfg.mode,
+            status=agg.status, scores=agg.scores, preference=agg.preference,
+            ranking=agg.ranking, option=agg.option, samples=plan.samples,
+            votes=agg.votes or {}, agreement=agg.agreement, n_failed=agg.n_failed,
+            sampling=plan.sampling.to_dict() | _scaling_dict(cfg),
+            prompt_sha256=plan.prompt_hashes, seconds=seconds,
+            num_tokens=sum(s.num_tokens for s in plan.samples),
+            error=None if agg.status == "ok" else (errors[0] if errors else agg.status),
+        )
+
+
+def _count(plan: _Plan) -> int:
+    if plan.protocol.format is Format.OPTION:
+        return 1
+    return max(len(plan.item.responses), 1)
+
+
+def _scaling_dict(cfg: JudgeConfig) -> dict[str, Any]:
+    return {"votes": cfg.votes, "swap": cfg.swap, "order": cfg.order,
+            "budget_forcing": cfg.budget_forcing, "budget_tokens": cfg.budget_tokens}
+
+
+def _item_key(fingerprint: str, protocol: str, prompts: list[str], media: list[str],
+              sampling: SamplingParams, cfg: JudgeConfig) -> str:
+    payload = {"model": fingerprint, "protocol": protocol, "prompts": prompts, "media": media,
+               "sampling": sampling.to_dict(), "mode": cfg.mode, **_scaling_dict(cfg),
+               "aggregate": [cfg.score_aggregate, cfg.pair_aggregate, cfg.rank_aggregate,
+                             cfg.swap_policy], "wait": cfg.wait_token}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _override(cfg: JudgeConfig, overrides: dict[str, Any]) -> JudgeConfig:
+    if not overrides:
+        return cfg
+    values = {**cfg.__dict__, **overrides}
+    return JudgeConfig(**values)
+
+
+_ITEM_KEYS = ("id", "images", "videos", "audios", "protocol", "fields")
+
+
+def _item_kw(kw: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key in _ITEM_KEYS:
+        if key in kw:
+            value = kw.pop(key)
+            out[key] = list(value) if key in ("images", "videos", "audios") else value
+    return out
+
+
+def _error_result(raw: Any, index: int, cfg: JudgeConfig, exc: Exception,
+                  started: float) -> JudgeResult:
+    item_id = raw.id if isinstance(raw, JudgeItem) else (
+        str(raw.get("id", index)) if isinstance(raw, dict) else str(index))
+    task: Task = raw.resolved_task() if isinstance(raw, JudgeItem) else "score"
+    protocol = (raw.protocol if isinstance(raw, JudgeItem) else None) or cfg.protocol or ""
+    return JudgeResult(
+        id=item_id, task=task, protocol=protocol, mode=cfg.mode, status="error",
+        error=str(exc), error_field=getattr(exc, "field", None),
+        seconds=time.perf_counter() - started,
+    )

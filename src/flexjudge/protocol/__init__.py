@@ -1,0 +1,97 @@
+"""Prompts (reference + clean), chat rendering, formats and scales, output parsing.
+
+This layer knows nothing of models or backends.
+"""
+
+from flexjudge.protocol._catalog import (
+    DEFAULT_CRITERIA,
+    DEFAULT_PROTOCOLS,
+    get_protocol,
+    list_protocols,
+    protocol_for,
+    register,
+)
+from flexjudge.protocol._chatml import (
+    PLACEHOLDERS,
+    THINK_PREFIX,
+    render_chat,
+    render_chatml,
+    render_llama3,
+    translate_placeholders,
+)
+from flexjudge.protocol._clean import CLEAN_FIXES, clean_prompt, spec_prompt
+from flexjudge.protocol._parse import (
+    extract_reasoning,
+    parse_mos_cascade,
+    parse_option,
+    parse_scores,
+    parse_verdict,
+    preference_from_scores,
+    ranking_from_scores,
+)
+from flexjudge.protocol._protocol import (
+    MediaPrepSpec,
+    PromptInputs,
+    Protocol,
+    RenderedPrompt,
+    SamplingDefaults,
+)
+from flexjudge.protocol._spec_prompts import SPEC_PROMPTS, SPEC_SHA256, SPEC_TITLES
+from flexjudge.protocol._types import (
+    MODES,
+    OPTIONS,
+    Format,
+    Mode,
+    ParseStatus,
+    Preference,
+    Scale,
+    Verdict,
+)
+
+
+def export_prompts(mode: Mode = "reference") -> dict[str, str]:
+    """Every spec prompt by id (``P-01`` … ``P-32``) in the given mode."""
+    return {pid: spec_prompt(pid, mode) for pid in SPEC_PROMPTS}
+
+
+__all__ = [
+    "CLEAN_FIXES",
+    "DEFAULT_CRITERIA",
+    "DEFAULT_PROTOCOLS",
+    "MODES",
+    "OPTIONS",
+    "PLACEHOLDERS",
+    "SPEC_PROMPTS",
+    "SPEC_SHA256",
+    "SPEC_TITLES",
+    "THINK_PREFIX",
+    "Format",
+    "MediaPrepSpec",
+    "Mode",
+    "ParseStatus",
+    "Preference",
+    "PromptInputs",
+    "Protocol",
+    "RenderedPrompt",
+    "SamplingDefaults",
+    "Scale",
+    "Verdict",
+    "clean_prompt",
+    "export_prompts",
+    "extract_reasoning",
+    "get_protocol",
+    "list_protocols",
+    "parse_mos_cascade",
+    "parse_option",
+    "parse_scores",
+    "parse_verdict",
+    "preference_from_scores",
+    "protocol_for",
+    "ranking_from_scores",
+    "register",
+    "render_chat",
+    "render_chatml",
+    "render_llama3",
+    "spec_prompt",
+    "translate_placeholders",
+]

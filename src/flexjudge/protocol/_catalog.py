@@ -1,0 +1,318 @@
+"""The built-in protocols: every benchmark layout of the spec plus general-purpose ones."""
+
+from __future__ import annotations
+
+from flexjudge.errors import ProtocolError
+from flexjudge.protocol._clean import spec_prompt
+from flexjudge.protocol._protocol import (
+    MediaPrepSpec,
+    Protocol,
+    PromptInputs,
+    SamplingDefaults,
+    SystemBuilder,
+    UserBuilder,
+)
+from flexjudge.protocol._types import Format, Mode, Scale
+
+S10 = Scale(1, 10)
+S5 = Scale(1, 5)
+MOS5 = Scale(1.0, 5.0, decimals=True)
+MOL10 = Scale(1.0, 10.0, decimals=True)
+
+
+def _system(pid: str) -> SystemBuilder:
+    def build(mode: Mode, criteria: str | None) -> str:
+        return spec_prompt(pid, mode)
+
+    return build
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    # single pass so substituted text containing "{answer_2}" etc. is never re-substituted
+    out, i = [], 0
+    while i < len(template):
+        if template[i] == "{":
+            j = template.index("}", i)
+            out.append(values[template[i + 1 : j]])
+            i = j + 1
+        else:
+            out.append(template[i])
+            i += 1
+    return "".join(out)
+
+
+def _q(inputs: PromptInputs) -> str:
+    return inputs.question or ""
+
+
+def _user_qa(pid: str) -> UserBuilder:
+    """Layouts with {question}/{answer}/{answer_1}/{answer_2} (or PandaLM/GenAI names)."""
+
+    def build(inputs: PromptInputs, mode: Mode) -> str:
+        r = list(inputs.responses)
+        values = {
+            "question": _q(inputs),
+            "prompt": _q(inputs),
+            "caption": _q(inputs),
+            "answer": r[0] if r else "",
+            "answer_1": r[0] if r else "",
+            "answer_2": r[1] if len(r) > 1 else "",
+            **dict(inputs.fields),
+        }
+        return _fill(spec_prompt(pid, mode), values)
+
+    return build
+
+
+def _user_constant(pid: str) -> UserBuilder:
+    def build(inputs: PromptInputs, mode: Mode) -> str:
+        return spec_prompt(pid, mode)
+
+    return build
+
+
+def _user_batch(inputs: PromptInputs, mode: Mode) -> str:
+    text = _fill(spec_prompt("P-07", mode), {"question": _q(inputs)})
+    for i, answer in enumerate(inputs.responses, start=1):
+        text += "[Assistant " + str(i) + "'s Answer]\n" + answer + "\n\n"
+    return text.strip()
+
+
+def _user_pandalm(inputs: PromptInputs, mode: Mode) -> str:
+    f = dict(inputs.fields)
+    values = {
+        "instruction": f.get("instruction", _q(inputs)),
+        "input": f.get("input", ""),
+        "response1": inputs.responses[0],
+        "response2": inputs.responses[1],
+    }
+    return _fill(spec_prompt("P-28", mode), values)
+
+
+MOL_TOKENS = "<mol>" * 8
+
+
+def _user_mol_pampa(inputs: PromptInputs, mode: Mode) -> str:
+    return spec_prompt("P-32", mode).replace("<mol>", MOL_TOKENS) + inputs.responses[0]
+
+
+def _user_mol_pair(inputs: PromptInputs, mode: Mode) -> str:
+    text = spec_prompt("P-30", mode)
+    text = text.replace("<<QUESTION>>", _q(inputs).replace("<mol>", MOL_TOKENS))
+    text = text.replace("<<ANSWER1>>", inputs.responses[0])
+    return text.replace("<<ANSWER2>>", inputs.responses[1])
+
+
+# ---------------------------------------------------------------- general protocols
+_HEAD = (
+    "You are a helpful assistant. The assistant first performs a detailed, step-by-step "
+    "reasoning process in its mind and then provides the user with the answer. The reasoning "
+    "process and answer are enclosed within <think> </think> and <answer> </answer> tags, "
+    "respectively, i.e., <think> detailed reasoning process here, explaining each step of your "
+    "evaluation for {who} </think><answer> answer here </answer>. "
+)
+DEFAULT_CRITERIA = "Criteria include helpfulness, relevance, accuracy, and level of detail."
+
+
+def _general_system(kind: str, scale: Scale) -> SystemBuilder:
+    def build(mode: Mode, criteria: str | None) -> str:
+        crit = (criteria or DEFAULT_CRITERIA).strip()
+        rng = scale.label().replace("-", " to ") if scale.decimals else scale.label()
+        if kind == "score":
+            example = "3.8" if scale.decimals else "3"
+            decimal = " in first decimal" if scale.decimals else ""
+            return (
+                _HEAD.format(who="the assistant")
+                + "Now the user asks you to judge the performance of an AI assistant in "
+                f"response to the question. Score the assistant {rng}{decimal} (higher=better). "
+                f"{crit} Avoid length, style or other bias. After thinking, when you finally "
+                "reach a conclusion, clearly provide your evaluation score within <answer> "
+                f"</answer> tags, i.e., for example, <answer>{example}</answer>"
+            )
+        if kind == "pair":
+            return (
+                _HEAD.format(who="both assistants")
+                + "Now the user asks you to judge the performance of two AI assistants in "
+                f"response to the question. Score assistants {rng} (higher=better). {crit} "
+                "Avoid order, length, style or other bias. After thinking, when you finally "
+                "reach a conclusion, clearly provide your evaluation scores within <answer> "
+                "</answer> tags, i.e., for example, <answer>3</answer><answer>5</answer>"
+            )
+        if kind == "rank":
+            return (
+                _HEAD.format(who="all assistants")
+                + "Now the user asks you to judge the performance of multiple AI assistants in "
+                f"response to the question. Score assistants {rng} (higher=better). {crit} "
+                "DO NOT assign the same score to multiple assistants. Avoid order, length, "
+                "style or other bias. After thinking, when you finally reach a conclusion, "
+                "clearly provide one evaluation score per assistant, in order, within <answer> "
+                "</answer> tags, i.e., for example, <answer>3</answer><answer>8</answer>"
+                "<answer>6</answer>"
+            )
+        return (  # option
+            _HEAD.format(who="both assistants")
+            + "Now the user asks you to judge the performance of two AI assistants. You have "
+            "only FOUR options:\nOption 1. Model A is better: [[A>B]]\nOption 2. Model B is "
+            "better: [[B>A]]\nOption 3. Tie, relatively the same acceptable quality: "
+            "[[A=B=Good]]\nOption 4. Both are bad: [[A=B=Bad]]\n"
+            f"{crit} Avoid order, length, style or other bias. After thinking, when you "
+            "finally reach a conclusion, clearly provide your evaluation option within "
+            "<answer> </answer> tags, i.e., for example, <answer>[[B>A]]</answer>."
+        )
+
+    return build
+
+
+def _general_user(kind: str) -> UserBuilder:
+    def build(inputs: PromptInputs, mode: Mode) -> str:
+        q = "[Question]\n" + _q(inputs)
+        r = inputs.responses
+        if kind == "score":
+            return q + "\n\n[Assistant's Answer]\n" + r[0]
+        if kind == "option":
+            return q + "\n\n[Assistant A's Answer]\n" + r[0] + "\n\n[Assistant B's Answer]\n" + r[1]
+        blocks = "".join(
+            f"\n\n[Assistant {i}'s Answer]\n{a}" for i, a in enumerate(r, start=1)
+        )
+        return q + blocks
+
+    return build
+
+
+# ---------------------------------------------------------------- registry
+_REGISTRY: dict[str, Protocol] = {}
+
+
+def register(protocol: Protocol, *, overwrite: bool = False) -> Protocol:
+    """Add a protocol to the registry (users may register their own)."""
+    if protocol.name in _REGISTRY and not overwrite:
+        raise ProtocolError(f"protocol {protocol.name!r} already registered")
+    _REGISTRY[protocol.name] = protocol
+    return protocol
+
+
+def get_protocol(name: str | Protocol) -> Protocol:
+    """Look a protocol up by name.  Raises :class:`ProtocolError` listing the known names."""
+    if isinstance(name, Protocol):
+        return name
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise ProtocolError(f"unknown protocol {name!r}; known: {known}") from None
+
+
+def list_protocols() -> list[Protocol]:
+    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+
+
+def _p(name: str, description: str, fmt: Format, system: SystemBuilder, user: UserBuilder,
+       scale: Scale | None, **kw: object) -> None:
+    register(Protocol(name, description, fmt, system, user, scale, **kw))  # type: ignore[arg-type]
+
+
+_MLLM = SamplingDefaults(temperature=0.4, top_p=0.8)
+_MLLM_PREP = MediaPrepSpec(image_resize=448, image_rgb_first=True)
+_GENAI_PREP = MediaPrepSpec(image_resize=448, image_rgb_first=False)
+_MJ_PREP = MediaPrepSpec(image_resize=336, image_rgb_first=False)
+_NATIVE = MediaPrepSpec(image_resize=None, image_rgb_first=False)
+_NO_SEED = SamplingDefaults(seed_from_trial=False)
+
+
+def _build_catalog() -> None:
+    _p("mllm-judge/pair", "MLLM-as-a-Judge pair comparison (P-01 + P-05)", Format.PAIR,
+       _system("P-01"), _user_qa("P-05"), S10, n_responses=2, media=("image",),
+       sampling=SamplingDefaults(0.4, 0.8, stop=("<|im_end|>",)), prep=_MLLM_PREP,
+       reference_fallback="C", spec_ids=("P-01", "P-05"))
+    _p("mllm-judge/score", "MLLM-as-a-Judge single grading 1-5 (P-03 + P-06)", Format.SCORE,
+       _system("P-03"), _user_qa("P-06"), S5, media=("image",),
+       sampling=SamplingDefaults(0.4, 0.8, stop=("</answer>", "<|im_end|>")), prep=_MLLM_PREP,
+       first_only=True, reference_fallback=-1, spec_ids=("P-03", "P-06"))
+    _p("mllm-judge/batch", "MLLM-as-a-Judge batch ranking (P-04 + P-07 + blocks)", Format.RANK,
+       _system("P-04"), _user_batch, S10, n_responses=None, media=("image",),
+       sampling=SamplingDefaults(0.4, 0.8, stop=("<|im_end|>",)), prep=_MLLM_PREP,
+       spec_ids=("P-04", "P-07"))
+    _p("vl-rewardbench", "VL-RewardBench pairwise (P-08 + P-05), native image", Format.PAIR,
+       _system("P-08"), _user_qa("P-05"), S10, n_responses=2, media=("image",), prep=_NATIVE,
+       reference_fallback=[0, 0], spec_ids=("P-08", "P-05"))
+    for split, pid in (("alignment", "P-09"), ("safety", "P-10"), ("quality", "P-11")):
+        _p(f"mj-bench/{split}", f"MJ-Bench {split}: two images, 1-10 each ({pid} + P-12)",
+           Format.PAIR, _system(pid), _user_qa("P-12"), S10, n_responses=2,
+           media=("image", "image"), fixed_text=False, prep=_MJ_PREP, sampling=_NO_SEED,
+           reference_fallback=2, spec_ids=(pid, "P-12"))
+        _p(f"mj-bench/{split}-omni", f"MJ-Bench {split} for Qwen2.5-Omni ({pid} + P-13, Q14)",
+           Format.PAIR, _system(pid), _user_qa("P-13"), S10, n_responses=2,
+           media=("image", "image"), prep=_MJ_PREP, sampling=_NO_SEED,
+           reference_fallback=2, spec_ids=(pid, "P-13"), families=("qwen2_5_omni",))
+    genai = (("image", "P-17", "P-18", ("image", "image"), ()),
+             ("editing", "P-16", "P-20", ("image", "image", "image"),
+              ("source_prompt", "target_prompt", "instruct_prompt")),
+             ("video", "P-15", "P-19", ("video", "video"), ()))
+    for split, sys_id, user_id, media, fields in genai:
+        _p(f"genai-bench/{split}", f"GenAI-Bench {split} option verdict ({sys_id} + {user_id})",
+           Format.OPTION, _system(sys_id), _user_qa(user_id), None, n_responses=0,
+           fixed_text=True, media=media, prep=_GENAI_PREP, reference_fallback="none",
+           spec_ids=(sys_id, user_id), required_fields=fields)
+    _p("nisqa", "NISQA speech quality MOS 1.0-5.0 (P-21 + P-22)", Format.SCORE, _system("P-21"),
+       _user_constant("P-22"), MOS5, fixed_text=True, media=("audio",), number="decimal",
+       first_only=True, sampling=_NO_SEED, reference_fallback=3.0, spec_ids=("P-21", "P-22"),
+       families=("qwen2_5_omni",))
+    _p("somos", "SOMOS TTS naturalness MOS (P-21 + P-22)", Format.SCORE, _system("P-21"),
+       _user_constant("P-22"), MOS5, fixed_text=True, media=("audio",), number="decimal",
+       first_only=True, sampling=SamplingDefaults(0.5, 0.95, seed_from_trial=False),
+       reference_fallback=3.0, spec_ids=("P-21", "P-22"), families=("qwen2_5_omni",))
+    _p("bvcc", "BVCC MOS with the reference parse cascade (P-23 + P-24)", Format.SCORE,
+       _system("P-23"), _user_constant("P-24"), MOS5, fixed_text=True, media=("audio",),
+       number="decimal", first_only=True, cascade=True,
+       sampling=SamplingDefaults(0.5, 0.95, seed_from_trial=False), reference_fallback=0.0,
+       spec_ids=("P-23", "P-24"), families=("qwen2_5_omni",))
+    _p("voxsim", "VoxSim speaker similarity 1.0-5.0 (P-25 + P-26)", Format.SCORE,
+       _system("P-25"), _user_constant("P-26"), MOS5, fixed_text=True,
+       media=("audio", "audio"), number="decimal", first_only=True, sampling=_NO_SEED,
+       reference_fallback=3.5, spec_ids=("P-25", "P-26"), families=("qwen2_5_omni",))
+    _p("judgelm", "JudgeLM text pair (P-27 + P-02)", Format.PAIR, _system("P-27"),
+       _user_qa("P-02"), S10, n_responses=2, media=(), spec_ids=("P-27", "P-02"))
+    _p("pandalm", "PandaLM text pair (P-27 + P-28)", Format.PAIR, _system("P-27"),
+       _user_pandalm, S10, n_responses=2, media=(), spec_ids=("P-27", "P-28"))
+    _p("text/pair", "Text pair as in training (P-01 + P-02)", Format.PAIR, _system("P-01"),
+       _user_qa("P-02"), S10, n_responses=2, spec_ids=("P-01", "P-02"))
+    _p("curate/teacher", "JudgeLRM teacher prompt: P-01 + P-02, ends in '<think>\\n'",
+       Format.PAIR, _system("P-01"), _user_qa("P-02"), S10, n_responses=2, media=(),
+       think_prefix="<think>\n", sampling=SamplingDefaults(0.1, 0.95),
+       spec_ids=("P-01", "P-02"))
+    _p("mol/pampa", "Flex-Mol-LLaMA PAMPA best-of-N judge (P-31 + P-32), Llama-3 format",
+       Format.SCORE, _system("P-31"), _user_mol_pampa, MOL10, media=(), chat_format="llama3",
+       number="molecule", first_only=True, sampling=SamplingDefaults(0.0, 1.0, 1024),
+       spec_ids=("P-31", "P-32"), families=("llama3", "text"))
+    _p("mol/pair", "Flex-Mol-LLaMA DPO pair judge (P-29 + P-30), Llama-3 format, <think>",
+       Format.PAIR, _system("P-29"), _user_mol_pair, MOL10, n_responses=2, media=(),
+       chat_format="llama3", think_prefix="<think>", number="molecule",
+       sampling=SamplingDefaults(0.0, 1.0, 1024), spec_ids=("P-29", "P-30"),
+       families=("llama3", "text"))
+    general: list[tuple[str, str, Scale | None, int | None, Format]] = [
+        ("score-5", "score", S5, 1, Format.SCORE),
+        ("score-10", "score", S10, 1, Format.SCORE),
+        ("mos-5", "score", MOS5, 1, Format.SCORE),
+        ("pair-10", "pair", S10, 2, Format.PAIR),
+        ("rank-10", "rank", S10, None, Format.RANK),
+        ("option", "option", None, 2, Format.OPTION),
+    ]
+    for name, kind, scale, n, fmt in general:
+        label = f"scale {scale.label()}" if scale else "[[A>B]]-style options"
+        _p(name, f"General {kind} protocol, {label} (criteria overridable)", fmt,
+           _general_system(kind, scale or S10), _general_user(kind), scale, n_responses=n,
+           number="decimal" if scale and scale.decimals else "int", supports_criteria=True)
+    _p("similarity-5", "General similarity of two media, 1.0-5.0 (criteria overridable)",
+       Format.SCORE, _general_system("score", MOS5), _general_user("score"), MOS5,
+       number="decimal", supports_criteria=True)
+
+
+_build_catalog()
+
+#: default protocol per judge call kind
+DEFAULT_PROTOCOLS: dict[str, str] = {"score": "score-10", "compare": "pair-10", "rank": "rank-10"}
+
+
+def protocol_for(kind: str, name: str | None) -> Protocol:
+    return get_protocol(name or DEFAULT_PROTOCOLS[kind])
+

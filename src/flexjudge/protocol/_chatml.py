@@ -1,0 +1,76 @@
+"""Chat rendering by hand, so prompts never depend on a checkpoint's template.
+
+``render_chatml`` builds spec P-14 exactly (what the Qwen2.5 / Qwen2.5-VL templates produce for
+a system turn plus a text-only user turn).  ``render_llama3`` builds the molecule example's
+per-message Llama-3 format (spec §11.3, no "Cutting Knowledge Date" preamble).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from flexjudge.protocol._spec_prompts import SPEC_PROMPTS
+
+ChatFormat = Literal["chatml", "llama3"]
+
+#: media placeholders per model family, in the form the model's processor expands
+PLACEHOLDERS: dict[str, dict[str, str]] = {
+    "qwen2_5_vl": {
+        "image": "<|vision_start|><|image_pad|><|vision_end|>",
+        "video": "<|vision_start|><|video_pad|><|vision_end|>",
+    },
+    "qwen2_5_omni": {
+        "image": "<|vision_bos|><|IMAGE|><|vision_eos|>",
+        "video": "<|vision_bos|><|VIDEO|><|vision_eos|>",
+        "audio": "<|audio_bos|><|AUDIO|><|audio_eos|>",
+    },
+}
+#: placeholders typed literally in the reference templates (spec §3.2)
+REFERENCE_PLACEHOLDERS: dict[str, str] = {
+    "image": PLACEHOLDERS["qwen2_5_vl"]["image"],
+    "video": PLACEHOLDERS["qwen2_5_vl"]["video"],
+    "audio": PLACEHOLDERS["qwen2_5_omni"]["audio"],
+}
+
+THINK_PREFIX = "<think>\n"
+
+
+def render_chatml(system: str, user: str, assistant_prefix: str = "") -> str:
+    """Spec P-14, then ``assistant_prefix`` (e.g. ``"<think>\\n"`` for teacher prompts)."""
+    template = SPEC_PROMPTS["P-14"]
+    text = template.replace("{system_prompt}", system, 1)
+    # replace the user slot after the system slot so a literal "{user_text}" in the system
+    # prompt (there is none in the spec) could never be substituted
+    head, sep, tail = text.partition("<|im_start|>user\n")
+    return head + sep + tail.replace("{user_text}", user, 1) + assistant_prefix
+
+
+def render_llama3(system: str, user: str, assistant_prefix: str = "") -> str:
+    """Spec §11.3: each message rendered separately and concatenated."""
+    return (
+        "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
+        + system
+        + "<|eot_id|>"
+        + "<|start_header_id|>user<|end_header_id|>\n\n"
+        + user
+        + "<|eot_id|>"
+        + "<|start_header_id|>assistant<|end_header_id|>\n\n"
+        + assistant_prefix
+    )
+
+
+def render_chat(
+    system: str, user: str, *, chat_format: ChatFormat = "chatml", assistant_prefix: str = ""
+) -> str:
+    if chat_format == "llama3":
+        return render_llama3(system, user, assistant_prefix)
+    return render_chatml(system, user, assistant_prefix)
+
+
+def translate_placeholders(text: str, family: str) -> str:
+    """Rewrite the reference (Qwen2.5-VL) image/video placeholders for another family."""
+    if family not in PLACEHOLDERS or family == "qwen2_5_vl":
+        return text
+    for kind in ("image", "video"):
+        text = text.replace(REFERENCE_PLACEHOLDERS[kind], PLACEHOLDERS[family][kind])
+    return text

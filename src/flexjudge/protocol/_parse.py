@@ -1,0 +1,351 @@
+"""Raw generation → typed :class:`Verdict`.
+
+Two modes:
+
+* ``reference`` reproduces the regular expressions of the authors' scripts (spec §3.3):
+  integers ``<answer>(\\d+)</answer>`` with ``findall`` (first ``count`` hits), decimals
+  ``<answer>(\\d+\\.?\\d*)</answer>`` with ``search``, option verdicts
+  ``<answer>(\\[\\[.*?\\]\\])</answer>`` first hit with the GenAI-Bench mapping (any unknown
+  bracket → ``A=B=Bad``, quirk Q18).  Unlike the scripts, a failure is never turned into a
+  silent tie here: it gets a non-``ok`` status, and benchmark code applies the reference
+  fallbacks explicitly.
+* ``clean`` looks only after the last ``</think>`` (answer-like text quoted in the reasoning
+  is ignored), anchors on the last block of answer tags, tolerates spaces and decimals inside
+  the tags (``<answer> 8 </answer>``) and checks the scale.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from flexjudge.protocol._types import (
+    Format,
+    Mode,
+    ParseStatus,
+    Preference,
+    Scale,
+    Verdict,
+)
+
+REF_INT = re.compile(r"<answer>(\d+)</answer>")
+REF_DECIMAL = re.compile(r"<answer>(\d+\.?\d*)</answer>")
+REF_MOLECULE = re.compile(r"<answer>(\d+(?:\.\d+)?)</answer>")
+REF_OPTION = re.compile(r"<answer>(\[\[.*?\]\])</answer>")
+BVCC_KEYWORD = re.compile(r"(?:score|rating)(?:\s+is|\s*[:=]\s*)?\s*(\d+\.?\d*)", re.IGNORECASE)
+BVCC_BARE = re.compile(r"\b[1-5](?:\.\d*)?\b")
+
+_ANY_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+_CLEAN_NUMBER = re.compile(r"^\s*\*{0,2}\s*([+-]?\d+(?:\.\d+)?)\s*(?:/\s*\d+(?:\.\d+)?)?\s*\*{0,2}\s*$")
+_NUMBERS_IN_TAG = re.compile(r"[+-]?\d+(?:\.\d+)?")
+_MULTI_NUMBER_TAG = re.compile(r"^\s*[+-]?\d+(?:\.\d+)?(?:\s*[,;/ ]\s*[+-]?\d+(?:\.\d+)?)+\s*$")
+_BRACKET = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
+_RUN_GAP = re.compile(r"^[\s,;.]*$")
+
+#: reference number patterns by name (spec §3.3)
+REFERENCE_NUMBER_PATTERNS: dict[str, re.Pattern[str]] = {
+    "int": REF_INT,
+    "decimal": REF_DECIMAL,
+    "molecule": REF_MOLECULE,
+}
+
+_OPTION_CANON_REFERENCE = {
+    "[[A>B]]": "A>B",
+    "[[B<A]]": "A>B",
+    "[[A<B]]": "B>A",
+    "[[B>A]]": "B>A",
+    "[[A=B=Good]]": "A=B=Good",
+}
+_OPTION_CANON_CLEAN = {
+    "A>B": "A>B",
+    "A>>B": "A>B",
+    "B<A": "A>B",
+    "B<<A": "A>B",
+    "B>A": "B>A",
+    "B>>A": "B>A",
+    "A<B": "B>A",
+    "A<<B": "B>A",
+    "A=B=GOOD": "A=B=Good",
+    "A=B=BAD": "A=B=Bad",
+    "A=B": "A=B",
+}
+_OPTION_PREFERENCE: dict[str, Preference] = {
+    "A>B": "A",
+    "B>A": "B",
+    "A=B=Good": "tie",
+    "A=B=Bad": "tie",
+    "A=B": "tie",
+}
+
+
+def extract_reasoning(text: str) -> str | None:
+    """The judge's reasoning: the ``<think>`` block, or the text before a lone ``</think>``
+    (prompts that already end in ``<think>\\n``), or everything after an unclosed ``<think>``."""
+    start = text.find("<think>")
+    end = text.find("</think>", start + 1 if start >= 0 else 0)
+    if start >= 0 and end >= 0:
+        return text[start + len("<think>") : end].strip()
+    if start < 0 and end >= 0:
+        return text[:end].strip()
+    if start >= 0:
+        return text[start + len("<think>") :].strip()
+    return None
+
+
+def _answer_region(text: str) -> str:
+    """Text after the last ``</think>`` (all of it when there is none)."""
+    idx = text.rfind("</think>")
+    return text if idx < 0 else text[idx + len("</think>") :]
+
+
+def _last_tag_run(region: str) -> list[re.Match[str]]:
+    """The last run of answer tags separated only by whitespace/punctuation."""
+    tags = list(_ANY_TAG.finditer(region))
+    if not tags:
+        return []
+    run = [tags[-1]]
+    for prev in reversed(tags[:-1]):
+        gap = region[prev.end() : run[0].start()]
+        if not _RUN_GAP.match(gap):
+            break
+        run.insert(0, prev)
+    return run
+
+
+def _failure(
+    status: ParseStatus,
+    text: str,
+    finish_reason: str | None,
+    *,
+    error: str,
+    scores: Sequence[float] = (),
+    answer: str | None = None,
+) -> Verdict:
+    if finish_reason == "length" and status is not ParseStatus.OUT_OF_RANGE:
+        status = ParseStatus.TRUNCATED
+        error = f"generation hit max_tokens before a complete answer ({error})"
+    return Verdict(
+        status=status,
+        raw=text,
+        scores=tuple(scores),
+        reasoning=extract_reasoning(text),
+        answer=answer,
+        error=error,
+    )
+
+
+def preference_from_scores(a: float, b: float) -> Preference:
+    return "A" if a > b else "B" if a < b else "tie"
+
+
+def ranking_from_scores(scores: Sequence[float], mode: Mode) -> tuple[int, ...]:
+    """Presented indices, best first.
+
+    ``clean``: ties keep presentation order.  ``reference``: ``sorted(zip(scores, letters),
+    reverse=True)`` as in ``test/evaluate.py`` — equal scores put the *later* letter first.
+    """
+    idx = range(len(scores))
+    if mode == "reference":
+        return tuple(sorted(idx, key=lambda i: (scores[i], i), reverse=True))
+    return tuple(sorted(idx, key=lambda i: (-scores[i], i)))
+
+
+def parse_scores(
+    text: str,
+    *,
+    count: int,
+    mode: Mode = "clean",
+    scale: Scale | None = None,
+    number: str = "int",
+    first_only: bool = False,
+    finish_reason: str | None = None,
+) -> Verdict:
+    """Parse ``count`` scores (one per presented response).
+
+    ``number`` selects the reference pattern (``"int"``, ``"decimal"``, ``"molecule"``);
+    ``first_only`` mirrors the reference's ``re.search`` (first hit) for single scores.
+    Returns a verdict with status ``ok``, ``no_answer``, ``wrong_count``, ``out_of_range``,
+    ``truncated`` or ``malformed``; never raises on model output.
+    """
+    if count < 1:
+        raise ValueError("count must be >= 1")
+    if mode == "reference":
+        hits = REFERENCE_NUMBER_PATTERNS[number].findall(text)
+        if first_only:
+            hits = hits[:1]
+        if not hits:
+            return _failure(ParseStatus.NO_ANSWER, text, finish_reason, error="no answer tag")
+        if len(hits) < count:
+            return _failure(
+                ParseStatus.WRONG_COUNT,
+                text,
+                finish_reason,
+                error=f"expected {count} answer tags, found {len(hits)}",
+                scores=[float(h) for h in hits],
+            )
+        scores = [float(h) for h in hits[:count]]
+        answer = "".join(f"<answer>{h}</answer>" for h in hits[:count])
+    else:
+        region = _answer_region(text)
+        run = _last_tag_run(region)
+        if not run:
+            return _failure(ParseStatus.NO_ANSWER, text, finish_reason, error="no answer tag")
+        contents = [m.group(1) for m in run]
+        if len(contents) != count:
+            every = [m.group(1) for m in _ANY_TAG.finditer(region)]
+            if len(every) == count:
+                contents = every
+            elif len(contents) == 1 and count > 1 and _MULTI_NUMBER_TAG.match(contents[0]):
+                contents = _NUMBERS_IN_TAG.findall(contents[0])
+        answer = "".join(f"<answer>{c}</answer>" for c in contents)
+        parsed: list[float] = []
+        for content in contents:
+            m = _CLEAN_NUMBER.match(content)
+            if m is None:
+                return _failure(
+                    ParseStatus.MALFORMED,
+                    text,
+                    finish_reason,
+                    error=f"answer tag content is not a number: {content.strip()[:40]!r}",
+                    answer=answer,
+                )
+            parsed.append(float(m.group(1)))
+        if len(parsed) != count:
+            return _failure(
+                ParseStatus.WRONG_COUNT,
+                text,
+                finish_reason,
+                error=f"expected {count} scores in the last answer block, found {len(parsed)}",
+                scores=parsed,
+                answer=answer,
+            )
+        scores = parsed  # decimals on an integer scale are tolerated and kept as given
+    if scale is not None:
+        bad = [s for s in scores if not scale.contains(s)]
+        if bad:
+            return Verdict(
+                status=ParseStatus.OUT_OF_RANGE,
+                raw=text,
+                scores=tuple(scores),
+                reasoning=extract_reasoning(text),
+                answer=answer,
+                error=f"score {bad[0]:g} outside scale {scale.label()}",
+            )
+    preference: Preference | None = None
+    ranking: tuple[int, ...] | None = None
+    if count == 2:
+        preference = preference_from_scores(scores[0], scores[1])
+    if count >= 2:
+        ranking = ranking_from_scores(scores, mode)
+    return Verdict(
+        status=ParseStatus.OK,
+        raw=text,
+        scores=tuple(scores),
+        preference=preference,
+        ranking=ranking,
+        reasoning=extract_reasoning(text),
+        answer=answer,
+    )
+
+
+def parse_option(text: str, *, mode: Mode = "clean", finish_reason: str | None = None) -> Verdict:
+    """Parse a bracketed option verdict (``[[A>B]]``, ``[[B>A]]``, ``[[A=B=Good]]``, …).
+
+    Reference: first ``<answer>([[…]])</answer>``; unknown brackets map to ``A=B=Bad`` and are
+    flagged with ``extra["unrecognised"]``.  Clean: the last answer tag after ``</think>``;
+    ``>>``/``<`` spellings and ``[[A=B]]`` are understood; unknown brackets are ``malformed``.
+    """
+    if mode == "reference":
+        m = REF_OPTION.search(text)
+        if m is None:
+            return _failure(ParseStatus.NO_ANSWER, text, finish_reason, error="no [[…]] answer")
+        raw_opt = m.group(1)
+        canon = _OPTION_CANON_REFERENCE.get(raw_opt)
+        extra = {}
+        if canon is None:
+            canon, extra = "A=B=Bad", {"unrecognised": raw_opt}
+        return Verdict(
+            status=ParseStatus.OK,
+            raw=text,
+            option=canon,
+            preference=_OPTION_PREFERENCE[canon],
+            reasoning=extract_reasoning(text),
+            answer=raw_opt,
+            extra=extra,
+        )
+    region = _answer_region(text)
+    run = _last_tag_run(region)
+    if not run:
+        return _failure(ParseStatus.NO_ANSWER, text, finish_reason, error="no answer tag")
+    content = run[-1].group(1).strip()
+    b = _BRACKET.search(content)
+    key = (b.group(1) if b else content).strip().replace(" ", "").upper()
+    canon = _OPTION_CANON_CLEAN.get(key)
+    if canon is None:
+        return _failure(
+            ParseStatus.MALFORMED,
+            text,
+            finish_reason,
+            error=f"unrecognised option verdict {content[:40]!r}",
+            answer=content,
+        )
+    return Verdict(
+        status=ParseStatus.OK,
+        raw=text,
+        option=canon,
+        preference=_OPTION_PREFERENCE[canon],
+        reasoning=extract_reasoning(text),
+        answer=content,
+    )
+
+
+def parse_mos_cascade(text: str, *, finish_reason: str | None = None) -> Verdict:
+    """The BVCC reference cascade (spec §8.3): answer tag, then ``score is N``/``rating: N``,
+    then the first bare 1–5 number anywhere.  Which step matched is in ``extra["source"]``."""
+    for source, pattern in (("answer", REF_DECIMAL), ("keyword", BVCC_KEYWORD)):
+        m = pattern.search(text)
+        if m:
+            return _mos_ok(text, float(m.group(1)), source, m.group(0))
+    m = BVCC_BARE.search(text)
+    if m:
+        return _mos_ok(text, float(m.group(0)), "bare", m.group(0))
+    return _failure(ParseStatus.NO_ANSWER, text, finish_reason, error="no score found")
+
+
+def _mos_ok(text: str, value: float, source: str, answer: str) -> Verdict:
+    return Verdict(
+        status=ParseStatus.OK,
+        raw=text,
+        scores=(value,),
+        reasoning=extract_reasoning(text),
+        answer=answer,
+        extra={"source": source},
+    )
+
+
+def parse_verdict(
+    text: str,
+    fmt: Format,
+    *,
+    count: int,
+    mode: Mode = "clean",
+    scale: Scale | None = None,
+    number: str = "int",
+    first_only: bool = False,
+    cascade: bool = False,
+    finish_reason: str | None = None,
+) -> Verdict:
+    """Dispatch on the format.  See :func:`parse_scores` and :func:`parse_option`."""
+    if fmt is Format.OPTION:
+        return parse_option(text, mode=mode, finish_reason=finish_reason)
+    if cascade and mode == "reference":
+        return parse_mos_cascade(text, finish_reason=finish_reason)
+    return parse_scores(
+        text,
+        count=count,
+        mode=mode,
+        scale=scale,
+        number=number,
+        first_only=first_only,
+        finish_reason=finish_reason,
+    )

@@ -1,0 +1,208 @@
+"""The :class:`Protocol`: how one kind of judgment is asked, sampled and parsed."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from flexjudge.errors import InputError, ProtocolError
+from flexjudge.protocol._chatml import (
+    PLACEHOLDERS,
+    THINK_PREFIX,
+    ChatFormat,
+    render_chat,
+    translate_placeholders,
+)
+from flexjudge.protocol._parse import parse_verdict
+from flexjudge.protocol._types import Format, Mode, Scale, Verdict
+
+MediaKind = Literal["image", "video", "audio", "molecule"]
+
+
+@dataclass(frozen=True)
+class PromptInputs:
+    """Everything a user layout may substitute."""
+
+    question: str | None
+    responses: Sequence[str]
+    n_images: int = 0
+    n_videos: int = 0
+    n_audios: int = 0
+    fields: Mapping[str, str] = field(default_factory=dict)
+    family: str = "qwen2_5_vl"
+
+
+SystemBuilder = Callable[[Mode, str | None], str]
+UserBuilder = Callable[[PromptInputs, Mode], str]
+
+
+@dataclass(frozen=True)
+class SamplingDefaults:
+    """Per-protocol sampling (spec §3.5).  ``seed_from_trial``: the reference seeds every
+    request of trial ``k`` with ``k``."""
+
+    temperature: float = 0.6
+    top_p: float = 0.95
+    max_tokens: int = 4096
+    stop: tuple[str, ...] = ()
+    seed_from_trial: bool = True
+
+
+@dataclass(frozen=True)
+class MediaPrepSpec:
+    """Media preprocessing a protocol prescribes (turned into ``flexjudge.media`` preps)."""
+
+    image_resize: int | None = None
+    image_rgb_first: bool = True
+    video_fps: float = 1.0
+    video_max_pixels: int = 224 * 224
+    audio_sample_rate: int = 16000
+
+
+@dataclass(frozen=True)
+class RenderedPrompt:
+    """A rendered prompt: system and user strings and the whole chat string."""
+
+    protocol: str
+    mode: Mode
+    system: str
+    user: str
+    text: str
+    media: tuple[MediaKind, ...]
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A named judging protocol.
+
+    ``media`` fixes the media slots of a benchmark layout (placeholders typed into the
+    template, in that order); ``media=None`` means free media (placeholders put first:
+    images, then videos, then audio).  ``n_responses=None`` accepts any count >= 2 (ranking).
+    ``spec_ids`` names the spec prompts used (system, user).
+    """
+
+    name: str
+    description: str
+    format: Format
+    system: SystemBuilder
+    user: UserBuilder
+    scale: Scale | None
+    n_responses: int | None = 1
+    media: tuple[MediaKind, ...] | None = None
+    fixed_text: bool = False
+    chat_format: ChatFormat = "chatml"
+    think_prefix: str = ""
+    sampling: SamplingDefaults = field(default_factory=SamplingDefaults)
+    prep: MediaPrepSpec = field(default_factory=MediaPrepSpec)
+    number: str = "int"
+    first_only: bool = False
+    cascade: bool = False
+    reference_fallback: Any = None
+    spec_ids: tuple[str, ...] = ()
+    supports_criteria: bool = False
+    families: tuple[str, ...] = ("qwen2_5_vl", "qwen2_5_omni", "text", "llama3")
+    required_fields: tuple[str, ...] = ()
+
+    # ------------------------------------------------------------------ validation
+    def check_inputs(self, inputs: PromptInputs, record: str | None = None) -> None:
+        """Raise :class:`InputError` naming the field when inputs do not fit the protocol."""
+        n = len(inputs.responses)
+        if self.fixed_text:
+            if n not in (0, 1):
+                raise InputError(f"{self.name} judges a fixed text; got {n} responses",
+                                 record=record, field="responses")
+        elif self.n_responses is None:
+            if n < 2:
+                raise InputError(f"{self.name} ranks >= 2 responses, got {n}",
+                                 record=record, field="responses")
+        elif n != self.n_responses:
+            raise InputError(f"{self.name} takes {self.n_responses} response(s), got {n}",
+                             record=record, field="responses")
+        for i, r in enumerate(inputs.responses):
+            if not isinstance(r, str):
+                raise InputError(f"response {i} is {type(r).__name__}, expected str",
+                                 record=record, field="responses")
+        for name in self.required_fields:
+            if name not in inputs.fields:
+                raise InputError(f"{self.name} needs field {name!r}", record=record, field=name)
+        have = {"image": inputs.n_images, "video": inputs.n_videos, "audio": inputs.n_audios}
+        if self.media is not None:
+            want = {k: self.media.count(k) for k in ("image", "video", "audio")}  # type: ignore[arg-type]
+            for kind in ("image", "video", "audio"):
+                if have[kind] != want[kind]:
+                    raise InputError(
+                        f"{self.name} takes {want[kind]} {kind}(s), got {have[kind]}",
+                        record=record, field=f"{kind}s",
+                    )
+        if inputs.family == "qwen2_5_vl" and have["audio"]:
+            raise InputError("Qwen2.5-VL models cannot take audio; use a Qwen2.5-Omni judge",
+                             record=record, field="audios")
+
+    # ------------------------------------------------------------------ rendering
+    def render(
+        self,
+        inputs: PromptInputs,
+        *,
+        mode: Mode = "clean",
+        criteria: str | None = None,
+        think_prefix: bool | None = None,
+        record: str | None = None,
+    ) -> RenderedPrompt:
+        """Render system, user and chat strings.  Raises :class:`InputError` on bad inputs."""
+        if mode not in ("reference", "clean"):
+            raise ProtocolError(f"mode must be 'reference' or 'clean', got {mode!r}")
+        if criteria is not None and not self.supports_criteria:
+            raise ProtocolError(f"protocol {self.name!r} has fixed criteria; use a general one")
+        self.check_inputs(inputs, record)
+        system = self.system(mode, criteria)
+        user = self.user(inputs, mode)
+        if self.media is None:
+            user = media_prefix(inputs) + user
+        else:
+            user = translate_placeholders(user, inputs.family)
+        prefix = self.think_prefix if think_prefix is None else (
+            (self.think_prefix or THINK_PREFIX) if think_prefix else ""
+        )
+        text = render_chat(system, user, chat_format=self.chat_format, assistant_prefix=prefix)
+        media: tuple[MediaKind, ...]
+        if self.media is not None:
+            media = self.media
+        else:
+            media = (("image",) * inputs.n_images + ("video",) * inputs.n_videos
+                     + ("audio",) * inputs.n_audios)
+        return RenderedPrompt(self.name, mode, system, user, text, media)
+
+    def parse(
+        self, text: str, *, mode: Mode = "clean", count: int | None = None,
+        finish_reason: str | None = None,
+    ) -> Verdict:
+        """Parse one generation for this protocol (see :mod:`flexjudge.protocol._parse`)."""
+        if count is None:
+            count = 1 if self.n_responses is None else max(self.n_responses, 1)
+        return parse_verdict(
+            text, self.format, count=count, mode=mode,
+            scale=self.scale if mode == "clean" else None,
+            number=self.number, first_only=self.first_only and mode == "reference",
+            cascade=self.cascade, finish_reason=finish_reason,
+        )
+
+
+def media_prefix(inputs: PromptInputs) -> str:
+    """Placeholders for free-media protocols, followed by a blank line (MLLM-as-a-Judge style)."""
+    table = PLACEHOLDERS.get(inputs.family, PLACEHOLDERS["qwen2_5_vl"])
+    parts: list[str] = []
+    for kind, n in (("image", inputs.n_images), ("video", inputs.n_videos),
+                    ("audio", inputs.n_audios)):
+        if not n:
+            continue
+        if kind not in table:
+            raise InputError(f"model family {inputs.family!r} cannot take {kind}",
+                             field=f"{kind}s")
+        parts.extend([table[kind]] * n)
+    return "".join(parts) + "\n\n" if parts else ""
