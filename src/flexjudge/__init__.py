@@ -1,0 +1,45 @@
+"""flexjudge: Flex-Judge reasoning judges for text, images, video, audio and molecules.
+
+Think once (text-only reasoning traces), judge anywhere.  The public API:
+
+* :class:`Judge` / :class:`JudgeConfig` — score, compare, rank; votes, swap, budget forcing.
+* :class:`JudgeItem` / :class:`JudgeResult` / :class:`Sample` — typed inputs and results.
+* :mod:`flexjudge.protocol` — prompts (reference + clean), parsing, verdicts.
+* :mod:`flexjudge.backends` — transformers, vLLM, OpenAI-compatible, mock.
+* :mod:`flexjudge.media` — image, video, audio and molecule inputs.
+"""
+
+from flexjudge._results import JudgeItem, JudgeResult, Sample
+from flexjudge.errors import (
+    BackendError,
+    FlexJudgeError,
+    InputError,
+    MediaError,
+    MissingDependencyError,
+    ProtocolError,
+)
+from flexjudge.judge import Judge, JudgeConfig
+from flexjudge.protocol import Format, ParseStatus, Scale, Verdict, get_protocol, list_protocols
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackendError",
+    "FlexJudgeError",
+    "Format",
+    "InputError",
+    "Judge",
+    "JudgeConfig",
+    "JudgeItem",
+    "JudgeResult",
+    "MediaError",
+    "MissingDependencyError",
+    "ParseStatus",
+    "ProtocolError",
+    "Sample",
+    "Scale",
+    "Verdict",
+    "__version__",
+    "get_protocol",
+    "list_protocols",
+]
