@@ -53,7 +53,8 @@ def run_budget_forcing(judge: Judge, chunk: list[_Plan], cfg: JudgeConfig) -> No
         if not active:
             break
         requests = [
-            judge._request(t.plan, t.prompt + t.prefix, t.plan.sampling.replace(n=1, seed=t.seed))
+            judge._request(t.plan, t.prompt + t.prefix, t.plan.sampling.replace(n=1, seed=t.seed),
+                           t.plan.orders.index(t.order))
             for t in active
         ]
         outputs = judge.backend.generate(requests)

@@ -62,3 +62,27 @@ def prepare_media(
             except (TypeError, ValueError) as exc:
                 raise InputError(str(exc), record=record, field=f"{key}[{i}]") from exc
     return out
+
+
+def reorder_media(
+    media: PreparedMedia, response_media: tuple[str, int] | None, order: tuple[int, ...]
+) -> PreparedMedia:
+    """Permute the response media (``(kind, offset)``) into presentation ``order``."""
+    if response_media is None or list(order) == sorted(order):
+        return media
+    kind, offset = response_media
+    out = PreparedMedia(list(media.images), list(media.videos), list(media.video_fps),
+                        list(media.audios), list(media.hashes))
+    if kind == "image":
+        head, tail = out.images[:offset], out.images[offset:]
+        out.images = head + [tail[j] for j in order]
+    elif kind == "video":
+        head, tail = out.videos[:offset], out.videos[offset:]
+        out.videos = head + [tail[j] for j in order]
+        fps_head, fps_tail = out.video_fps[:offset], out.video_fps[offset:]
+        if fps_tail:
+            out.video_fps = fps_head + [fps_tail[j] for j in order]
+    else:
+        head, tail = out.audios[:offset], out.audios[offset:]
+        out.audios = head + [tail[j] for j in order]
+    return out

@@ -24,7 +24,7 @@ from flexjudge._aggregate import (
     SwapPolicy,
     aggregate,
 )
-from flexjudge._media_prep import PreparedMedia, prepare_media
+from flexjudge._media_prep import PreparedMedia, prepare_media, reorder_media
 from flexjudge._results import JudgeItem, JudgeResult, Sample, Task
 from flexjudge.backends import Backend, GenerationRequest, SamplingParams, load_backend
 from flexjudge.errors import BackendError, InputError, ProtocolError
@@ -86,8 +86,9 @@ class _Plan:
     orders: list[tuple[int, ...]]
     prompts: list[str]
     prompt_hashes: list[str]
-    media: PreparedMedia
+    media: list[PreparedMedia]  # one per order (response media are permuted)
     sampling: SamplingParams
+    n_responses: int
     key: str | None = None
     samples: list[Sample] = field(default_factory=list)
 
@@ -230,26 +231,31 @@ class Judge:
                                 f"model; this backend serves {family}")
         media = prepare_media(item.images, item.videos, item.audios, protocol, cfg.mode,
                               record=record)
-        n = len(item.responses)
+        counts = PromptInputs(item.question, item.responses, n_images=len(media.images),
+                              n_videos=len(media.videos), n_audios=len(media.audios))
+        n = protocol.count_responses(counts)
         identity = tuple(range(n))
         orders = [identity]
-        swappable = n >= 2 and not protocol.fixed_text
+        swappable = n >= 2
         if swappable and cfg.order == "random":
             if rng.uniform() >= 0.5:  # VL-RewardBench: u < 0.5 keeps the original order
                 orders = [tuple(reversed(identity))]
         if swappable and cfg.swap:
             orders = [orders[0], tuple(reversed(orders[0]))]
-        prompts, hashes = [], []
+        prompts, hashes, medias = [], [], []
         criteria = cfg.criteria if protocol.supports_criteria else None
         for order in orders:
+            ordered = reorder_media(media, protocol.response_media, order)
+            responses = [item.responses[j] for j in order] if item.responses else []
             inputs = PromptInputs(
-                question=item.question, responses=[item.responses[j] for j in order],
+                question=item.question, responses=responses,
                 n_images=len(media.images), n_videos=len(media.videos),
                 n_audios=len(media.audios), fields=item.fields, family=family,
             )
             rendered = protocol.render(inputs, mode=cfg.mode, criteria=criteria, record=record)
             prompts.append(rendered.text)
             hashes.append(rendered.sha256)
+            medias.append(ordered)
         d = protocol.sampling
         # reference scripts without a seed (MJ-Bench, audio) stay unseeded in reference mode
         seed = cfg.seed if d.seed_from_trial or cfg.mode == "clean" else None
@@ -263,10 +269,12 @@ class Judge:
         )
         key = _item_key(self.backend.fingerprint(), protocol.name, hashes, media.hashes,
                         sampling, cfg)
-        return _Plan(index, item, task, protocol, orders, prompts, hashes, media, sampling, key)
+        return _Plan(index, item, task, protocol, orders, prompts, hashes, medias, sampling,
+                     n, key)
 
-    def _request(self, plan: _Plan, prompt: str, sampling: SamplingParams) -> GenerationRequest:
-        m = plan.media
+    def _request(self, plan: _Plan, prompt: str, sampling: SamplingParams,
+                 order_index: int = 0) -> GenerationRequest:
+        m = plan.media[order_index]
         return GenerationRequest(prompt=prompt, sampling=sampling, images=m.images,
                                  videos=m.videos, audios=m.audios, video_fps=m.video_fps)
 
@@ -278,8 +286,8 @@ class Judge:
             return
         requests, owners = [], []
         for plan in chunk:
-            for prompt, order in zip(plan.prompts, plan.orders, strict=True):
-                requests.append(self._request(plan, prompt, plan.sampling))
+            for k, (prompt, order) in enumerate(zip(plan.prompts, plan.orders, strict=True)):
+                requests.append(self._request(plan, prompt, plan.sampling, k))
                 owners.append((plan, order))
         outputs = self.backend.generate(requests)
         if len(outputs) != len(requests):
@@ -293,7 +301,7 @@ class Judge:
 
     def _finish(self, plan: _Plan, cfg: JudgeConfig, seconds: float) -> JudgeResult:
         agg = aggregate(
-            plan.task, plan.protocol.format, plan.samples, max(len(plan.item.responses), 1),
+            plan.task, plan.protocol.format, plan.samples, max(plan.n_responses, 1),
             score_agg=cfg.score_aggregate, pair_agg=cfg.pair_aggregate,
             rank_agg=cfg.rank_aggregate, swap_policy=cfg.swap_policy,
         )
@@ -313,7 +321,7 @@ class Judge:
 def _count(plan: _Plan) -> int:
     if plan.protocol.format is Format.OPTION:
         return 1
-    return max(len(plan.item.responses), 1)
+    return max(plan.n_responses, 1)
 
 
 def _scaling_dict(cfg: JudgeConfig) -> dict[str, Any]:

@@ -238,21 +238,23 @@ def _build_catalog() -> None:
     for split, pid in (("alignment", "P-09"), ("safety", "P-10"), ("quality", "P-11")):
         _p(f"mj-bench/{split}", f"MJ-Bench {split}: two images, 1-10 each ({pid} + P-12)",
            Format.PAIR, _system(pid), _user_qa("P-12"), S10, n_responses=2,
-           media=("image", "image"), fixed_text=False, prep=_MJ_PREP, sampling=_NO_SEED,
-           reference_fallback=2, spec_ids=(pid, "P-12"))
+           media=("image", "image"), prep=_MJ_PREP, sampling=_NO_SEED,
+           reference_fallback=2, spec_ids=(pid, "P-12"), response_media=("image", 0))
         _p(f"mj-bench/{split}-omni", f"MJ-Bench {split} for Qwen2.5-Omni ({pid} + P-13, Q14)",
            Format.PAIR, _system(pid), _user_qa("P-13"), S10, n_responses=2,
            media=("image", "image"), prep=_MJ_PREP, sampling=_NO_SEED,
-           reference_fallback=2, spec_ids=(pid, "P-13"), families=("qwen2_5_omni",))
-    genai = (("image", "P-17", "P-18", ("image", "image"), ()),
+           reference_fallback=2, spec_ids=(pid, "P-13"), families=("qwen2_5_omni",),
+           response_media=("image", 0))
+    genai = (("image", "P-17", "P-18", ("image", "image"), (), 0),
              ("editing", "P-16", "P-20", ("image", "image", "image"),
-              ("source_prompt", "target_prompt", "instruct_prompt")),
-             ("video", "P-15", "P-19", ("video", "video"), ()))
-    for split, sys_id, user_id, media, fields in genai:
+              ("source_prompt", "target_prompt", "instruct_prompt"), 1),
+             ("video", "P-15", "P-19", ("video", "video"), (), 0))
+    for split, sys_id, user_id, media, fields, offset in genai:
         _p(f"genai-bench/{split}", f"GenAI-Bench {split} option verdict ({sys_id} + {user_id})",
-           Format.OPTION, _system(sys_id), _user_qa(user_id), None, n_responses=0,
-           fixed_text=True, media=media, prep=_GENAI_PREP, reference_fallback="none",
-           spec_ids=(sys_id, user_id), required_fields=fields)
+           Format.OPTION, _system(sys_id), _user_qa(user_id), None, n_responses=2,
+           media=media, prep=_GENAI_PREP, reference_fallback="none",
+           spec_ids=(sys_id, user_id), required_fields=fields,
+           response_media=(media[-1], offset))
     _p("nisqa", "NISQA speech quality MOS 1.0-5.0 (P-21 + P-22)", Format.SCORE, _system("P-21"),
        _user_constant("P-22"), MOS5, fixed_text=True, media=("audio",), number="decimal",
        first_only=True, sampling=_NO_SEED, reference_fallback=3.0, spec_ids=("P-21", "P-22"),

@@ -108,12 +108,28 @@ class Protocol:
     supports_criteria: bool = False
     families: tuple[str, ...] = ("qwen2_5_vl", "qwen2_5_omni", "text", "llama3")
     required_fields: tuple[str, ...] = ()
+    #: when the judged "responses" are media (MJ-Bench images, GenAI-Bench images/videos):
+    #: ``(kind, offset)`` — the media of that kind from ``offset`` on are the responses, in
+    #: response order, and swapping the order permutes them.
+    response_media: tuple[MediaKind, int] | None = None
+
+    def count_responses(self, inputs: PromptInputs) -> int:
+        """How many responses an input judges (text responses, or response media)."""
+        if self.response_media is not None:
+            kind, offset = self.response_media
+            have = {"image": inputs.n_images, "video": inputs.n_videos, "audio": inputs.n_audios}
+            return max(have.get(kind, 0) - offset, 0)
+        return len(inputs.responses)
 
     # ------------------------------------------------------------------ validation
     def check_inputs(self, inputs: PromptInputs, record: str | None = None) -> None:
         """Raise :class:`InputError` naming the field when inputs do not fit the protocol."""
         n = len(inputs.responses)
-        if self.fixed_text:
+        if self.response_media is not None:
+            if n:
+                raise InputError(f"{self.name} judges media responses; pass no text responses",
+                                 record=record, field="responses")
+        elif self.fixed_text:
             if n not in (0, 1):
                 raise InputError(f"{self.name} judges a fixed text; got {n} responses",
                                  record=record, field="responses")
