@@ -33,20 +33,25 @@ def main() -> None:
     args = ap.parse_args()
 
     import torch
+    from flexjudge.backends._transformers import TransformersBackend
 
     from flexjudge import Judge, JudgeItem
-    from flexjudge.backends._transformers import TransformersBackend
     from flexjudge.protocol import PromptInputs, get_protocol
     from flexjudge.testing import build_tiny_model
 
     torch.manual_seed(0)
     tmp = tempfile.mkdtemp(prefix="fj-bench-")
-    path = build_tiny_model(tmp, kind="qwen2_5_vl", hidden_size=args.hidden,
-                            num_layers=args.layers)
-    items = [JudgeItem(f"Question {i}: which answer explains photosynthesis better?",
-                       [f"Answer one number {i} talks about light." * (1 + i % 3),
-                        f"Answer two number {i} talks about sugar." * (1 + (i + 1) % 3)])
-             for i in range(args.items)]
+    path = build_tiny_model(tmp, kind="qwen2_5_vl", hidden_size=args.hidden, num_layers=args.layers)
+    items = [
+        JudgeItem(
+            f"Question {i}: which answer explains photosynthesis better?",
+            [
+                f"Answer one number {i} talks about light." * (1 + i % 3),
+                f"Answer two number {i} talks about sugar." * (1 + (i + 1) % 3),
+            ],
+        )
+        for i in range(args.items)
+    ]
     protocol = get_protocol("pair-10")
     prompts = [protocol.render(PromptInputs(it.question, it.responses)).text for it in items]
 
@@ -61,8 +66,14 @@ def main() -> None:
             chunk = prompts[start : start + args.batch]
             inputs = tok(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
             with torch.inference_mode():
-                out = model.generate(**inputs, max_new_tokens=args.max_tokens, do_sample=False,
-                                     top_k=None, top_p=None, repetition_penalty=1.0)
+                out = model.generate(
+                    **inputs,
+                    max_new_tokens=args.max_tokens,
+                    do_sample=False,
+                    top_k=None,
+                    top_p=None,
+                    repetition_penalty=1.0,
+                )
             tok.batch_decode(out[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
 
     def flexjudge_run(batch: int) -> None:
@@ -81,10 +92,15 @@ def main() -> None:
     t_raw = best(raw_generate)
     t_fj = best(flexjudge_run, args.batch)
     t_one = best(flexjudge_run, 1)
-    print(f"items={args.items} max_new_tokens={args.max_tokens} batch={args.batch} "
-          f"hidden={args.hidden} layers={args.layers} threads={torch.get_num_threads()}")
+    print(
+        f"items={args.items} max_new_tokens={args.max_tokens} batch={args.batch} "
+        f"hidden={args.hidden} layers={args.layers} threads={torch.get_num_threads()}"
+    )
     print(f"raw model.generate       : {t_raw:8.3f} s")
-    print(f"flexjudge Judge.run      : {t_fj:8.3f} s   overhead ratio {t_fj / t_raw:.3f} (goal <= 1.05)")
+    print(
+        f"flexjudge Judge.run      : {t_fj:8.3f} s   "
+        f"overhead ratio {t_fj / t_raw:.3f} (goal <= 1.05)"
+    )
     print(f"flexjudge one-by-one     : {t_one:8.3f} s   batching speed-up {t_one / t_fj:.2f}x")
 
 

@@ -39,8 +39,9 @@ def test_swap_disagreement_becomes_tie() -> None:
     judge = scripted("<answer>9</answer><answer>2</answer>", "<answer>9</answer><answer>2</answer>")
     r = judge.compare("q", "x", "y", swap=True)
     assert r.preference == "tie"  # each order preferred its first position
-    r = scripted("<answer>9</answer><answer>2</answer>", "<answer>8</answer><answer>2</answer>"
-                 ).compare("q", "x", "y", swap=True, swap_policy="mean")
+    r = scripted(
+        "<answer>9</answer><answer>2</answer>", "<answer>8</answer><answer>2</answer>"
+    ).compare("q", "x", "y", swap=True, swap_policy="mean")
     assert r.scores == [5.5, 5.0] and r.preference == "A"
 
 
@@ -94,12 +95,14 @@ def test_budget_forcing_records_each_round() -> None:
 
 def test_bad_items_become_error_rows_and_the_batch_goes_on() -> None:
     judge = Judge(MockBackend())
-    results = judge.run([
-        {"id": "ok", "question": "q", "responses": ["a", "b"]},
-        {"id": "bad", "question": "q", "responses": "not a list"},
-        {"id": "img", "question": "q", "responses": ["a"], "images": ["/no/such/file.png"]},
-        {"id": "proto", "question": "q", "responses": ["a"], "protocol": "nope"},
-    ])
+    results = judge.run(
+        [
+            {"id": "ok", "question": "q", "responses": ["a", "b"]},
+            {"id": "bad", "question": "q", "responses": "not a list"},
+            {"id": "img", "question": "q", "responses": ["a"], "images": ["/no/such/file.png"]},
+            {"id": "proto", "question": "q", "responses": ["a"], "protocol": "nope"},
+        ]
+    )
     assert [r.status for r in results] == ["ok", "error", "error", "error"]
     assert "responses" in (results[1].error or "")
     assert results[2].error_field == "images[0]" and "/no/such/file.png" in (results[2].error or "")
@@ -121,26 +124,63 @@ def test_result_round_trips_through_dict() -> None:
 
 def test_cli_run_writes_error_rows(tmp_path: Path) -> None:
     items = tmp_path / "items.jsonl"
-    items.write_text("\n".join([
-        json.dumps({"id": "a", "question": "q", "responses": ["x", "y"]}),
-        "{not json",
-        json.dumps({"id": "c", "question": "q", "responses": ["x"], "images": ["/nope.jpg"]}),
-        json.dumps({"id": "d", "question": "q", "responses": ["x", "y", "z"]}),
-    ]) + "\n")
+    items.write_text(
+        "\n".join(
+            [
+                json.dumps({"id": "a", "question": "q", "responses": ["x", "y"]}),
+                "{not json",
+                json.dumps(
+                    {"id": "c", "question": "q", "responses": ["x"], "images": ["/nope.jpg"]}
+                ),
+                json.dumps({"id": "d", "question": "q", "responses": ["x", "y", "z"]}),
+            ]
+        )
+        + "\n"
+    )
     out = tmp_path / "results.jsonl"
-    res = CliRunner().invoke(app, ["judge", "run", "--model", "m", "--backend", "mock",
-                                   "--input", str(items), "--output", str(out)])
+    res = CliRunner().invoke(
+        app,
+        [
+            "judge",
+            "run",
+            "--model",
+            "m",
+            "--backend",
+            "mock",
+            "--input",
+            str(items),
+            "--output",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["status"] for r in rows] == ["ok", "error", "error", "ok"]
-    assert [r["id"] for r in rows][0] == "a" and rows[3]["task"] == "rank"
+    assert rows[0]["id"] == "a" and rows[3]["task"] == "rank"
     assert "items.jsonl:2" in rows[1]["error"]
 
 
 def test_cli_single_commands_print_json() -> None:
-    res = CliRunner().invoke(app, ["judge", "compare", "--model", "m", "--backend", "mock",
-                                   "--question", "q", "--response", "a", "--response", "b",
-                                   "--votes", "3", "--swap"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "judge",
+            "compare",
+            "--model",
+            "m",
+            "--backend",
+            "mock",
+            "--question",
+            "q",
+            "--response",
+            "a",
+            "--response",
+            "b",
+            "--votes",
+            "3",
+            "--swap",
+        ],
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["task"] == "compare" and len(data["samples"]) == 6

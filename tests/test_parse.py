@@ -66,13 +66,19 @@ def test_r1_reasoning_numbers_do_not_leak_into_the_verdict() -> None:
 
 
 def test_clean_ignores_answers_quoted_inside_reasoning() -> None:
-    text = "<think>I could write <answer>1</answer><answer>9</answer>.</think><answer>7</answer><answer>3</answer>"
+    text = (
+        "<think>I could write <answer>1</answer><answer>9</answer>.</think>"
+        "<answer>7</answer><answer>3</answer>"
+    )
     assert parse_scores(text, count=2, mode="clean").scores == (7.0, 3.0)
     assert parse_scores(text, count=2, mode="reference").scores == (1.0, 9.0)
 
 
 def test_clean_anchors_on_last_answer_block_and_tolerates_decimals() -> None:
-    text = "draft <answer>2</answer><answer>2</answer> final: <answer> 8.5 </answer> <answer>6</answer>"
+    text = (
+        "draft <answer>2</answer><answer>2</answer> final: "
+        "<answer> 8.5 </answer> <answer>6</answer>"
+    )
     v = parse_scores(text, count=2, mode="clean", scale=Scale(1, 10))
     assert v.scores == (8.5, 6.0) and v.preference == "A"
     assert parse_scores("<answer>7, 4</answer>", count=2).scores == (7.0, 4.0)
@@ -82,7 +88,8 @@ def test_statuses() -> None:
     assert parse_scores("no tags at all", count=1).status is ParseStatus.NO_ANSWER
     assert parse_scores("<answer>3</answer>", count=2).status is ParseStatus.WRONG_COUNT
     assert parse_scores("<answer>12</answer>", count=1, scale=Scale(1, 10)).status is (
-        ParseStatus.OUT_OF_RANGE)
+        ParseStatus.OUT_OF_RANGE
+    )
     assert parse_scores("<answer>eight</answer>", count=1).status is ParseStatus.MALFORMED
     t = parse_scores("<think>still thinking", count=1, finish_reason="length")
     assert t.status is ParseStatus.TRUNCATED and t.reasoning == "still thinking"

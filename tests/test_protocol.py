@@ -124,13 +124,16 @@ def test_teacher_prompt_ends_with_think() -> None:
 
 def test_omni_family_translates_placeholders_but_mj_omni_keeps_q14_text() -> None:
     r = get_protocol("mllm-judge/pair").render(
-        PromptInputs("q", ["a", "b"], n_images=1, family="qwen2_5_omni"), mode="reference")
+        PromptInputs("q", ["a", "b"], n_images=1, family="qwen2_5_omni"), mode="reference"
+    )
     assert r.user.startswith("<|vision_bos|><|IMAGE|><|vision_eos|>")
     r = get_protocol("mj-bench/quality-omni").render(
-        PromptInputs("cap", [], n_images=2, family="qwen2_5_omni"), mode="reference")
+        PromptInputs("cap", [], n_images=2, family="qwen2_5_omni"), mode="reference"
+    )
     assert "<|vision_start|><|IMAGE|><|vision_end|>" in r.user
     r = get_protocol("mj-bench/quality-omni").render(
-        PromptInputs("cap", [], n_images=2, family="qwen2_5_omni"), mode="clean")
+        PromptInputs("cap", [], n_images=2, family="qwen2_5_omni"), mode="clean"
+    )
     assert "<|vision_bos|><|IMAGE|><|vision_eos|>" in r.user
 
 
@@ -153,10 +156,12 @@ def test_general_protocols_take_criteria_and_free_media() -> None:
     assert "Be strict." in r.system and "1-5" in r.system
     assert r.user.startswith(
         "<|vision_start|><|image_pad|><|vision_end|>" * 2
-        + "<|vision_start|><|video_pad|><|vision_end|>\n\n[Question]\nq")
+        + "<|vision_start|><|video_pad|><|vision_end|>\n\n[Question]\nq"
+    )
     with pytest.raises(ProtocolError):
-        get_protocol("mllm-judge/pair").render(PromptInputs("q", ["a", "b"], n_images=1),
-                                               criteria="x")
+        get_protocol("mllm-judge/pair").render(
+            PromptInputs("q", ["a", "b"], n_images=1), criteria="x"
+        )
 
 
 def test_every_protocol_renders() -> None:
@@ -165,12 +170,21 @@ def test_every_protocol_renders() -> None:
         if p.fixed_text or p.response_media is not None:
             n = 0
         media = p.media or ()
-        family = "qwen2_5_omni" if "audio" in media or "qwen2_5_omni" in p.families[:1] else (
-            p.families[0] if p.families[0] in ("llama3",) else "qwen2_5_vl")
+        family = (
+            "qwen2_5_omni"
+            if "audio" in media or "qwen2_5_omni" in p.families[:1]
+            else (p.families[0] if p.families[0] in ("llama3",) else "qwen2_5_vl")
+        )
         fields = {f: f for f in p.required_fields}
-        inputs = PromptInputs("q", ["r"] * n, n_images=media.count("image"),
-                              n_videos=media.count("video"), n_audios=media.count("audio"),
-                              fields=fields, family=family)
+        inputs = PromptInputs(
+            "q",
+            ["r"] * n,
+            n_images=media.count("image"),
+            n_videos=media.count("video"),
+            n_audios=media.count("audio"),
+            fields=fields,
+            family=family,
+        )
         for mode in ("reference", "clean"):
             r = p.render(inputs, mode=mode)  # type: ignore[arg-type]
             assert r.text and r.system in r.text

@@ -22,8 +22,13 @@ class PreparedMedia:
 
 
 def prepare_media(
-    images: list[Any], videos: list[Any], audios: list[Any], protocol: Protocol, mode: Mode,
-    *, record: str | None = None,
+    images: list[Any],
+    videos: list[Any],
+    audios: list[Any],
+    protocol: Protocol,
+    mode: Mode,
+    *,
+    record: str | None = None,
 ) -> PreparedMedia:
     """Load and preprocess media.  Raises :class:`InputError`/``MediaError`` naming the
     record and the field (``images``/``videos``/``audios``) of the bad entry."""
@@ -74,15 +79,11 @@ def reorder_media(
     out = PreparedMedia(list(media.images), list(media.videos), list(media.video_fps),
                         list(media.audios), list(media.hashes))
     if kind == "image":
-        head, tail = out.images[:offset], out.images[offset:]
-        out.images = head + [tail[j] for j in order]
+        out.images = out.images[:offset] + [out.images[offset + j] for j in order]
     elif kind == "video":
-        head, tail = out.videos[:offset], out.videos[offset:]
-        out.videos = head + [tail[j] for j in order]
-        fps_head, fps_tail = out.video_fps[:offset], out.video_fps[offset:]
-        if fps_tail:
-            out.video_fps = fps_head + [fps_tail[j] for j in order]
+        out.videos = out.videos[:offset] + [out.videos[offset + j] for j in order]
+        if len(out.video_fps) == len(media.videos):
+            out.video_fps = out.video_fps[:offset] + [out.video_fps[offset + j] for j in order]
     else:
-        head, tail = out.audios[:offset], out.audios[offset:]
-        out.audios = head + [tail[j] for j in order]
+        out.audios = out.audios[:offset] + [out.audios[offset + j] for j in order]
     return out

@@ -54,8 +54,11 @@ class JudgeItem:
             raise InputError("must be a list of strings", record=rid, field="responses")
         for i, r in enumerate(responses):
             if not isinstance(r, str):
-                raise InputError(f"item {i} is {type(r).__name__}, expected a string",
-                                 record=rid, field="responses")
+                raise InputError(
+                    f"item {i} is {type(r).__name__}, expected a string",
+                    record=rid,
+                    field="responses",
+                )
         media: dict[str, list[Any]] = {}
         for key in ("images", "videos", "audios"):
             value = d.get(key, [])
@@ -73,8 +76,15 @@ class JudgeItem:
         protocol = d.get("protocol")
         if protocol is not None and not isinstance(protocol, str):
             raise InputError("must be a string", record=rid, field="protocol")
-        return cls(question=question, responses=list(responses), id=rid, protocol=protocol,
-                   task=task, fields={str(k): str(v) for k, v in fields.items()}, **media)
+        return cls(
+            question=question,
+            responses=list(responses),
+            id=rid,
+            protocol=protocol,
+            task=task,
+            fields={str(k): str(v) for k, v in fields.items()},
+            **media,
+        )
 
 
 @dataclass
@@ -191,12 +201,23 @@ class JudgeResult:
             for s in d.get("samples", [])
         ]
         return cls(
-            id=d.get("id"), task=d["task"], protocol=d["protocol"], mode=d["mode"],
-            status=d["status"], scores=d.get("scores"), preference=d.get("preference"),
-            ranking=d.get("ranking"), option=d.get("option"), samples=samples,
-            votes=dict(d.get("votes", {})), agreement=d.get("agreement"),
-            n_failed=d.get("n_failed", 0), sampling=dict(d.get("sampling", {})),
-            prompt_sha256=list(d.get("prompt_sha256", [])), seconds=d.get("seconds", 0.0),
-            num_tokens=d.get("num_tokens", 0), error=d.get("error"),
+            id=d.get("id"),
+            task=d["task"],
+            protocol=d["protocol"],
+            mode=d["mode"],
+            status=d["status"],
+            scores=d.get("scores"),
+            preference=d.get("preference"),
+            ranking=d.get("ranking"),
+            option=d.get("option"),
+            samples=samples,
+            votes=dict(d.get("votes", {})),
+            agreement=d.get("agreement"),
+            n_failed=d.get("n_failed", 0),
+            sampling=dict(d.get("sampling", {})),
+            prompt_sha256=list(d.get("prompt_sha256", [])),
+            seconds=d.get("seconds", 0.0),
+            num_tokens=d.get("num_tokens", 0),
+            error=d.get("error"),
             error_field=d.get("error_field"),
         )

@@ -17,10 +17,15 @@ import typer
 
 from flexjudge.errors import FlexJudgeError
 
-app = typer.Typer(help="Flex-Judge: reasoning judges for any modality.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
-judge_app = typer.Typer(help="Judge responses (score, compare, rank, batch run).",
-                        no_args_is_help=True)
+app = typer.Typer(
+    help="Flex-Judge: reasoning judges for any modality.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+judge_app = typer.Typer(
+    help="Judge responses (score, compare, rank, batch run).", no_args_is_help=True
+)
 protocols_app = typer.Typer(help="List and export judging protocols.", no_args_is_help=True)
 testing_app = typer.Typer(help="Offline test helpers.", no_args_is_help=True)
 app.add_typer(judge_app, name="judge")
@@ -39,13 +44,32 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _judge_options(
-    *, protocol: str | None, mode: str, votes: int, budget_forcing: int, swap: bool, order: str,
-    seed: int, temperature: float | None, top_p: float | None, max_tokens: int | None,
+    *,
+    protocol: str | None,
+    mode: str,
+    votes: int,
+    budget_forcing: int,
+    swap: bool,
+    order: str,
+    seed: int,
+    temperature: float | None,
+    top_p: float | None,
+    max_tokens: int | None,
     criteria: str | None,
 ) -> dict[str, Any]:
-    return dict(protocol=protocol, mode=mode, votes=votes, budget_forcing=budget_forcing,
-                swap=swap, order=order, seed=seed, temperature=temperature, top_p=top_p,
-                max_tokens=max_tokens, criteria=criteria)
+    return dict(
+        protocol=protocol,
+        mode=mode,
+        votes=votes,
+        budget_forcing=budget_forcing,
+        swap=swap,
+        order=order,
+        seed=seed,
+        temperature=temperature,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        criteria=criteria,
+    )
 
 
 def _make_judge(model: str, backend: str, base_url: str | None, options: dict[str, Any]) -> Any:
@@ -57,16 +81,31 @@ def _make_judge(model: str, backend: str, base_url: str | None, options: dict[st
     return Judge.from_pretrained(model, backend=backend, backend_kwargs=kwargs, **options)
 
 
-def _single(kind: str, model: str, question: str | None, responses: list[str],
-            images: list[Path], videos: list[Path], audios: list[Path], backend: str,
-            base_url: str | None, options: dict[str, Any]) -> None:
+def _single(
+    kind: str,
+    model: str,
+    question: str | None,
+    responses: list[str],
+    images: list[Path],
+    videos: list[Path],
+    audios: list[Path],
+    backend: str,
+    base_url: str | None,
+    options: dict[str, Any],
+) -> None:
     from flexjudge._results import JudgeItem
 
     try:
         judge = _make_judge(model, backend, base_url, options)
-        item = JudgeItem(question, responses, task=kind,  # type: ignore[arg-type]
-                         images=[str(p) for p in images], videos=[str(p) for p in videos],
-                         audios=[str(p) for p in audios], protocol=options["protocol"])
+        item = JudgeItem(
+            question,
+            responses,
+            task=kind,  # type: ignore[arg-type]
+            images=[str(p) for p in images],
+            videos=[str(p) for p in videos],
+            audios=[str(p) for p in audios],
+            protocol=options["protocol"],
+        )
         result = judge.run([item])[0]
     except (FlexJudgeError, ValueError) as exc:
         _fail(str(exc))
@@ -98,15 +137,37 @@ def _make_command(kind: str) -> None:
         max_tokens: Annotated[int | None, typer.Option()] = None,
         criteria: Annotated[str | None, typer.Option(help="Criteria (general protocols).")] = None,
     ) -> None:
-        options = _judge_options(protocol=protocol, mode=mode, votes=votes,
-                                 budget_forcing=budget_forcing, swap=swap, order=order, seed=seed,
-                                 temperature=temperature, top_p=top_p, max_tokens=max_tokens,
-                                 criteria=criteria)
-        _single(kind, model, question, list(response or []), list(image or []),
-                list(video or []), list(audio or []), backend, base_url, options)
+        options = _judge_options(
+            protocol=protocol,
+            mode=mode,
+            votes=votes,
+            budget_forcing=budget_forcing,
+            swap=swap,
+            order=order,
+            seed=seed,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
+            criteria=criteria,
+        )
+        _single(
+            kind,
+            model,
+            question,
+            list(response or []),
+            list(image or []),
+            list(video or []),
+            list(audio or []),
+            backend,
+            base_url,
+            options,
+        )
 
-    command.__doc__ = {"score": "Score one response.", "compare": "Compare two responses.",
-                       "rank": "Rank N responses."}[kind]
+    command.__doc__ = {
+        "score": "Score one response.",
+        "compare": "Compare two responses.",
+        "rank": "Rank N responses.",
+    }[kind]
     judge_app.command(kind)(command)
 
 
@@ -162,15 +223,32 @@ def judge_run(
     """Judge every line of an items JSONL; bad items become error rows and the run goes on."""
     from flexjudge._run import run_items_file
 
-    options = _judge_options(protocol=protocol, mode=mode, votes=votes,
-                             budget_forcing=budget_forcing, swap=swap, order=order, seed=seed,
-                             temperature=temperature, top_p=top_p, max_tokens=max_tokens,
-                             criteria=criteria)
+    options = _judge_options(
+        protocol=protocol,
+        mode=mode,
+        votes=votes,
+        budget_forcing=budget_forcing,
+        swap=swap,
+        order=order,
+        seed=seed,
+        temperature=temperature,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        criteria=criteria,
+    )
     options["batch_size"] = batch_size
     try:
-        summary = run_items_file(model=model, backend=backend, base_url=base_url,
-                                 input_path=input, output_path=output, options=options,
-                                 store_path=store, ray=ray, num_workers=num_workers)
+        summary = run_items_file(
+            model=model,
+            backend=backend,
+            base_url=base_url,
+            input_path=input,
+            output_path=output,
+            options=options,
+            store_path=store,
+            ray=ray,
+            num_workers=num_workers,
+        )
     except (FlexJudgeError, OSError, ValueError) as exc:
         _fail(str(exc))
         return
@@ -184,10 +262,17 @@ def protocols_list(
     """List the built-in protocols."""
     from flexjudge.protocol import list_protocols
 
-    rows = [{"name": p.name, "format": p.format.value, "responses": p.n_responses,
-             "media": list(p.media) if p.media is not None else "any",
-             "spec": list(p.spec_ids), "description": p.description}
-            for p in list_protocols()]
+    rows = [
+        {
+            "name": p.name,
+            "format": p.format.value,
+            "responses": p.n_responses,
+            "media": list(p.media) if p.media is not None else "any",
+            "spec": list(p.spec_ids),
+            "description": p.description,
+        }
+        for p in list_protocols()
+    ]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -221,8 +306,12 @@ def testing_tiny_model(
     typer.echo(json.dumps({"path": str(path), "kind": kind}))
 
 
-_SUBCOMMAND_MODULES = ("flexjudge.curate.cli", "flexjudge.train.cli", "flexjudge.bench.cli",
-                       "flexjudge.apps.cli")
+_SUBCOMMAND_MODULES = (
+    "flexjudge.curate.cli",
+    "flexjudge.train.cli",
+    "flexjudge.bench.cli",
+    "flexjudge.apps.cli",
+)
 
 
 def _register_subcommands() -> None:

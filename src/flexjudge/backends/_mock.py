@@ -100,5 +100,8 @@ class MockBackend(Backend):
         if len(words) > sampling.max_tokens:
             text = " ".join(words[: sampling.max_tokens])
             finish = "length"
-        return Completion(text=text.strip(), finish_reason=finish,  # type: ignore[arg-type]
-                          num_tokens=min(len(words), sampling.max_tokens))
+        return Completion(
+            text=text.strip(),
+            finish_reason=finish,  # type: ignore[arg-type]
+            num_tokens=min(len(words), sampling.max_tokens),
+        )

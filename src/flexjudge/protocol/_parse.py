@@ -36,7 +36,9 @@ BVCC_KEYWORD = re.compile(r"(?:score|rating)(?:\s+is|\s*[:=]\s*)?\s*(\d+\.?\d*)"
 BVCC_BARE = re.compile(r"\b[1-5](?:\.\d*)?\b")
 
 _ANY_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
-_CLEAN_NUMBER = re.compile(r"^\s*\*{0,2}\s*([+-]?\d+(?:\.\d+)?)\s*(?:/\s*\d+(?:\.\d+)?)?\s*\*{0,2}\s*$")
+_CLEAN_NUMBER = re.compile(
+    r"^\s*\*{0,2}\s*([+-]?\d+(?:\.\d+)?)\s*(?:/\s*\d+(?:\.\d+)?)?\s*\*{0,2}\s*$"
+)
 _NUMBERS_IN_TAG = re.compile(r"[+-]?\d+(?:\.\d+)?")
 _MULTI_NUMBER_TAG = re.compile(r"^\s*[+-]?\d+(?:\.\d+)?(?:\s*[,;/ ]\s*[+-]?\d+(?:\.\d+)?)+\s*$")
 _BRACKET = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)

@@ -127,23 +127,36 @@ class Protocol:
         n = len(inputs.responses)
         if self.response_media is not None:
             if n:
-                raise InputError(f"{self.name} judges media responses; pass no text responses",
-                                 record=record, field="responses")
+                raise InputError(
+                    f"{self.name} judges media responses; pass no text responses",
+                    record=record,
+                    field="responses",
+                )
         elif self.fixed_text:
             if n not in (0, 1):
-                raise InputError(f"{self.name} judges a fixed text; got {n} responses",
-                                 record=record, field="responses")
+                raise InputError(
+                    f"{self.name} judges a fixed text; got {n} responses",
+                    record=record,
+                    field="responses",
+                )
         elif self.n_responses is None:
             if n < 2:
-                raise InputError(f"{self.name} ranks >= 2 responses, got {n}",
-                                 record=record, field="responses")
+                raise InputError(
+                    f"{self.name} ranks >= 2 responses, got {n}", record=record, field="responses"
+                )
         elif n != self.n_responses:
-            raise InputError(f"{self.name} takes {self.n_responses} response(s), got {n}",
-                             record=record, field="responses")
+            raise InputError(
+                f"{self.name} takes {self.n_responses} response(s), got {n}",
+                record=record,
+                field="responses",
+            )
         for i, r in enumerate(inputs.responses):
             if not isinstance(r, str):
-                raise InputError(f"response {i} is {type(r).__name__}, expected str",
-                                 record=record, field="responses")
+                raise InputError(
+                    f"response {i} is {type(r).__name__}, expected str",
+                    record=record,
+                    field="responses",
+                )
         for name in self.required_fields:
             if name not in inputs.fields:
                 raise InputError(f"{self.name} needs field {name!r}", record=record, field=name)
@@ -154,11 +167,15 @@ class Protocol:
                 if have[kind] != want[kind]:
                     raise InputError(
                         f"{self.name} takes {want[kind]} {kind}(s), got {have[kind]}",
-                        record=record, field=f"{kind}s",
+                        record=record,
+                        field=f"{kind}s",
                     )
         if inputs.family == "qwen2_5_vl" and have["audio"]:
-            raise InputError("Qwen2.5-VL models cannot take audio; use a Qwen2.5-Omni judge",
-                             record=record, field="audios")
+            raise InputError(
+                "Qwen2.5-VL models cannot take audio; use a Qwen2.5-Omni judge",
+                record=record,
+                field="audios",
+            )
 
     # ------------------------------------------------------------------ rendering
     def render(
@@ -182,30 +199,43 @@ class Protocol:
             user = media_prefix(inputs) + user
         else:
             user = translate_placeholders(user, inputs.family)
-        prefix = self.think_prefix if think_prefix is None else (
-            (self.think_prefix or THINK_PREFIX) if think_prefix else ""
+        prefix = (
+            self.think_prefix
+            if think_prefix is None
+            else ((self.think_prefix or THINK_PREFIX) if think_prefix else "")
         )
         text = render_chat(system, user, chat_format=self.chat_format, assistant_prefix=prefix)
         media: tuple[MediaKind, ...]
         if self.media is not None:
             media = self.media
         else:
-            media = (("image",) * inputs.n_images + ("video",) * inputs.n_videos
-                     + ("audio",) * inputs.n_audios)
+            kinds: list[MediaKind] = ["image"] * inputs.n_images
+            kinds += ["video"] * inputs.n_videos
+            kinds += ["audio"] * inputs.n_audios
+            media = tuple(kinds)
         return RenderedPrompt(self.name, mode, system, user, text, media)
 
     def parse(
-        self, text: str, *, mode: Mode = "clean", count: int | None = None,
+        self,
+        text: str,
+        *,
+        mode: Mode = "clean",
+        count: int | None = None,
         finish_reason: str | None = None,
     ) -> Verdict:
         """Parse one generation for this protocol (see :mod:`flexjudge.protocol._parse`)."""
         if count is None:
             count = 1 if self.n_responses is None else max(self.n_responses, 1)
         return parse_verdict(
-            text, self.format, count=count, mode=mode,
+            text,
+            self.format,
+            count=count,
+            mode=mode,
             scale=self.scale if mode == "clean" else None,
-            number=self.number, first_only=self.first_only and mode == "reference",
-            cascade=self.cascade, finish_reason=finish_reason,
+            number=self.number,
+            first_only=self.first_only and mode == "reference",
+            cascade=self.cascade,
+            finish_reason=finish_reason,
         )
 
 
@@ -213,12 +243,14 @@ def media_prefix(inputs: PromptInputs) -> str:
     """Placeholders for free-media protocols, followed by a blank line (MLLM-as-a-Judge style)."""
     table = PLACEHOLDERS.get(inputs.family, PLACEHOLDERS["qwen2_5_vl"])
     parts: list[str] = []
-    for kind, n in (("image", inputs.n_images), ("video", inputs.n_videos),
-                    ("audio", inputs.n_audios)):
+    for kind, n in (
+        ("image", inputs.n_images),
+        ("video", inputs.n_videos),
+        ("audio", inputs.n_audios),
+    ):
         if not n:
             continue
         if kind not in table:
-            raise InputError(f"model family {inputs.family!r} cannot take {kind}",
-                             field=f"{kind}s")
+            raise InputError(f"model family {inputs.family!r} cannot take {kind}", field=f"{kind}s")
         parts.extend([table[kind]] * n)
     return "".join(parts) + "\n\n" if parts else ""
