@@ -30,7 +30,10 @@ def default_judge_text(request: GenerationRequest, index: int) -> str:
     system, _, rest = prompt.partition("<|im_end|>")
     user = rest.rpartition("<|im_start|>assistant")[0]
     h = _digest(prompt, request.sampling.seed, index)
-    think = f"<think>\nThe mock judge weighs the answers (variant {h % 97}).\n</think>\n"
+    reasoning = f"The mock judge weighs the answers (variant {h % 97}).\n</think>\n"
+    # a prompt that already opened the reasoning (teacher prompts, budget forcing) continues it
+    opened = not prompt.endswith(("<|im_start|>assistant\n", "<|end_header_id|>\n\n"))
+    think = ("\n" if opened else "<think>\n") + reasoning
     if "[[A>B]]" in system:
         options = ["[[A>B]]", "[[B>A]]", "[[A=B=Good]]", "[[A=B=Bad]]"]
         return think + f"<answer>{options[h % 4]}</answer>"
