@@ -1,0 +1,138 @@
+"""Shared plumbing of the typed media inputs: where the bytes come from, hashing, errors."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, NoReturn
+
+import numpy as np
+
+from flexjudge.errors import MediaError
+
+PathLike = str | os.PathLike[str]
+BytesLike = bytes | bytearray | memoryview
+
+_CHUNK = 1 << 20
+
+
+class Source:
+    """A file path or an in-memory byte string, with the context used in error messages."""
+
+    __slots__ = ("data", "field", "path", "record")
+
+    def __init__(
+        self,
+        *,
+        path: Path | None = None,
+        data: bytes | None = None,
+        record: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.path = path
+        self.data = data
+        self.record = record
+        self.field = field
+
+    @property
+    def label(self) -> str:
+        """What to name in error messages: the path, ``<bytes>`` or ``<memory>``."""
+        if self.path is not None:
+            return str(self.path)
+        return "<bytes>" if self.data is not None else "<memory>"
+
+    def error(self, message: str) -> MediaError:
+        """A :class:`MediaError` naming this source (path, record, field)."""
+        return MediaError(message, path=self.label, record=self.record, field=self.field)
+
+    def fail(self, message: str, exc: BaseException | None = None) -> NoReturn:
+        """Raise :meth:`error`, chained to ``exc``."""
+        raise self.error(message) from exc
+
+    def check_file(self, kind: str, extensions: frozenset[str] | None) -> Path:
+        """The path, after checking it exists, is a file and (when given) has a known suffix."""
+        assert self.path is not None
+        path = self.path
+        if not path.exists():
+            self.fail(f"{kind} file not found")
+        if not path.is_file():
+            self.fail(f"{kind} path is not a regular file")
+        suffix = path.suffix.lower()
+        if extensions is not None and suffix and suffix not in extensions:
+            self.fail(f"unsupported {kind} file extension {suffix!r}")
+        return path
+
+    @contextmanager
+    def open(self, kind: str, extensions: frozenset[str] | None) -> Iterator[IO[bytes]]:
+        """A binary file object over the source (missing file → :class:`MediaError`)."""
+        if self.data is not None:
+            yield io.BytesIO(self.data)
+            return
+        path = self.check_file(kind, extensions)
+        try:
+            fh = path.open("rb")
+        except OSError as exc:
+            self.fail(f"cannot open {kind} file: {exc.strerror or exc}", exc)
+        with fh:
+            yield fh
+
+    def read_bytes(self, kind: str) -> bytes:
+        """All the bytes (missing/unreadable file → :class:`MediaError`)."""
+        if self.data is not None:
+            return self.data
+        path = self.check_file(kind, None)
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            self.fail(f"cannot read {kind} file: {exc.strerror or exc}", exc)
+
+    def sha256(self, kind: str) -> str:
+        """SHA-256 (hex) of the file or byte string."""
+        if self.data is not None:
+            return hashlib.sha256(self.data).hexdigest()
+        path = self.check_file(kind, None)
+        digest = hashlib.sha256()
+        try:
+            with path.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(_CHUNK), b""):
+                    digest.update(chunk)
+        except OSError as exc:
+            self.fail(f"cannot read {kind} file: {exc.strerror or exc}", exc)
+        return digest.hexdigest()
+
+
+def to_path(path: PathLike) -> Path:
+    """``Path`` from ``str``/``PathLike``; a ``file://`` prefix is stripped."""
+    text = os.fspath(path)
+    if text.startswith("file://"):
+        text = text[len("file://") :]
+    if text.startswith(("http://", "https://")):
+        raise MediaError("remote URLs are not fetched; download the file first", path=text)
+    return Path(text).expanduser()
+
+
+def to_bytes(data: BytesLike) -> bytes:
+    """Immutable copy of a bytes-like object."""
+    return bytes(data)
+
+
+def array_hash(*parts: object, array: np.ndarray) -> str:
+    """SHA-256 of a small header (``parts``, dtype, shape) plus the array's C-order bytes."""
+    digest = hashlib.sha256()
+    header = repr((*parts, array.dtype.str, array.shape)).encode()
+    digest.update(header)
+    digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def describe(exc: BaseException) -> str:
+    """A short human reason for a decoder exception (without repr()s of file objects)."""
+    for attr in ("strerror", "error_string"):  # OSError/av FFmpegError; soundfile
+        reason = getattr(exc, attr, None)
+        if isinstance(reason, str) and reason.strip():
+            return reason.strip()
+    return str(exc).strip() or type(exc).__name__

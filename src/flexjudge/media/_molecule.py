@@ -1,0 +1,226 @@
+"""Molecules given as SMILES (or .smi/.mol/.sdf files); depiction and text summary need RDKit.
+
+RDKit is optional (``flexjudge[mol]``).  Without it a :class:`Molecule` still carries its SMILES
+string (checked only for being a single non-empty token), while :meth:`Molecule.to_image`,
+:meth:`Molecule.describe` and :meth:`Molecule.canonical_smiles` raise
+:class:`~flexjudge.errors.MissingDependencyError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from flexjudge._optional import available, require
+from flexjudge.errors import InputError, MediaError
+from flexjudge.media._common import BytesLike, PathLike, Source, to_path
+from flexjudge.media._image import Image
+
+SMILES_EXTENSIONS = frozenset({".smi", ".smiles", ".txt"})
+MOLBLOCK_EXTENSIONS = frozenset({".mol", ".mdl", ".sdf", ".sd"})
+
+
+def _parse_smiles(smiles: str) -> Any:
+    """RDKit ``Mol`` or ``None`` (RDKit's parse errors are not printed)."""
+    chem = require("rdkit.Chem", "mol")
+    rdbase = require("rdkit.rdBase", "mol")
+    with rdbase.BlockLogs():
+        return chem.MolFromSmiles(smiles)
+
+
+class Molecule:
+    """A molecule as a SMILES string.
+
+    The SMILES is validated with RDKit when it is installed (invalid → :class:`MediaError`);
+    without RDKit only an empty string or embedded whitespace is rejected.
+    :meth:`content_hash` hashes the SMILES text as given, so it is the same with or without RDKit.
+    """
+
+    __slots__ = ("_mol", "_smiles", "_src")
+
+    _src: Source
+    _smiles: str
+
+    def __init__(
+        self,
+        smiles: str | Molecule,
+        *,
+        record: str | None = None,
+        field: str | None = None,
+        _path: Path | None = None,
+    ) -> None:
+        if isinstance(smiles, Molecule):
+            self._smiles = smiles._smiles
+            self._mol: Any = smiles._mol
+            self._src = Source(
+                path=smiles._src.path,
+                record=record if record is not None else smiles._src.record,
+                field=field if field is not None else smiles._src.field,
+            )
+            return
+        if not isinstance(smiles, str):
+            raise InputError(
+                f"a molecule needs a SMILES string, got {type(smiles).__name__}",
+                record=record,
+                field=field,
+            )
+        self._src = Source(path=_path, record=record, field=field)
+        self._smiles = smiles.strip()
+        self._mol = None
+        if not self._smiles or any(c.isspace() for c in self._smiles):
+            raise self._error(f"invalid SMILES {smiles!r}: empty or contains whitespace")
+        if available("rdkit"):
+            self._mol = _parse_smiles(self._smiles)
+            if self._mol is None:
+                raise self._error(f"invalid SMILES {self._smiles!r}: RDKit cannot parse it")
+
+    @classmethod
+    def from_smiles(
+        cls, smiles: str, *, record: str | None = None, field: str | None = None
+    ) -> Molecule:
+        """A SMILES string (validated with RDKit when installed)."""
+        return cls(smiles, record=record, field=field)
+
+    @classmethod
+    def from_path(
+        cls, path: PathLike, *, record: str | None = None, field: str | None = None
+    ) -> Molecule:
+        """A molecule file.
+
+        ``.smi``/``.smiles``/``.txt``: first token of the first non-empty line; ``.mol``/``.sdf``:
+        first record (needs RDKit).  Other suffixes, missing or unparsable files raise
+        :class:`MediaError`.
+        """
+        p = to_path(path)
+        src = Source(path=p, record=record, field=field)
+        suffix = p.suffix.lower()
+        if suffix not in SMILES_EXTENSIONS | MOLBLOCK_EXTENSIONS:
+            src.check_file("molecule", None)
+            src.fail(f"unsupported molecule file extension {suffix!r}")
+        data = src.read_bytes("molecule")
+        fmt = "mol" if suffix in MOLBLOCK_EXTENSIONS else "smi"
+        return cls._from_data(data, fmt, src)
+
+    @classmethod
+    def from_bytes(
+        cls,
+        data: BytesLike,
+        *,
+        fmt: str = "smi",
+        record: str | None = None,
+        field: str | None = None,
+    ) -> Molecule:
+        """UTF-8 text: ``fmt="smi"`` (SMILES) or ``"mol"`` (MDL molblock / SDF; needs RDKit)."""
+        return cls._from_data(
+            bytes(data), fmt, Source(data=bytes(data), record=record, field=field)
+        )
+
+    @classmethod
+    def _from_data(cls, data: bytes, fmt: str, src: Source) -> Molecule:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            src.fail("molecule file is not UTF-8 text", exc)
+        if fmt == "smi":
+            lines = [ln.split()[0] for ln in text.splitlines() if ln.strip()]
+            if not lines:
+                src.fail("molecule file holds no SMILES")
+            smiles = lines[0]
+        elif fmt == "mol":
+            chem = require("rdkit.Chem", "mol")
+            rdbase = require("rdkit.rdBase", "mol")
+            with rdbase.BlockLogs():
+                mol = chem.MolFromMolBlock(text.split("$$$$")[0])
+            if mol is None:
+                src.fail("cannot parse molblock/SDF record")
+            smiles = chem.MolToSmiles(mol)
+        else:
+            raise InputError(f"unknown molecule format {fmt!r} (use 'smi' or 'mol')")
+        return cls(smiles, record=src.record, field=src.field, _path=src.path)
+
+    @property
+    def smiles(self) -> str:
+        """The SMILES string as given (stripped)."""
+        return self._smiles
+
+    @property
+    def record(self) -> str | None:
+        return self._src.record
+
+    @property
+    def field(self) -> str | None:
+        return self._src.field
+
+    def __repr__(self) -> str:
+        return f"Molecule({self._smiles!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Molecule) and other._smiles == self._smiles
+
+    def __hash__(self) -> int:
+        return hash(("Molecule", self._smiles))
+
+    def _error(self, message: str) -> MediaError:
+        path = str(self._src.path) if self._src.path is not None else None
+        return MediaError(message, path=path, record=self._src.record, field=self._src.field)
+
+    def _rdkit_mol(self) -> Any:
+        if self._mol is None:
+            self._mol = _parse_smiles(self._smiles)  # MissingDependencyError without RDKit
+            if self._mol is None:
+                raise self._error(f"invalid SMILES {self._smiles!r}: RDKit cannot parse it")
+        return self._mol
+
+    def canonical_smiles(self) -> str:
+        """RDKit's canonical SMILES (:class:`MissingDependencyError` without RDKit)."""
+        chem = require("rdkit.Chem", "mol")
+        smiles: str = chem.MolToSmiles(self._rdkit_mol())
+        return smiles
+
+    def to_image(self, size: int = 448) -> Image:
+        """A ``size × size`` 2-D depiction (``rdkit.Chem.Draw.MolToImage``) as an :class:`Image`.
+
+        Raises :class:`MissingDependencyError` without RDKit and :class:`InputError` for a
+        non-positive ``size``.
+        """
+        if size <= 0:
+            raise InputError(f"molecule image size must be positive, got {size}")
+        draw = require("rdkit.Chem.Draw", "mol")
+        pil = draw.MolToImage(self._rdkit_mol(), size=(size, size))
+        return Image.from_pil(pil.convert("RGB"), record=self.record, field=self.field)
+
+    def describe(self) -> str:
+        """A short text block for text judges: canonical SMILES, formula, MW, heavy atoms.
+
+        Raises :class:`MissingDependencyError` without RDKit.
+        """
+        mol = self._rdkit_mol()
+        descriptors = require("rdkit.Chem.Descriptors", "mol")
+        rdmd = require("rdkit.Chem.rdMolDescriptors", "mol")
+        return (
+            f"SMILES: {self.canonical_smiles()}\n"
+            f"Formula: {rdmd.CalcMolFormula(mol)}\n"
+            f"Molecular weight: {descriptors.MolWt(mol):.2f} g/mol\n"
+            f"Heavy atoms: {mol.GetNumHeavyAtoms()}"
+        )
+
+    def content_hash(self) -> str:
+        """SHA-256 (hex) of the UTF-8 SMILES text as given."""
+        return hashlib.sha256(self._smiles.encode("utf-8")).hexdigest()
+
+
+def as_molecule(x: Any, *, record: str | None = None, field: str | None = None) -> Molecule:
+    """Coerce ``x``: a :class:`Molecule`, a ``PathLike`` file, a ``str`` ending in a molecule
+    file suffix (read as a file), or any other ``str`` (a SMILES).  Else :class:`InputError`."""
+    if isinstance(x, Molecule):
+        return x if record is None and field is None else Molecule(x, record=record, field=field)
+    if isinstance(x, os.PathLike) or (
+        isinstance(x, str)
+        and os.path.splitext(x)[1].lower() in SMILES_EXTENSIONS | MOLBLOCK_EXTENSIONS
+    ):
+        return Molecule.from_path(x, record=record, field=field)
+    if isinstance(x, bytes | bytearray | memoryview):
+        return Molecule.from_bytes(x, record=record, field=field)
+    return Molecule(x, record=record, field=field)
