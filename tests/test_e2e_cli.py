@@ -23,7 +23,7 @@ PARSE_STATUSES = {"ok", "no_answer", "wrong_count", "out_of_range", "truncated",
 def _run(args: list[str]) -> dict[str, object]:
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
-    return json.loads(res.output)  # type: ignore[no-any-return]
+    return json.loads(res.stdout)  # type: ignore[no-any-return]
 
 
 def _check_result(data: dict[str, object], task: str, n_samples: int = 1) -> None:
