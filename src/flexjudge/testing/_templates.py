@@ -36,9 +36,7 @@ _TAIL = (
     "{% endif %}{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-_COUNTERS = (
-    "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}"
-)
+_COUNTERS = "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}"
 
 #: The Qwen2.5-VL(-Instruct) chat template (also used for the text-only tiny Qwen2).
 QWEN2_5_VL_CHAT_TEMPLATE = (

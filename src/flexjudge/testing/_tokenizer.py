@@ -94,7 +94,8 @@ _CORPUS_LINES = (
     "Criteria includes helpfulness, relevance, accuracy, and level of detail. Avoid order, "
     "length, style or other bias.",
     "After thinking, when you finally reach a conclusion, clearly provide your evaluation "
-    "scores within <answer> </answer> tags, i.e., for example, <answer>3</answer><answer>5</answer>",
+    "scores within <answer> </answer> tags, i.e., for example, "
+    "<answer>3</answer><answer>5</answer>",
     "[Question]\nWhat is shown in the image?\n\n[Assistant 1's Answer]\nA cat sitting on a "
     "red chair.\n\n[Assistant 2's Answer]\nA dog running in the park.",
     "[Question]\nDescribe the video.\n\n[Assistant's Answer]\nA person walks along the "
@@ -103,8 +104,7 @@ _CORPUS_LINES = (
     "voice sounds clear and natural.",
     "<think>\nAssistant 1 gives a correct and relevant answer. Assistant 2 misses the "
     "main object, so it is less accurate.\n</think>\n<answer>8</answer><answer>4</answer>",
-    "<think>The first response is better because it is more helpful.</think> "
-    "<answer>1</answer>",
+    "<think>The first response is better because it is more helpful.</think> <answer>1</answer>",
     "<think>Both answers are similar in quality.</think><answer>[[A]]</answer> [[B]] [[C]]",
     "Which image is better? Image 1 or Image 2? Answer A or B. Rate the score from 0 to 9.",
     "0 1 2 3 4 5 6 7 8 9 10 0.5 1.5 2.5 3.5 4.5 100 2024 2025",
@@ -214,15 +214,17 @@ def build_tokenizer(
     extra: dict[str, Any] = {}
     if kind == "qwen2_5_omni":
         extra["extra_special_tokens"] = dict(OMNI_NAMED_TOKENS)
-    tok = Qwen2Tokenizer(
-        vocab=bpe,
-        merges=merges,
-        unk_token=None,
-        bos_token=None,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
+    # Built from a dict: the type stubs predate tuple merges and ``unk_token=None``.
+    init: dict[str, Any] = {
+        "vocab": bpe,
+        "merges": merges,
+        "unk_token": None,
+        "bos_token": None,
+        "eos_token": "<|im_end|>",
+        "pad_token": "<|endoftext|>",
         **extra,
-    )
+    }
+    tok = Qwen2Tokenizer(**init)
 
     def special(names: tuple[str, ...]) -> list[AddedToken]:
         return [AddedToken(s, special=True, normalized=False) for s in names]

@@ -1,0 +1,445 @@
+"""The embedded backend: Hugging Face ``transformers`` ``generate`` with vLLM sampling semantics.
+
+Prompts arrive fully rendered (ChatML with media placeholders typed in); this backend never
+applies a chat template.  The checkpoint's ``generation_config.json`` sampling values
+(Qwen ships near-greedy ``top_k=1``, ``top_p=0.001``, ``repetition_penalty=1.05``) are
+discarded at load time: only its EOS/pad/BOS ids are kept, as vLLM does (reference protocol
+§2), and every call sets the sampling parameters from :class:`SamplingParams`.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from flexjudge.backends._base import (
+    Backend,
+    Completion,
+    GenerationRequest,
+    ModelFamily,
+    SamplingParams,
+)
+from flexjudge.errors import BackendError
+
+DeviceSpec = Literal["auto", "cpu", "cuda"]
+DtypeSpec = Literal["auto", "bfloat16", "float16", "float32"]
+
+#: (image, video, audio) placeholder tokens the processor expands, per model family.
+_PLACEHOLDERS: dict[str, tuple[str, str, str | None]] = {
+    "qwen2_5_vl": ("<|image_pad|>", "<|video_pad|>", None),
+    "qwen2_5_omni": ("<|IMAGE|>", "<|VIDEO|>", "<|AUDIO|>"),
+}
+#: Frame rate assumed for a video given without one (qwen-vl-utils' default).
+DEFAULT_VIDEO_FPS = 2.0
+_AUDIO_SAMPLING_RATE = 16000
+_VL_MODEL_TYPES = frozenset({"qwen2_5_vl", "qwen2_vl"})
+_OMNI_MODEL_TYPES = frozenset({"qwen2_5_omni", "qwen2_5_omni_thinker"})
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
+_SAMPLE_BLOCKS, _BLOCK_BYTES = 64, 64 << 10  # fingerprint(): 4 MiB read per weights file
+_MAX_HASHED_FILE = 64 << 20  # other files up to this size are hashed whole
+
+
+class TransformersBackend(Backend):
+    """Run a local (or cached) Hugging Face checkpoint in this process.
+
+    ``model`` is a checkpoint folder or hub id: Qwen2.5-VL, a Qwen2.5-Omni thinker or a full
+    Qwen2.5-Omni checkpoint (only its thinker is loaded), or any causal text LM.
+    ``device="auto"`` picks CUDA when available; ``dtype="auto"`` is bfloat16 on CUDA and
+    float32 on the CPU.  Requests that share identical :class:`SamplingParams` are batched
+    (left padding, sorted by length, up to ``max_batch_size`` prompts per ``generate``
+    call); ``n > 1`` samples share one prefill (``num_return_sequences``), and greedy
+    ``n > 1`` runs once and repeats the completion, as vLLM's results would be identical.
+
+    Failures: any load problem (missing folder, unreadable config, missing optional
+    dependency such as torchvision for a video processor) raises
+    :class:`~flexjudge.errors.BackendError` naming the model.  In :meth:`generate`, a
+    request whose media do not match its placeholders, or that fails on its own (e.g. an
+    image the processor rejects), gets ``n`` completions with ``finish_reason="error"`` and
+    the message as ``text``; if every request that reached the model fails,
+    ``BackendError`` is raised.  A failed batch is retried one request at a time to find
+    the culprit.
+
+    Media: images, videos (``(T, H, W, 3)`` uint8, frames used as given; ``video_fps``
+    defaults to 2.0) and 16 kHz audio are handed to the processor in placeholder order.
+    The Omni processor takes one frame rate per call, so Omni prompts are batched by frame
+    rate and one prompt mixing frame rates is an error.
+
+    Reproducibility: with ``seed`` set, the torch RNG is seeded right before each
+    ``generate`` call of that group, so the same requests in the same order and batch size
+    give the same output.  A seeded request batched with other prompts may sample
+    differently than when run alone (HF samples the batch from one RNG stream).
+    """
+
+    name = "transformers"
+    supports_continuation = True
+
+    def __init__(
+        self,
+        model: str | Path,
+        *,
+        device: DeviceSpec = "auto",
+        dtype: DtypeSpec = "auto",
+        max_batch_size: int = 8,
+        attn_implementation: str | None = None,
+        trust_remote_code: bool = False,
+    ) -> None:
+        import torch
+
+        if max_batch_size < 1:
+            raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
+        model_id = str(model)
+        self.max_batch_size = max_batch_size
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        if device == "cuda" and not torch.cuda.is_available():
+            raise BackendError(f"cannot load {model_id!r} on device 'cuda': CUDA is not available")
+        self.device: str = device
+        if dtype == "auto":
+            dtype = "bfloat16" if device == "cuda" else "float32"
+        self.dtype: Any = getattr(torch, dtype)
+        self._fingerprint: str | None = None
+        super().__init__(model_id, "text")
+        try:
+            self._load(model_id, attn_implementation, trust_remote_code)
+        except BackendError:
+            raise
+        except Exception as exc:  # anything from transformers/torch while loading
+            raise BackendError(f"failed to load model {model_id!r}: {exc}") from exc
+        self.family = self._detect_family()
+
+    def _load(self, model_id: str, attn: str | None, trust_remote_code: bool) -> None:
+        from transformers import (
+            AutoConfig,
+            AutoModelForCausalLM,
+            AutoModelForImageTextToText,
+            AutoProcessor,
+            AutoTokenizer,
+            GenerationConfig,
+            ProcessorMixin,
+            Qwen2_5OmniThinkerForConditionalGeneration,
+        )
+
+        remote = {"trust_remote_code": trust_remote_code}
+        config = AutoConfig.from_pretrained(model_id, **remote)
+        model_type = str(getattr(config, "model_type", ""))
+        multimodal = model_type in _VL_MODEL_TYPES | _OMNI_MODEL_TYPES
+        self.processor: Any = None
+        try:
+            loaded = AutoProcessor.from_pretrained(model_id, **remote)
+            if isinstance(loaded, ProcessorMixin):
+                self.processor = loaded
+        except ImportError as exc:
+            if multimodal:
+                raise BackendError(
+                    f"cannot build the processor of {model_id!r} ({exc}); "
+                    "install the video extra: pip install 'flexjudge[video]'"
+                ) from exc
+        except (OSError, ValueError, KeyError):
+            if multimodal:
+                raise
+        if multimodal and self.processor is None:
+            raise BackendError(f"{model_id!r} is multimodal but has no processor files")
+        self.tokenizer: Any = (
+            self.processor.tokenizer
+            if self.processor is not None
+            else AutoTokenizer.from_pretrained(model_id, **remote)
+        )
+        self.tokenizer.padding_side = "left"
+
+        kwargs: dict[str, Any] = {"dtype": self.dtype, "device_map": self.device, **remote}
+        if attn is not None:
+            kwargs["attn_implementation"] = attn
+        if model_type == "qwen2_5_omni":  # full Omni checkpoint: load the thinker only
+            cls: Any = Qwen2_5OmniThinkerForConditionalGeneration
+            kwargs["config"] = config.thinker_config
+        elif multimodal:
+            cls = AutoModelForImageTextToText
+        else:
+            cls = AutoModelForCausalLM
+        self.model: Any = cls.from_pretrained(model_id, **kwargs)
+        self.model.eval()
+        self.model_type = model_type
+        self.config: Any = config
+
+        # vLLM semantics: of the checkpoint's generation config keep only the special ids.
+        original = self.model.generation_config
+        self.eos_token_ids: tuple[int, ...] = self._collect_eos(original)
+        pads = (original.pad_token_id, self.tokenizer.pad_token_id, self.eos_token_ids[0])
+        self.pad_token_id: int = int(next(p for p in pads if p is not None))
+        self.model.generation_config = GenerationConfig(
+            bos_token_id=original.bos_token_id,
+            eos_token_id=list(self.eos_token_ids),
+            pad_token_id=self.pad_token_id,
+        )
+
+    def _collect_eos(self, generation_config: Any) -> tuple[int, ...]:
+        """EOS ids as vLLM stops on them: generation config's, the model's, the tokenizer's."""
+        found: list[int] = []
+        for value in (
+            generation_config.eos_token_id,
+            self.model.config.get_text_config().eos_token_id,
+            self.tokenizer.eos_token_id,
+        ):
+            for token_id in value if isinstance(value, list | tuple) else [value]:
+                if token_id is not None and int(token_id) not in found:
+                    found.append(int(token_id))
+        if not found:
+            raise BackendError(f"{self.model_id!r} defines no EOS token")
+        return tuple(found)
+
+    def _detect_family(self) -> ModelFamily:
+        if self.model_type in _VL_MODEL_TYPES:
+            return "qwen2_5_vl"
+        if self.model_type in _OMNI_MODEL_TYPES:
+            return "qwen2_5_omni"
+        if "<|start_header_id|>" in self.tokenizer.get_vocab():
+            return "llama3"
+        return "text"
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Completion]]:
+        """Complete every request; see the class docstring for batching and failures."""
+        results: list[list[Completion] | None] = [None] * len(requests)
+        groups: dict[tuple[SamplingParams, tuple[float, ...]], list[int]] = {}
+        for i, request in enumerate(requests):
+            problem = self._check_media(request)
+            if problem is not None:
+                results[i] = _errors(request.sampling, problem)
+                continue
+            groups.setdefault((request.sampling, self._fps_key(request)), []).append(i)
+
+        failures: list[BaseException] = []
+        submitted = sum(len(indices) for indices in groups.values())
+        for (sampling, _), indices in groups.items():
+            # Similar lengths side by side waste less compute on padding.
+            indices.sort(key=lambda i: len(requests[i].prompt))
+            for start in range(0, len(indices), self.max_batch_size):
+                chunk = indices[start : start + self.max_batch_size]
+                self._run_chunk(requests, chunk, sampling, results, failures)
+
+        if failures and len(failures) == submitted:
+            raise BackendError(
+                f"generation failed for every request on {self.model_id!r}: {failures[0]}"
+            ) from failures[0]
+        return [r if r is not None else [] for r in results]
+
+    def _run_chunk(
+        self,
+        requests: Sequence[GenerationRequest],
+        chunk: list[int],
+        sampling: SamplingParams,
+        results: list[list[Completion] | None],
+        failures: list[BaseException],
+    ) -> None:
+        try:
+            outputs = self._generate_batch([requests[i] for i in chunk], sampling)
+        except Exception as exc:
+            if len(chunk) > 1:  # find the request at fault: retry one by one
+                for i in chunk:
+                    self._run_chunk(requests, [i], sampling, results, failures)
+                return
+            failures.append(exc)
+            results[chunk[0]] = _errors(sampling, f"{type(exc).__name__}: {exc}")
+            return
+        for i, completions in zip(chunk, outputs, strict=True):
+            results[i] = completions
+
+    def _check_media(self, request: GenerationRequest) -> str | None:
+        counts = request.media_counts()
+        placeholders = _PLACEHOLDERS.get(self.family)
+        if placeholders is None:
+            return None if not any(counts) else f"model family {self.family!r} takes no media"
+        for kind, token, count in zip(
+            ("image", "video", "audio"), placeholders, counts, strict=True
+        ):
+            found = 0 if token is None else request.prompt.count(token)
+            if token is None and count:
+                return f"model family {self.family!r} takes no {kind} input"
+            if found != count:
+                return f"prompt has {found} {kind} placeholder(s) but {count} {kind}(s) were given"
+        if request.video_fps and len(request.video_fps) != len(request.videos):
+            return f"{len(request.video_fps)} video_fps values for {len(request.videos)} videos"
+        return None
+
+    def _fps_key(self, request: GenerationRequest) -> tuple[float, ...]:
+        # The Omni processor takes a single fps per call: batch only videos that share it.
+        if self.family != "qwen2_5_omni" or not request.videos:
+            return ()
+        return tuple(sorted(set(_video_fps(request))))
+
+    def _encode(self, batch: list[GenerationRequest]) -> Any:
+        texts = [r.prompt for r in batch]
+        if self.processor is None:
+            enc = self.tokenizer(texts, padding=True, return_tensors="pt", add_special_tokens=False)
+            return enc.to(self.device)
+        kwargs: dict[str, Any] = {"text": texts, "padding": True, "return_tensors": "pt"}
+        kwargs["add_special_tokens"] = False  # the prompt is complete, as vLLM sends it
+        images = [img.convert("RGB") for r in batch for img in r.images]
+        if images:
+            kwargs["images"] = images
+        videos = [np.asarray(v, dtype=np.uint8) for r in batch for v in r.videos]
+        if videos:
+            kwargs["videos"] = videos
+            fps = [f for r in batch for f in _video_fps(r)]
+            if self.family == "qwen2_5_omni":
+                if len(set(fps)) > 1:
+                    raise ValueError(f"one Omni prompt mixes video frame rates {sorted(set(fps))}")
+                kwargs["fps"] = fps[0]
+            else:
+                from transformers.video_utils import VideoMetadata
+
+                kwargs["do_sample_frames"] = False
+                kwargs["video_metadata"] = [
+                    VideoMetadata(
+                        total_num_frames=len(v), fps=f, frames_indices=list(range(len(v)))
+                    )
+                    for v, f in zip(videos, fps, strict=True)
+                ]
+        audios = [np.asarray(a, dtype=np.float32) for r in batch for a in r.audios]
+        if audios:
+            kwargs["audio"] = audios
+            kwargs["sampling_rate"] = _AUDIO_SAMPLING_RATE
+        enc = self.processor(**kwargs).to(self.device)
+        for key in ("pixel_values", "pixel_values_videos", "input_features"):
+            if key in enc:
+                enc[key] = enc[key].to(self.dtype)
+        return enc
+
+    def _generate_batch(
+        self, batch: list[GenerationRequest], sampling: SamplingParams
+    ) -> list[list[Completion]]:
+        import torch
+
+        enc = self._encode(batch)
+        sample = sampling.temperature > 0
+        per_prompt = sampling.n if sample else 1  # greedy: one sequence, copied n times
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": sampling.max_tokens,
+            "do_sample": sample,
+            "num_return_sequences": per_prompt,
+            "eos_token_id": list(self.eos_token_ids),
+            "pad_token_id": self.pad_token_id,
+            "repetition_penalty": 1.0,
+        }
+        if sample:
+            kwargs.update(temperature=sampling.temperature, top_p=sampling.top_p, top_k=0)
+        if sampling.stop:
+            kwargs.update(stop_strings=list(sampling.stop), tokenizer=self.tokenizer)
+        if sampling.seed is not None:
+            torch.manual_seed(sampling.seed)
+            if torch.cuda.is_available():
+                torch.cuda.manual_seed_all(sampling.seed)
+        with torch.inference_mode():
+            out = self.model.generate(**enc, **kwargs)
+        new_tokens = out[:, enc["input_ids"].shape[1] :].tolist()
+        results = []
+        for b in range(len(batch)):
+            rows = new_tokens[b * per_prompt : (b + 1) * per_prompt]
+            completions = [self._finish(row, sampling) for row in rows]
+            results.append(completions * sampling.n if not sample else completions)
+        return results
+
+    def _finish(self, row: list[int], sampling: SamplingParams) -> Completion:
+        """Turn one generated row (maybe padded after its end) into a :class:`Completion`."""
+        eos = set(self.eos_token_ids)
+        # Rows that finished early are padded; the first EOS or pad id ends this row.
+        end = next((k for k, t in enumerate(row) if t in eos or t == self.pad_token_id), len(row))
+        ids = row[:end]
+        text = self._decode(ids)
+        stop_at = _find_stop(text, sampling.stop)
+        finish: Literal["stop", "length"] = "stop"
+        if stop_at is None and end < len(row) and row[end] in eos:
+            ids = row[: end + 1]  # a real EOS: vLLM keeps it in the token ids
+        elif stop_at is None and end == len(row):
+            finish = "length"  # ran to max_tokens (the batch only ends when every row has)
+        if stop_at is not None:
+            position, stop = stop_at
+            keep = position + len(stop) if sampling.include_stop_str_in_output else position
+            text = text[:keep]
+        return Completion(
+            text=text.strip(), finish_reason=finish, num_tokens=len(ids), token_ids=tuple(ids)
+        )
+
+    def _decode(self, ids: list[int]) -> str:
+        return str(self.tokenizer.decode(ids, skip_special_tokens=True))
+
+    def fingerprint(self) -> str:
+        """Hash of backend, model path, family, dtype, config and file contents.
+
+        Files up to 4 MiB (configs, tokenizer, processor, tiny weights) are hashed whole.
+        A larger weights file contributes its size, its modification time and 64 evenly
+        spread 64 KiB blocks (cheap even for multi-GB shards): a copy of a big checkpoint
+        gets a new fingerprint; two different checkpoints would need the same size, time and
+        sampled bytes to share one.  For a hub id that is not a local folder, the id, the
+        config and the hub commit hash (when known) are used.
+        """
+        if self._fingerprint is None:
+            digest = hashlib.sha256()
+            head = {
+                "backend": self.name,
+                "model": self.model_id,
+                "family": self.family,
+                "dtype": str(self.dtype),
+                "config": self.config.to_dict(),
+                "commit": getattr(self.config, "_commit_hash", None),
+            }
+            digest.update(json.dumps(head, sort_keys=True, default=str).encode())
+            folder = Path(self.model_id)
+            if folder.is_dir():
+                for path in sorted(p for p in folder.iterdir() if p.is_file()):
+                    digest.update(path.name.encode())
+                    digest.update(_file_digest(path))
+            self._fingerprint = digest.hexdigest()[:16]
+        return self._fingerprint
+
+    def close(self) -> None:
+        """Drop the model and free accelerator memory; the backend is unusable afterwards."""
+        import torch
+
+        self.model = None
+        self.processor = None
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def _video_fps(request: GenerationRequest) -> list[float]:
+    if request.video_fps:
+        return [float(f) for f in request.video_fps]
+    return [DEFAULT_VIDEO_FPS] * len(request.videos)
+
+
+def _find_stop(text: str, stops: Sequence[str]) -> tuple[int, str] | None:
+    """The earliest stop string in ``text`` as ``(position, stop)``, or None."""
+    best: tuple[int, str] | None = None
+    for stop in stops:
+        position = text.find(stop)
+        if position >= 0 and (best is None or position < best[0]):
+            best = (position, stop)
+    return best
+
+
+def _errors(sampling: SamplingParams, message: str) -> list[Completion]:
+    return [Completion(text=message, finish_reason="error")] * sampling.n
+
+
+def _file_digest(path: Path) -> bytes:
+    """Whole content of small files; size, mtime and evenly spread blocks of weight files."""
+    stat = path.stat()
+    digest = hashlib.sha256(str(stat.st_size).encode())
+    with path.open("rb") as handle:
+        is_weights = path.name.endswith(_WEIGHT_SUFFIXES) or stat.st_size > _MAX_HASHED_FILE
+        if not is_weights or stat.st_size <= _SAMPLE_BLOCKS * _BLOCK_BYTES:
+            digest.update(handle.read())
+            return digest.digest()
+        digest.update(str(stat.st_mtime_ns).encode())
+        last = stat.st_size - _BLOCK_BYTES
+        for k in range(_SAMPLE_BLOCKS):
+            handle.seek(last * k // (_SAMPLE_BLOCKS - 1))
+            digest.update(handle.read(_BLOCK_BYTES))
+    return digest.digest()
