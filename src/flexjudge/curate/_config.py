@@ -1,0 +1,95 @@
+"""``SelectConfig`` (every threshold of the selection policy) and token counting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from flexjudge._optional import require
+from flexjudge.curate._agreement import AGREEMENT_MODES, AgreementMode
+from flexjudge.curate._records import InputFormat
+from flexjudge.errors import InputError
+
+
+@dataclass(frozen=True)
+class SelectConfig:
+    """Settings of ``flexjudge curate select``; defaults give the paper's 500 + 500 mix.
+
+    * ``agreement``: ``exact`` (reference: both scores equal the reference) or
+      ``direction`` (same preference as the reference label).
+    * ``n_single`` single-score samples from traces whose Assistant-1 reasoning has more than
+      ``single_min_tokens`` tokens (longest first).
+    * ``n_pair`` pairwise samples, longest trace first, among rows whose two answers together
+      have more than ``pair_min_answer_tokens`` tokens.
+    * ``rescale_fraction`` of each group (a ``seed``-ed random choice) moves to the 1–5 scale.
+    * ``tokenizer``: a local tokenizer folder to count tokens with; without it, reasoning
+      parts are counted from the teacher's token count pro rata by characters and answers by
+      whitespace-separated words (see ``docs/curation.md``).
+    * ``rename_assistant``: in single-score traces, "Assistant 1" becomes "the assistant".
+    """
+
+    agreement: AgreementMode = "exact"
+    n_single: int = 500
+    single_min_tokens: int = 375
+    n_pair: int = 500
+    pair_min_answer_tokens: int = 750
+    rescale_fraction: float = 0.5
+    seed: int = 0
+    tokenizer: str | None = None
+    rename_assistant: bool = True
+    input_format: InputFormat = "auto"
+    check_alignment: bool = True
+    histogram: bool = True
+
+    def __post_init__(self) -> None:
+        if self.agreement not in AGREEMENT_MODES:
+            raise InputError(
+                f"agreement must be one of {AGREEMENT_MODES}, got {self.agreement!r}",
+                field="agreement",
+            )
+        for name in ("n_single", "n_pair", "single_min_tokens", "pair_min_answer_tokens"):
+            if getattr(self, name) < 0:
+                raise InputError(f"{name} must be >= 0", field=name)
+        if not 0 <= self.rescale_fraction <= 1:
+            raise InputError("rescale_fraction must be in [0, 1]", field="rescale_fraction")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class TokenCounter:
+    """Counts tokens for thresholds: a local tokenizer when configured, else estimates.
+
+    ``part(text, whole, whole_tokens)`` counts a slice of a teacher trace: exactly with the
+    tokenizer, else ``round(whole_tokens * len(text) / len(whole))`` (the teacher's own count
+    shared out by characters).  ``text(s)`` counts an input answer: tokenizer, else words.
+    Raises :class:`~flexjudge.errors.MissingDependencyError` when a tokenizer is configured
+    and transformers is missing, :class:`InputError` when it cannot be loaded.
+    """
+
+    def __init__(self, tokenizer: str | None = None) -> None:
+        self._encode: Callable[[str], list[int]] | None = None
+        self.description = "teacher token ids pro rata by characters; answers: whitespace words"
+        if tokenizer is not None:
+            transformers = require("transformers", "train")
+            try:
+                tok = transformers.AutoTokenizer.from_pretrained(tokenizer)
+            except Exception as exc:  # any loader error, reported with the path
+                raise InputError(f"cannot load tokenizer: {exc}", field="tokenizer") from exc
+
+            def encode(s: str) -> list[int]:
+                return list(tok(s, add_special_tokens=False)["input_ids"])
+
+            self._encode = encode
+            self.description = f"tokenizer {tokenizer}"
+
+    def text(self, s: str) -> int:
+        return len(self._encode(s)) if self._encode is not None else len(s.split())
+
+    def part(self, text: str, whole: str, whole_tokens: int) -> int:
+        if self._encode is not None:
+            return len(self._encode(text))
+        if not whole:
+            return 0
+        return round(whole_tokens * len(text) / len(whole))

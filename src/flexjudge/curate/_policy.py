@@ -1,0 +1,182 @@
+"""The final selection policy's building blocks: trace surgery, rescaling, prompt rewriting.
+
+Everything here is a pure function of its arguments (no randomness, no I/O) so the policy in
+:mod:`flexjudge.curate._select` is deterministic.  See ``docs/curation.md`` for the rules.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+from flexjudge.curate._agreement import ANSWER_INT
+from flexjudge.errors import InputError
+from flexjudge.protocol import PromptInputs, get_protocol, render_chatml
+
+THINK_END = "</think>"
+THINK_PREFIX = "<think>\n"
+
+#: a sentence or line mentioning the second answer (or both answers) ends the Assistant-1 part
+_MENTIONS_SECOND = re.compile(
+    r"assistant\s*(?:2|b|two)\b|\b(?:second|other)\s+(?:assistant|answer|response)"
+    r"|\b(?:answer|response)\s*2\b|\b(?:both|two)\s+(?:assistants|answers|responses)"
+    r"|\bthe\s+assistants\b",
+    re.IGNORECASE,
+)
+_MENTIONS_FIRST = re.compile(
+    r"assistant\s*(?:1|a|one)\b|\bfirst\s+(?:assistant|answer|response)|\b(?:answer|response)\s*1\b",
+    re.IGNORECASE,
+)
+#: a sentence starts after ., ! or ? plus whitespace, or after a newline
+_SENTENCE_START = re.compile(r"(?:(?<=[.!?])\s+|\n+)")
+#: renaming "Assistant 1" for a single-answer prompt, possessive first
+_RENAMES = (
+    (re.compile(r"\bAssistant\s*1's\b"), "the assistant's"),
+    (re.compile(r"\bAssistant\s*1\b"), "the assistant"),
+    (re.compile(r"\b[Tt]he first assistant's\b"), "the assistant's"),
+    (re.compile(r"\b[Tt]he first assistant\b"), "the assistant"),
+)
+_LOWER_AT_SENTENCE_START = re.compile(r"(^|[.!?]\s+|\n\s*)the assistant", re.MULTILINE)
+#: "8/10" and "8 out of 10" in reasoning, rescaled with the answer tags
+_OUT_OF_TEN = re.compile(r"\b(10|[1-9])(\s*/\s*|\s+out\s+of\s+)10\b")
+
+_PAIR_SCALE_10 = "Score assistants 1-10 (higher=better)."
+_PAIR_SCALE_5 = "Score assistants 1-5 (higher=better)."
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A teacher text split at ``</think>``: ``reasoning`` excludes the tag."""
+
+    reasoning: str
+    after: str  # text after </think> (answer tags, with their surrounding whitespace)
+    scores: tuple[int, ...]
+
+
+def split_trace(text: str) -> Trace | None:
+    """Split at the first ``</think>``; ``None`` when there is none or no answer follows."""
+    reasoning, sep, after = text.partition(THINK_END)
+    if not sep:
+        return None
+    scores = tuple(int(s) for s in ANSWER_INT.findall(after))
+    return Trace(reasoning, after, scores)
+
+
+def rescale_10_to_5(score: int) -> int:
+    """``round_half_up(1 + (s - 1) * 4 / 9)``, computed exactly with fractions.
+
+    Table: 1,2→1; 3,4→2; 5,6→3; 7,8→4; 9,10→5 (no integer input lands on a half, so the
+    tie rule never changes a result; it is stated for completeness).  Raises
+    :class:`InputError` outside 1–10.
+    """
+    if not 1 <= score <= 10:
+        raise InputError(f"score {score} is outside 1-10", field="score")
+    value = 1 + Fraction(score - 1) * 4 / 9
+    return int(value + Fraction(1, 2))  # floor of a positive number
+
+
+def rescale_reasoning(reasoning: str) -> str:
+    """Rewrite ``N/10`` and ``N out of 10`` mentions to the 1–5 scale (``M/5``)."""
+
+    def repl(m: re.Match[str]) -> str:
+        return f"{rescale_10_to_5(int(m.group(1)))}{m.group(2)}5"
+
+    return _OUT_OF_TEN.sub(repl, reasoning)
+
+
+def _sentence_starts(text: str) -> list[int]:
+    return [0] + [m.end() for m in _SENTENCE_START.finditer(text)]
+
+
+def _sentence_start_before(starts: list[int], pos: int) -> int:
+    best = 0
+    for s in starts:
+        if s > pos:
+            break
+        best = s
+    return best
+
+
+def first_answer_reasoning(reasoning: str) -> str | None:
+    """The part of a pairwise reasoning that is about Assistant 1, or ``None``.
+
+    Rule: find the first mention of Assistant 1; the part ends at the start of the first
+    sentence (or line) after that mention that mentions the second answer or both answers.
+    Sentences before the first Assistant-1 sentence are kept only when none of them
+    mentions the second answer (a preamble like "Let me compare both answers" is dropped).
+    ``None`` when Assistant 1 is never mentioned, or nothing about it precedes the first
+    mention of Assistant 2.
+    """
+    first = _MENTIONS_FIRST.search(reasoning)
+    if first is None:
+        return None
+    starts = _sentence_starts(reasoning)
+    a1_start = _sentence_start_before(starts, first.start())
+    second = _MENTIONS_SECOND.search(reasoning, first.end())
+    if second is None:
+        return None
+    end = _sentence_start_before(starts, second.start())
+    if end <= a1_start:
+        return None
+    begin = a1_start if _MENTIONS_SECOND.search(reasoning, 0, a1_start) else 0
+    part = reasoning[begin:end].strip()
+    return part or None
+
+
+def rename_first_assistant(text: str) -> str:
+    """ "Assistant 1" → "the assistant" (capitalised at a sentence start)."""
+    for pattern, repl in _RENAMES:
+        text = pattern.sub(repl, text)
+    return _LOWER_AT_SENTENCE_START.sub(lambda m: m.group(1) + "The assistant", text)
+
+
+def single_text(part: str, score: int, trace: Trace) -> str:
+    """A single-score continuation: the Assistant-1 reasoning, ``</think>``, one answer tag.
+
+    The whitespace around ``</think>`` and before the answer is copied from the original.
+    """
+    gap_before = trace.reasoning[len(trace.reasoning.rstrip()) :] or "\n"
+    gap_after = trace.after[: len(trace.after) - len(trace.after.lstrip())]
+    return f"{part}{gap_before}{THINK_END}{gap_after}<answer>{score}</answer>"
+
+
+def pair_text(trace: Trace, scores: tuple[int, int]) -> str:
+    """A pairwise continuation with the reasoning kept and the answer tags rewritten."""
+    gap_after = trace.after[: len(trace.after) - len(trace.after.lstrip())]
+    tags = "".join(f"<answer>{s}</answer>" for s in scores)
+    return f"{trace.reasoning}{THINK_END}{gap_after}{tags}"
+
+
+@dataclass(frozen=True)
+class ChatPrompt:
+    """A training prompt: the ChatML string (ending in ``<think>\\n``) and its two turns."""
+
+    text: str
+    system: str
+    user: str
+
+
+def single_prompt(question: str, answer: str, scale: int) -> ChatPrompt:
+    """The general single-answer protocol (``score-10`` / ``score-5``) with ``<think>\\n``."""
+    name = "score-10" if scale == 10 else "score-5"
+    rendered = get_protocol(name).render(
+        PromptInputs(question, [answer], family="text"), mode="clean", think_prefix=True
+    )
+    return ChatPrompt(rendered.text, rendered.system, rendered.user)
+
+
+def pair_prompt(question: str, answer1: str, answer2: str, scale: int) -> ChatPrompt:
+    """The teacher prompt (P-01 + P-02 + ``<think>\\n``); for the 1–5 scale the system
+    prompt's "Score assistants 1-10" becomes "Score assistants 1-5" (nothing else changes:
+    its example ``<answer>3</answer><answer>5</answer>`` is valid on both scales)."""
+    rendered = get_protocol("curate/teacher").render(
+        PromptInputs(question, [answer1, answer2], family="text"), mode="reference"
+    )
+    if scale == 10:
+        return ChatPrompt(rendered.text, rendered.system, rendered.user)
+    if rendered.system.count(_PAIR_SCALE_10) != 1:
+        raise InputError("teacher system prompt lost its scale sentence", field="system")
+    system = rendered.system.replace(_PAIR_SCALE_10, _PAIR_SCALE_5)
+    text = render_chatml(system, rendered.user, assistant_prefix=THINK_PREFIX)
+    return ChatPrompt(text, system, rendered.user)

@@ -1,0 +1,278 @@
+"""One streaming pass over the input and its generation files, in lockstep by position.
+
+Holds, besides the bounded candidate pools, only a small per-prompt index (a 16-byte digest
+and a few integers per distinct prompt) — never the text of rows not in a pool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import zip_longest
+from pathlib import Path
+from typing import Any
+
+from flexjudge.curate._agreement import Rejection, check_agreement
+from flexjudge.curate._config import SelectConfig, TokenCounter
+from flexjudge.curate._policy import first_answer_reasoning, split_trace
+from flexjudge.curate._records import (
+    CurateRecord,
+    Generation,
+    Problem,
+    iter_generations,
+    iter_records,
+)
+
+_MAX_PROBLEMS = 200
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A kept generation that is (for now) its prompt's longest trace."""
+
+    digest: bytes
+    line: int
+    seed_order: int
+    record: CurateRecord
+    text: str
+    tokens: int
+    scores: tuple[int, int]
+    a1_part: str | None
+    a1_tokens: int
+    answer_tokens: int
+
+
+@dataclass
+class ScanStats:
+    """Counts of one pass (reported in the dataset card)."""
+
+    rows: int = 0
+    generations: int = 0
+    kept: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    rejected_by_file: list[Counter[str]] = field(default_factory=list)
+    kept_by_file: list[int] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    problem_count: int = 0
+    extra_generation_lines: int = 0
+    prompts: int = 0
+    winners_by_file: list[int] = field(default_factory=list)
+    no_final_format: int = 0
+    single_eligible: int = 0
+    pair_eligible: int = 0
+
+    def problem(self, text: str) -> None:
+        self.problem_count += 1
+        if len(self.problems) < _MAX_PROBLEMS:
+            self.problems.append(text)
+
+
+class TopK:
+    """The ``k`` best (largest key) entries, one per digest, with removal by digest."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.heap: list[tuple[tuple[int, ...], bytes, Candidate]] = []
+        self.evicted = False
+
+    def offer(self, key: tuple[int, ...], cand: Candidate) -> None:
+        if self.k == 0:
+            self.evicted = True
+            return
+        entry = (key, cand.digest, cand)
+        if len(self.heap) < self.k:
+            heapq.heappush(self.heap, entry)
+        elif entry[:2] > self.heap[0][:2]:
+            heapq.heapreplace(self.heap, entry)
+            self.evicted = True
+        else:
+            self.evicted = True
+
+    def remove(self, digest: bytes) -> bool:
+        """Drop ``digest``'s entry; True when one was there."""
+        for i, entry in enumerate(self.heap):
+            if entry[1] == digest:
+                self.heap[i] = self.heap[-1]
+                self.heap.pop()
+                heapq.heapify(self.heap)
+                return True
+        return False
+
+    def best_first(self) -> list[Candidate]:
+        return [c for _, _, c in sorted(self.heap, key=lambda e: e[:2], reverse=True)]
+
+
+def single_key(c: Candidate) -> tuple[int, ...]:
+    """Longest Assistant-1 reasoning first; ties: earlier row, then earlier seed file."""
+    return (c.a1_tokens, -c.line, -c.seed_order)
+
+
+def pair_key(c: Candidate) -> tuple[int, ...]:
+    """Longest trace first; ties: earlier row, then earlier seed file."""
+    return (c.tokens, -c.line, -c.seed_order)
+
+
+@dataclass
+class Pools:
+    single: TopK
+    pair: TopK
+
+
+def _digest(prompt: str) -> bytes:
+    return hashlib.blake2b(prompt.encode(), digest_size=16).digest()
+
+
+def _lockstep(
+    input_path: Path, generation_paths: Sequence[Path], cfg: SelectConfig
+) -> Iterator[tuple[Any, ...]]:
+    streams = [iter_records(input_path, cfg.input_format)]
+    streams += [iter_generations(p) for p in generation_paths]  # type: ignore[misc]
+    return zip_longest(*streams)
+
+
+def scan(
+    input_path: Path,
+    generation_paths: Sequence[Path],
+    cfg: SelectConfig,
+    counter: TokenCounter,
+    final_best: dict[bytes, tuple[int, int, int]] | None = None,
+) -> tuple[ScanStats, Pools, dict[bytes, tuple[int, int, int]], bool]:
+    """Filter, group and pool every generation; see :func:`flexjudge.curate.select`.
+
+    ``best`` maps a prompt digest to ``(tokens, -seed_order, -line)`` of its winner.  With
+    ``final_best`` (a second pass) only those winners enter the pools.  The returned flag
+    says whether a later, longer duplicate displaced a pooled entry after the pool had
+    already turned candidates away — then the pools are inexact and a second pass runs.
+    """
+    stats = ScanStats(
+        rejected_by_file=[Counter() for _ in generation_paths],
+        kept_by_file=[0] * len(generation_paths),
+        winners_by_file=[0] * len(generation_paths),
+    )
+    pools = Pools(TopK(cfg.n_single), TopK(cfg.n_single + cfg.n_pair))
+    best: dict[bytes, tuple[int, int, int]] = {}
+    flags: dict[bytes, tuple[int, bool, bool, bool]] = {}  # seed order, format, single, pair
+    inexact = False
+    for row in _lockstep(input_path, generation_paths, cfg):
+        record, gens = row[0], row[1:]
+        if record is None:  # generation files longer than the input
+            stats.extra_generation_lines += sum(g is not None for g in gens)
+            continue
+        stats.rows += 1
+        if isinstance(record, Problem):
+            stats.problem(str(record))
+        for order, gen in enumerate(gens):
+            stats.generations += 1
+            reason = _reject(record, gen, cfg, stats)
+            if reason is not None:
+                stats.rejected[reason] += 1
+                stats.rejected_by_file[order][reason] += 1
+                continue
+            assert isinstance(gen, Generation) and isinstance(record, CurateRecord)
+            scores, why = check_agreement(gen.text, record, cfg.agreement)
+            if scores is None:
+                assert why is not None
+                stats.rejected[why] += 1
+                stats.rejected_by_file[order][why] += 1
+                continue
+            stats.kept += 1
+            stats.kept_by_file[order] += 1
+            digest = _digest(gen.prompt)
+            rank = (gen.num_tokens, -order, -record.index)
+            if final_best is not None:
+                if final_best[digest] == rank:
+                    cand = _candidate(digest, order, record, gen, scores, counter)
+                    _offer(pools, cand, cfg)
+                continue
+            old = best.get(digest)
+            if old is not None and old >= rank:
+                continue
+            best[digest] = rank
+            cand = _candidate(digest, order, record, gen, scores, counter)
+            if old is not None:
+                for pool in (pools.single, pools.pair):
+                    if pool.remove(digest) and pool.evicted:
+                        inexact = True
+            single_ok, pair_ok = _offer(pools, cand, cfg)
+            fmt_ok = cand.a1_tokens >= 0
+            flags[digest] = (order, fmt_ok, single_ok, pair_ok)
+    stats.prompts = len(best)
+    for order, fmt_ok, single_ok, pair_ok in flags.values():
+        stats.winners_by_file[order] += 1
+        stats.no_final_format += not fmt_ok
+        stats.single_eligible += single_ok
+        stats.pair_eligible += pair_ok
+    return stats, pools, best, inexact
+
+
+def _reject(
+    record: CurateRecord | Problem,
+    gen: Generation | Problem | None,
+    cfg: SelectConfig,
+    stats: ScanStats,
+) -> Rejection | None:
+    if gen is None:
+        return Rejection.MISSING
+    if isinstance(record, Problem):
+        return Rejection.BAD_INPUT
+    if isinstance(gen, Problem):
+        stats.problem(str(gen))
+        return Rejection.MALFORMED
+    if cfg.check_alignment and record.question not in gen.prompt:
+        stats.problem(
+            f"row {record.index} (id {record.record_id}): the generation's prompt does not "
+            "contain the row's question"
+        )
+        return Rejection.MISALIGNED
+    return None
+
+
+def _candidate(
+    digest: bytes,
+    order: int,
+    record: CurateRecord,
+    gen: Generation,
+    scores: tuple[int, int],
+    counter: TokenCounter,
+) -> Candidate:
+    """Features for the final policy.  ``a1_tokens`` is -1 when the trace is unusable there
+    (no ``</think>``, not exactly two integer answers after it, or a score outside 1–10)."""
+    trace = split_trace(gen.text)
+    usable = (
+        trace is not None and len(trace.scores) == 2 and all(1 <= s <= 10 for s in trace.scores)
+    )
+    part = first_answer_reasoning(trace.reasoning) if usable and trace is not None else None
+    if not usable:
+        a1_tokens = -1
+    elif part is None:
+        a1_tokens = 0
+    else:
+        a1_tokens = counter.part(part, gen.text, gen.num_tokens)
+    answers = counter.text(record.answer1) + counter.text(record.answer2)
+    return Candidate(
+        digest,
+        record.index,
+        order,
+        record,
+        gen.text,
+        gen.num_tokens,
+        scores,
+        part,
+        a1_tokens,
+        answers,
+    )
+
+
+def _offer(pools: Pools, cand: Candidate, cfg: SelectConfig) -> tuple[bool, bool]:
+    if cand.a1_tokens < 0:
+        return False, False
+    single_ok = cand.a1_part is not None and cand.a1_tokens > cfg.single_min_tokens
+    pair_ok = cand.answer_tokens > cfg.pair_min_answer_tokens
+    if single_ok:
+        pools.single.offer(single_key(cand), cand)
+    if pair_ok:
+        pools.pair.offer(pair_key(cand), cand)
+    return single_ok, pair_ok

@@ -1,0 +1,255 @@
+"""``select``: agreement filter, longest trace per prompt, and the final 500 + 500 policy."""
+
+from __future__ import annotations
+
+import json
+import random
+import shlex
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flexjudge.curate._config import SelectConfig, TokenCounter
+from flexjudge.curate._policy import (
+    THINK_PREFIX,
+    pair_prompt,
+    pair_text,
+    rename_first_assistant,
+    rescale_10_to_5,
+    rescale_reasoning,
+    single_prompt,
+    single_text,
+    split_trace,
+)
+from flexjudge.curate._scan import Candidate, ScanStats, scan
+from flexjudge.errors import InputError
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One training row with its provenance."""
+
+    prompt: str
+    text: str
+    system: str
+    user: str
+    format: str  # "single" or "pair"
+    scale: int  # 10 or 5
+    scores: tuple[int, ...]
+    line: int
+    record_id: str
+    seed_file: int
+    reasoning_tokens: int
+
+    def reference_row(self) -> dict[str, str]:
+        return {"prompt": self.prompt, "text": self.text}
+
+    def messages_row(self) -> dict[str, Any]:
+        return {
+            "messages": [
+                {"role": "system", "content": self.system},
+                {"role": "user", "content": self.user},
+                {"role": "assistant", "content": THINK_PREFIX + self.text},
+            ]
+        }
+
+    def meta_row(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "scale": self.scale,
+            "scores": list(self.scores),
+            "line": self.line,
+            "record_id": self.record_id,
+            "seed_file": self.seed_file,
+            "reasoning_tokens": self.reasoning_tokens,
+        }
+
+
+@dataclass
+class SelectReport:
+    """What ``select`` did: scan counts, the chosen samples and where they were written."""
+
+    stats: ScanStats
+    samples: list[Sample]
+    requested: dict[str, int]
+    shortfall: dict[str, int]
+    second_pass: bool
+    outputs: dict[str, str] = field(default_factory=dict)
+    token_counting: str = ""
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for s in self.samples:
+            key = f"{s.format}-{s.scale}"
+            out[key] = out.get(key, 0) + 1
+        return dict(sorted(out.items()))
+
+    def summary(self) -> dict[str, Any]:
+        st = self.stats
+        return {
+            "rows": st.rows,
+            "generations": st.generations,
+            "kept": st.kept,
+            "rejected": dict(sorted(st.rejected.items())),
+            "prompts_with_a_kept_trace": st.prompts,
+            "single_eligible": st.single_eligible,
+            "pair_eligible": st.pair_eligible,
+            "samples": self.counts(),
+            "shortfall": self.shortfall,
+            "problems": st.problem_count,
+            "extra_generation_lines": st.extra_generation_lines,
+            "outputs": self.outputs,
+        }
+
+
+def find_generation_files(gen_dir: str | Path) -> list[Path]:
+    """``*.jsonl`` files of a generation folder in seed order (numeric seed, then name).
+
+    The seed is the second ``_``-separated field of ``{prefix}_{seed}_{temperature}.jsonl``;
+    files without a numeric seed sort after, by name.  Raises :class:`InputError` when the
+    folder holds none.
+    """
+    folder = Path(gen_dir)
+    if not folder.is_dir():
+        raise InputError(f"{folder} is not a folder", field="generations")
+
+    def order(p: Path) -> tuple[int, int, str]:
+        parts = p.stem.split("_")
+        seed = parts[-2] if len(parts) >= 3 else ""
+        return (0, int(seed), p.name) if seed.isdigit() else (1, 0, p.name)
+
+    files = sorted(folder.glob("*.jsonl"), key=order)
+    if not files:
+        raise InputError(f"no *.jsonl generation files in {folder}", field="generations")
+    return files
+
+
+def select(
+    input_path: str | Path,
+    generation_paths: Sequence[str | Path],
+    config: SelectConfig | None = None,
+) -> SelectReport:
+    """Select training samples from teacher generations aligned by position with the input.
+
+    Steps (see ``docs/curation.md``): the agreement filter with rejection reasons; per
+    prompt the longest trace (ties → earlier seed file, then earlier row); then the final
+    policy: ``n_single`` single-score samples cut from pairwise traces, ``n_pair`` pairwise
+    samples from other prompts, and a seeded ``rescale_fraction`` of each moved to 1–5.
+    Fewer candidates than requested → all are taken and the shortfall is reported.
+
+    Failures: a missing input or generation file raises :class:`InputError`; bad lines are
+    counted and listed in ``report.stats.problems`` (first 200), never raised.
+    """
+    cfg = config or SelectConfig()
+    if not generation_paths:
+        raise InputError("give at least one generation file", field="generations")
+    inp = Path(input_path)
+    gens = [Path(p) for p in generation_paths]
+    for p in [inp, *gens]:
+        if not p.is_file():
+            raise InputError(f"{p} does not exist or is not a file", field="path")
+    counter = TokenCounter(cfg.tokenizer)
+    stats, pools, best, inexact = scan(inp, gens, cfg, counter)
+    if inexact:
+        _, pools, _, _ = scan(inp, gens, cfg, counter, final_best=best)
+    singles = pools.single.best_first()[: cfg.n_single]
+    used = {c.digest for c in singles}
+    pairs = [c for c in pools.pair.best_first() if c.digest not in used][: cfg.n_pair]
+    rng_single = random.Random(f"{cfg.seed}:single")
+    rng_pair = random.Random(f"{cfg.seed}:pair")
+    to5_single = set(
+        rng_single.sample(range(len(singles)), int(len(singles) * cfg.rescale_fraction))
+    )
+    to5_pair = set(rng_pair.sample(range(len(pairs)), int(len(pairs) * cfg.rescale_fraction)))
+    samples = [_single_sample(c, 5 if i in to5_single else 10, cfg) for i, c in enumerate(singles)]
+    samples += [_pair_sample(c, 5 if i in to5_pair else 10) for i, c in enumerate(pairs)]
+    requested = {"single": cfg.n_single, "pair": cfg.n_pair}
+    shortfall = {"single": cfg.n_single - len(singles), "pair": cfg.n_pair - len(pairs)}
+    return SelectReport(
+        stats, samples, requested, shortfall, inexact, token_counting=counter.description
+    )
+
+
+def _single_sample(c: Candidate, scale: int, cfg: SelectConfig) -> Sample:
+    trace = split_trace(c.text)
+    assert trace is not None and c.a1_part is not None
+    part = rename_first_assistant(c.a1_part) if cfg.rename_assistant else c.a1_part
+    score = trace.scores[0]
+    if scale == 5:
+        part, score = rescale_reasoning(part), rescale_10_to_5(score)
+    prompt = single_prompt(c.record.question, c.record.answer1, scale)
+    text = single_text(part, score, trace)
+    return Sample(
+        prompt.text,
+        text,
+        prompt.system,
+        prompt.user,
+        "single",
+        scale,
+        (score,),
+        c.line,
+        c.record.record_id,
+        c.seed_order,
+        c.a1_tokens,
+    )
+
+
+def _pair_sample(c: Candidate, scale: int) -> Sample:
+    trace = split_trace(c.text)
+    assert trace is not None
+    r = c.record
+    prompt = pair_prompt(r.question, r.answer1, r.answer2, scale)
+    if scale == 10:
+        text, scores = c.text, (trace.scores[0], trace.scores[1])
+    else:
+        scores = (rescale_10_to_5(trace.scores[0]), rescale_10_to_5(trace.scores[1]))
+        rescaled = type(trace)(rescale_reasoning(trace.reasoning), trace.after, trace.scores)
+        text = pair_text(rescaled, scores)
+    return Sample(
+        prompt.text,
+        text,
+        prompt.system,
+        prompt.user,
+        "pair",
+        scale,
+        scores,
+        c.line,
+        r.record_id,
+        c.seed_order,
+        c.tokens,
+    )
+
+
+def write_outputs(
+    report: SelectReport, out_path: str | Path, *, command: str | None = None, plot: bool = True
+) -> dict[str, str]:
+    """Write ``train.jsonl`` (reference ``prompt``/``text``), ``train.messages.jsonl``
+    (chat ``messages`` for TRL), ``train.meta.jsonl`` (provenance, same order) and the dataset
+    card ``train.card.md`` (+ ``train.lengths.png`` when ``plot`` and matplotlib is there).
+    Raises :class:`OSError` when the folder is not writable."""
+    from flexjudge.curate._card import write_card
+
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stem = out.name.removesuffix(".jsonl")
+    paths = {
+        "train": out,
+        "messages": out.with_name(f"{stem}.messages.jsonl"),
+        "meta": out.with_name(f"{stem}.meta.jsonl"),
+    }
+    rows = {
+        "train": [s.reference_row() for s in report.samples],
+        "messages": [s.messages_row() for s in report.samples],
+        "meta": [s.meta_row() for s in report.samples],
+    }
+    for key, path in paths.items():
+        with path.open("w", encoding="utf-8") as handle:
+            for row in rows[key]:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    written = {k: str(v) for k, v in paths.items()}
+    cmd = command if command is not None else shlex.join(["flexjudge", *sys.argv[1:]])
+    written.update(write_card(report, out.with_name(f"{stem}.card.md"), cmd, plot=plot))
+    report.outputs = written
+    return written

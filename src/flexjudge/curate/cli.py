@@ -1,0 +1,172 @@
+"""``flexjudge curate generate`` and ``flexjudge curate select``; every command prints JSON."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from flexjudge.errors import FlexJudgeError
+
+MANIFEST = "curate_manifest.json"
+
+curate_app = typer.Typer(
+    help="Think once: build the text training set (teacher generation, selection).",
+    no_args_is_help=True,
+)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(json.dumps({"error": message}), err=True)
+    raise typer.Exit(code)
+
+
+def _open_store(path: Path) -> Any:
+    try:
+        from flexjudge.store import ResultStore
+    except ImportError:
+        _fail(
+            "--store needs flexjudge.store.ResultStore, which this install lacks; "
+            "rerun without --store (generation still resumes from the output files)"
+        )
+    return ResultStore(path)
+
+
+@curate_app.command("generate")
+def generate_command(
+    teacher: Annotated[str, typer.Option(help="Teacher checkpoint or model id (JudgeLRM-7B).")],
+    input_path: Annotated[Path, typer.Option("--input", help="JudgeLM or PandaLM records.")],
+    out: Annotated[Path, typer.Option(help="Output folder for judgelrm_{seed}_{t}.jsonl.")],
+    seeds: Annotated[str, typer.Option(help="Comma-separated seeds, one file each.")] = "13,79",
+    temperature: Annotated[float, typer.Option()] = 0.1,
+    top_p: Annotated[float, typer.Option()] = 0.95,
+    max_tokens: Annotated[int, typer.Option()] = 4096,
+    backend: Annotated[
+        str, typer.Option(help="transformers | vllm | openai | mock.")
+    ] = "transformers",
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible URL.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N input rows.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Prompts per backend call.")] = 32,
+    input_format: Annotated[
+        str, typer.Option("--format", help="auto | judgelm | pandalm.")
+    ] = "auto",
+    store: Annotated[Path | None, typer.Option(help="Result store to reuse completions.")] = None,
+) -> None:
+    """Run the teacher (P-01 + P-02 + '<think>\\n') once per row and seed; resumable."""
+    from flexjudge.backends import load_backend
+    from flexjudge.curate._generate import GenerateConfig, generate
+
+    try:
+        seed_list = tuple(int(s) for s in seeds.split(",") if s.strip())
+    except ValueError:
+        _fail(f"--seeds must be comma-separated integers, got {seeds!r}")
+        return
+    try:
+        cfg = GenerateConfig(
+            seeds=seed_list,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
+            limit=limit,
+            batch_size=batch_size,
+            input_format=input_format,  # type: ignore[arg-type]
+        )
+        kwargs: dict[str, Any] = {"base_url": base_url} if base_url is not None else {}
+        model = load_backend(backend, teacher, **kwargs)
+        result_store = _open_store(store) if store is not None else None
+        report = generate(model, input_path, out, cfg, store=result_store)
+    except (FlexJudgeError, ValueError, OSError) as exc:
+        _fail(str(exc))
+        return
+    manifest = {
+        "input": str(input_path.resolve()),
+        "format": input_format,
+        "files": [p.name for p in report.files],
+        "teacher": teacher,
+        "backend": backend,
+        "seeds": list(seed_list),
+        "temperature": temperature,
+        "top_p": top_p,
+        "max_tokens": max_tokens,
+        "command": shlex.join(["flexjudge", *sys.argv[1:]]),
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    typer.echo(json.dumps(report.to_dict(), indent=2))
+
+
+@curate_app.command("select")
+def select_command(
+    out: Annotated[Path, typer.Option(help="train.jsonl to write (sidecars beside it).")],
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="A generation folder (from generate), or generation files."),
+    ] = None,
+    input_path: Annotated[
+        Path | None, typer.Option("--input", help="The rows the generations are aligned with.")
+    ] = None,
+    generations: Annotated[
+        list[Path] | None, typer.Option(help="Generation files in seed order.")
+    ] = None,
+    agreement: Annotated[str, typer.Option(help="exact (reference) | direction.")] = "exact",
+    n_single: Annotated[int, typer.Option()] = 500,
+    single_min_tokens: Annotated[int, typer.Option()] = 375,
+    n_pair: Annotated[int, typer.Option()] = 500,
+    pair_min_answer_tokens: Annotated[int, typer.Option()] = 750,
+    rescale_fraction: Annotated[float, typer.Option()] = 0.5,
+    seed: Annotated[int, typer.Option(help="Seed of the 1-5 rescale choice.")] = 0,
+    tokenizer: Annotated[str | None, typer.Option(help="Local tokenizer for counts.")] = None,
+    input_format: Annotated[
+        str, typer.Option("--format", help="auto | judgelm | pandalm.")
+    ] = "auto",
+    keep_assistant_name: Annotated[
+        bool, typer.Option(help="Keep 'Assistant 1' in singles.")
+    ] = False,
+    no_plot: Annotated[bool, typer.Option(help="Skip the PNG histogram.")] = False,
+) -> None:
+    """Agreement filter, longest trace per prompt, then the 500 single + 500 pair policy.
+
+    ``--generations a.jsonl b.jsonl`` and positional files are joined in the order given.
+    """
+    from flexjudge.curate._config import SelectConfig
+    from flexjudge.curate._select import find_generation_files, select, write_outputs
+
+    files = list(generations or []) + list(paths or [])
+    try:
+        if len(files) == 1 and files[0].is_dir():
+            folder = files[0]
+            files = find_generation_files(folder)
+            manifest = folder / MANIFEST
+            if input_path is None and manifest.is_file():
+                data = json.loads(manifest.read_text(encoding="utf-8"))
+                input_path = Path(data["input"])
+                files = [folder / name for name in data["files"]]
+        if input_path is None:
+            _fail("--input is required (no curate_manifest.json in the generation folder)")
+            return
+        cfg = SelectConfig(
+            agreement=agreement,  # type: ignore[arg-type]
+            n_single=n_single,
+            single_min_tokens=single_min_tokens,
+            n_pair=n_pair,
+            pair_min_answer_tokens=pair_min_answer_tokens,
+            rescale_fraction=rescale_fraction,
+            seed=seed,
+            tokenizer=tokenizer,
+            rename_assistant=not keep_assistant_name,
+            input_format=input_format,  # type: ignore[arg-type]
+        )
+        report = select(input_path, files, cfg)
+        write_outputs(report, out, plot=not no_plot)
+    except (FlexJudgeError, ValueError, OSError) as exc:
+        _fail(str(exc))
+        return
+    typer.echo(json.dumps(report.summary(), indent=2))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``curate`` group to the main ``flexjudge`` app."""
+    app.add_typer(curate_app, name="curate")
