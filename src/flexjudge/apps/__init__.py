@@ -1,0 +1,54 @@
+"""Put the judge to work: best-of-N selection, DPO preference pairs, RL rewards, a server.
+
+* :func:`best_of_n` / :class:`BestOfNConfig` — pick the best of N candidates (score or
+  pairwise tournament), accuracy vs N with labels (``flexjudge bon``).
+* :func:`build_pairs` / :class:`PairsConfig` — flip-consistent DPO pairs in TRL's
+  preference format (``flexjudge pairs``).
+* :class:`JudgeReward` / :class:`AsyncJudgeReward` — TRL ``GRPOTrainer`` reward functions;
+  :func:`make_compute_score` — verl's ``compute_score``.
+* :func:`create_app` / :class:`ServerConfig` — the hardened FastAPI judge server
+  (``flexjudge serve``).
+"""
+
+from __future__ import annotations
+
+from flexjudge.apps._bon import (
+    BestOfNConfig,
+    BestOfNRecord,
+    BestOfNReport,
+    best_of_n,
+    write_best_of_n,
+)
+from flexjudge.apps._pairs import PairDecision, PairsConfig, PairsReport, build_pairs, write_pairs
+from flexjudge.apps._records import CandidateRecord, parse_candidates, read_jsonl
+from flexjudge.apps._rewards import (
+    AsyncJudgeReward,
+    JudgeReward,
+    RewardConfig,
+    make_compute_score,
+    rank_rewards,
+)
+from flexjudge.apps._server import ServerConfig, create_app
+
+__all__ = [
+    "AsyncJudgeReward",
+    "BestOfNConfig",
+    "BestOfNRecord",
+    "BestOfNReport",
+    "CandidateRecord",
+    "JudgeReward",
+    "PairDecision",
+    "PairsConfig",
+    "PairsReport",
+    "RewardConfig",
+    "ServerConfig",
+    "best_of_n",
+    "build_pairs",
+    "create_app",
+    "make_compute_score",
+    "parse_candidates",
+    "rank_rewards",
+    "read_jsonl",
+    "write_best_of_n",
+    "write_pairs",
+]

@@ -1,0 +1,61 @@
+"""Best-of-N figures (paper Fig. 4 left/middle): accuracy vs N, score vs correctness."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flexjudge.apps._bon import BestOfNReport
+
+
+def plot_best_of_n(report: BestOfNReport, path: Path) -> Path:
+    """Write a two-panel PNG.  Needs matplotlib (``MissingDependencyError`` otherwise)."""
+    from flexjudge._optional import require
+
+    matplotlib = require("matplotlib", "plot")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curve = report.summary["accuracy_vs_n"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    ns = [c["n"] for c in curve]
+    left.errorbar(
+        ns,
+        [c["accuracy_mean"] for c in curve],
+        yerr=[c["accuracy_std"] or 0.0 for c in curve],
+        marker="o",
+        capsize=3,
+        label=f"judge ({report.summary['strategy']})",
+    )
+    left.plot(
+        ns, [c["oracle_mean"] for c in curve], "--", color="gray", label="oracle (any correct)"
+    )
+    rnd = report.summary.get("random_pick_accuracy")
+    if rnd is not None:
+        left.axhline(rnd, color="red", linestyle=":", label="random pick")
+    left.set_xscale("log", base=2)
+    left.set_xticks(ns, [str(n) for n in ns])
+    left.set_xlabel("N (candidates)")
+    left.set_ylabel("accuracy of the selected candidate")
+    left.legend(fontsize=8)
+    left.set_title("Best-of-N")
+    groups: dict[float, list[float]] = {}
+    for rec in report.records:
+        if rec.labels is None or rec.error is not None:
+            continue
+        for s, y in zip(rec.scores, rec.labels, strict=True):
+            if s is not None:
+                groups.setdefault(y, []).append(s)
+    keys = sorted(groups)
+    if keys:
+        right.boxplot([groups[k] for k in keys], labels=[f"{k:g}" for k in keys])
+    corr = report.summary.get("score_label_correlation", {})
+    r = corr.get("pearson")
+    right.set_title("judge score by label" + (f" (r = {r:.2f})" if r is not None else ""))
+    right.set_xlabel("label (1 = correct)")
+    right.set_ylabel("judge score")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -1,0 +1,129 @@
+"""Shared input handling of the apps: JSONL records, questions, candidates and media."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flexjudge.errors import InputError
+from flexjudge.protocol import get_protocol
+
+MEDIA_KEYS = ("images", "videos", "audios")
+
+
+@dataclass
+class CandidateRecord:
+    """One prompt with its candidate responses (best-of-N or a DPO pair).
+
+    ``labels[i]`` is the correctness (bool) or value (number) of ``responses[i]``; ``None`` when
+    the input has no labels.
+    """
+
+    id: str
+    question: str | None
+    responses: list[str]
+    labels: list[float] | None = None
+    media: dict[str, list[Any]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any] | InputError]:
+    """Read ``path``; an empty line is skipped and a bad line becomes an :class:`InputError`
+    naming ``file:line`` (so one bad line never stops a run).  A missing file raises it."""
+    if not path.is_file():
+        raise InputError(f"input file not found: {path}")
+    rows: list[dict[str, Any] | InputError] = []
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                rows.append(InputError(f"invalid JSON: {exc.msg}", record=f"{path.name}:{lineno}"))
+                continue
+            if not isinstance(obj, dict):
+                rows.append(InputError("line is not a JSON object", record=f"{path.name}:{lineno}"))
+                continue
+            obj.setdefault("id", f"{path.name}:{lineno}")
+            rows.append(obj)
+    return rows
+
+
+def _label(value: Any, record: str, index: int) -> float:
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+        return 1.0 if value.strip().lower() in ("true", "1") else 0.0
+    raise InputError(
+        f"labels[{index}] must be a bool or a number, got {value!r}", record=record, field="labels"
+    )
+
+
+def parse_candidates(
+    d: Mapping[str, Any],
+    *,
+    min_responses: int = 1,
+    exact: int | None = None,
+    base_dir: Path | None = None,
+) -> CandidateRecord:
+    """Validate one record: ``question`` (or ``prompt``), ``responses`` (or ``candidates``),
+    optional ``labels`` and media lists.  Relative media paths resolve against ``base_dir``.
+    Raises :class:`InputError` naming the record and field."""
+    rid = str(d.get("id"))
+    question = d.get("question", d.get("prompt"))
+    if question is not None and not isinstance(question, str):
+        raise InputError("must be a string", record=rid, field="question")
+    key = "responses" if "responses" in d else "candidates"
+    responses = d.get(key)
+    if not isinstance(responses, list) or not all(isinstance(r, str) for r in responses):
+        raise InputError("must be a list of strings", record=rid, field=key)
+    if exact is not None and len(responses) != exact:
+        raise InputError(
+            f"needs exactly {exact} responses, got {len(responses)}", record=rid, field=key
+        )
+    if len(responses) < min_responses:
+        raise InputError(
+            f"needs at least {min_responses} responses, got {len(responses)}", record=rid, field=key
+        )
+    labels: list[float] | None = None
+    if d.get("labels") is not None:
+        raw = d["labels"]
+        if not isinstance(raw, list) or len(raw) != len(responses):
+            raise InputError(
+                f"must be a list with one label per response ({len(responses)})",
+                record=rid,
+                field="labels",
+            )
+        labels = [_label(v, rid, i) for i, v in enumerate(raw)]
+    media: dict[str, list[Any]] = {}
+    for mk in MEDIA_KEYS:
+        value = d.get(mk)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise InputError("must be a list of paths", record=rid, field=mk)
+        if base_dir is not None:
+            value = [
+                str(base_dir / v)
+                if isinstance(v, str) and not Path(v).is_absolute() and not v.startswith("data:")
+                else v
+                for v in value
+            ]
+        media[mk] = value
+    skip = {"id", "question", "prompt", key, "labels", *MEDIA_KEYS}
+    extra = {k: v for k, v in d.items() if k not in skip}
+    return CandidateRecord(rid, question, list(responses), labels, media, extra)
+
+
+def score_bounds(protocol: str | None, default: str = "score-10") -> tuple[float, float] | None:
+    """``(low, high)`` of a protocol's score scale, or ``None`` when it has none."""
+    scale = get_protocol(protocol or default).scale
+    return None if scale is None else (scale.low, scale.high)

@@ -1,0 +1,87 @@
+"""Request and response schemas of the judge server (they make its OpenAPI spec)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class MediaInput(BaseModel):
+    """One media entry: inline ``base64`` (optionally a ``data:`` URI) or a ``path`` under the
+    server's ``--media-root``.  ``url`` is accepted by the schema but refused (no fetching)."""
+
+    model_config = ConfigDict(extra="forbid")
+    base64: str | None = None
+    path: str | None = None
+    url: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> MediaInput:
+        given = [k for k in ("base64", "path", "url") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'base64', 'path' or 'url'")
+        return self
+
+
+class JudgeRequest(BaseModel):
+    """The fields of a ``judge run`` item plus ``mode``."""
+
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["score", "compare", "rank"]
+    question: str | None = None
+    responses: list[str] = Field(default_factory=list, max_length=64)
+    protocol: str | None = None
+    id: str | None = None
+    images: list[MediaInput] = Field(default_factory=list)
+    videos: list[MediaInput] = Field(default_factory=list)
+    audios: list[MediaInput] = Field(default_factory=list)
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+class JudgeResponse(BaseModel):
+    """A verdict; positions refer to the request's ``responses`` order."""
+
+    id: str | None = None
+    mode: str
+    protocol: str
+    status: str
+    scores: list[float] | None = None
+    preference: str | None = None
+    ranking: list[int] | None = None
+    option: str | None = None
+    agreement: float | None = None
+    n_failed: int = 0
+    reasoning: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+class RewardRequest(BaseModel):
+    """OpenRLHF remote reward model schema (``--remote_rm_url``), plus optional media per
+    query.  ``query`` holds full texts (prompt + response); ``prompts`` the prompt prefixes."""
+
+    query: list[str] = Field(max_length=4096)
+    prompts: list[str] | None = None
+    labels: list[Any] | None = None
+    images: list[list[MediaInput]] | None = None
+    videos: list[list[MediaInput]] | None = None
+    audios: list[list[MediaInput]] | None = None
+
+
+class RewardResponse(BaseModel):
+    rewards: list[float]
+    scores: list[float]
+    extra_logs: dict[str, list[float]]
+
+
+class ErrorResponse(BaseModel):
+    error: str
+    detail: list[dict[str, Any]] | None = None
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"]
+    model: str
+    in_flight: int
+    max_concurrency: int
