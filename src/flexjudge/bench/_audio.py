@@ -1,0 +1,161 @@
+"""Shared loading and scoring of the audio benchmarks (spec §8): NISQA, BVCC, SOMOS, VoxSim.
+
+Metrics as ``audio_eval``: utterance level LCC (Pearson), SRCC (Spearman), MSE per test set
+and combined; system level (BVCC, SOMOS) on per-system mean predictions against the system
+ground-truth CSV (``--gold``; without it the mean of the utterance ground truths).
+``reference`` mode: ground truth rounded to one decimal (not VoxSim) and unparsable outputs
+replaced by the script's fallback (3.0 NISQA/SOMOS, 0.0 BVCC after its regex cascade, 3.5
+VoxSim; Q17).  ``clean``: unrounded ground truth, unparsable outputs are parse failures left
+out of the correlations.  Missing audio files are error rows with their own path (the
+reference's misaligned metadata, Q11, is not reproduced).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from flexjudge.bench._core import (
+    BenchRecord,
+    BenchScore,
+    Prediction,
+    ScoredRow,
+    correlation_ci,
+    correlation_metrics,
+    count_rows,
+    group_predictions,
+    per_trial_correlation,
+    reasoning_words,
+    trials_of,
+)
+from flexjudge.bench._io import read_lines
+from flexjudge.errors import InputError
+from flexjudge.protocol import Mode, get_protocol
+
+
+def find_dir(start: Path, name: str, levels: int = 4) -> Path:
+    """The first ``name`` folder in ``start`` or one of its parents; ``start`` otherwise."""
+    for base in [start, *list(start.parents)[:levels]]:
+        if (base / name).is_dir():
+            return base / name
+    return start
+
+
+def mos_list(path: Path, root: Path, *, skip_header: bool,
+             system_of: Callable[[str], str]) -> list[BenchRecord]:
+    """``wav,score`` lines split at the first comma (BVCC/SOMOS lists)."""
+    out: list[BenchRecord] = []
+    for where, line in read_lines(path, skip_header=skip_header):
+        wav, sep, score = line.partition(",")
+        try:
+            if not sep:
+                raise InputError("expected 'wav,score'", record=where, field="score")
+            try:
+                gold = float(score.strip())
+            except ValueError:
+                raise InputError(f"score {score!r} is not a number", record=where,
+                                 field="score") from None
+            out.append(BenchRecord(wav.strip(), gold, {"set": path.stem},
+                                   audios=[str(root / wav.strip())],
+                                   meta={"system": system_of(wav.strip())}))
+        except InputError as exc:
+            out.append(BenchRecord(where, None, error=str(exc)))
+    return out
+
+
+def system_table(path: Path) -> dict[str, float]:
+    """``system_id,mean`` CSV (first line skipped), as ``audio_eval``'s system mode."""
+    table: dict[str, float] = {}
+    for where, line in read_lines(path, skip_header=True):
+        if "," not in line:
+            continue
+        sid, _, mean = line.partition(",")
+        try:
+            table[sid.strip()] = float(mean.split(",")[0])
+        except ValueError:
+            raise InputError(f"system mean {mean!r} is not a number", record=where,
+                             field="mean") from None
+    return table
+
+
+def evaluate_audio(name: str, split: str, records: Sequence[BenchRecord],
+                   preds: Sequence[Prediction], mode: Mode, *, protocol: str, fallback: float,
+                   round_gt: bool, system_level: bool) -> BenchScore:
+    proto = get_protocol(protocol)
+    grouped = group_predictions(preds)
+    trials = trials_of(grouped) or [0]
+    rows: list[ScoredRow] = []
+    for rec in records:
+        for t in trials:
+            p = grouped.get(rec.id, {}).get(t)
+            if rec.error is not None or p is None or p.status == "error" or p.text is None:
+                why = rec.error or ("no prediction for this trial" if p is None
+                                    else p.error or "no output")
+                rows.append(ScoredRow(rec.id, t, rec.gold, error=why, categories=rec.categories))
+                continue
+            v = proto.parse(p.text, mode=mode, finish_reason=p.finish_reason)
+            value: float | None = v.scores[0] if v.ok and v.scores else None
+            failed = value is None
+            if failed and mode == "reference":
+                value = fallback
+            gold = float(rec.gold)
+            human = round(gold, 1) if (round_gt and mode == "reference") else gold
+            rows.append(ScoredRow(rec.id, t, rec.gold, value, None, failed, None,
+                                  rec.categories, reasoning_words=reasoning_words(p.text),
+                                  judge=value, human=human))
+    by_set: dict[str, dict[str, float]] = {}
+    for s in sorted({r.categories.get("set", "all") for r in rows}):
+        by_set[s] = per_trial_correlation([r for r in rows if r.categories.get("set", "all") == s])
+    combined = per_trial_correlation(rows)
+    metrics = {"lcc": combined["pearson"], "srcc": combined["spearman"], "mse": combined["mse"]}
+    by_cat = {"utterance (per set)": {k: {"lcc": m["pearson"], "srcc": m["spearman"],
+                                          "mse": m["mse"], "n": m["n"]}
+                                      for k, m in by_set.items()}}
+    notes: list[str] = []
+    if system_level:
+        sys_metrics = _system_level(records, rows)
+        if sys_metrics:
+            metrics.update({f"system_{k}": v for k, v in sys_metrics.items() if k != "n"})
+            by_cat["system"] = {"all": sys_metrics}
+        else:
+            notes.append("system level needs >= 2 systems with predictions")
+    quirks = []
+    if mode == "reference":
+        quirks.append(f"Q17: unparsable outputs score {fallback}")
+        if round_gt:
+            quirks.append("ground truth rounded to one decimal (Q10)")
+        quirks.append("Q10 audio amplitude path is a property of the backend's audio loading")
+    ci = correlation_ci(rows)
+    return BenchScore(name, split, mode, metrics, {"lcc": ci["pearson"], "srcc": ci["spearman"]},
+                      by_cat, count_rows(rows, len(records)), quirks, notes, rows=rows,
+                      kind="correlation")
+
+
+def _system_level(records: Sequence[BenchRecord], rows: Sequence[ScoredRow]) -> dict[str, float]:
+    system_of = {r.id: r.meta.get("system") for r in records}
+    gt_table: dict[str, float] = {}
+    gts: dict[str, list[float]] = defaultdict(list)
+    for r in records:
+        if r.meta.get("system_gt") is not None:
+            gt_table[str(r.meta["system"])] = float(r.meta["system_gt"])
+        elif r.meta.get("system") is not None and r.gold is not None:
+            gts[str(r.meta["system"])].append(float(r.gold))
+    preds: dict[str, list[float]] = defaultdict(list)
+    for row in rows:
+        sid = system_of.get(row.id)
+        if row.error is None and row.judge is not None and not (row.failed and row.judge is None):
+            if sid is not None:
+                preds[str(sid)].append(row.judge)
+    systems = sorted(s for s in preds if s in gt_table or s in gts)
+    if len(systems) < 2:
+        return {}
+    pred = [sum(preds[s]) / len(preds[s]) for s in systems]
+    gold = [gt_table[s] if s in gt_table else sum(gts[s]) / len(gts[s]) for s in systems]
+    m = correlation_metrics(pred, gold)
+    return {"lcc": m["pearson"], "srcc": m["spearman"], "mse": m["mse"], "n": float(len(systems))}
+
+
+def nan_safe(x: float) -> float:
+    return 0.0 if math.isnan(x) else x

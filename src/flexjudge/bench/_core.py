@@ -1,0 +1,271 @@
+"""Records, predictions and scored results shared by every benchmark module."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flexjudge.bench._metrics import bootstrap_ci, pearson, spearman, mse, nan_to_zero
+from flexjudge.protocol import extract_reasoning
+
+
+@dataclass
+class BenchRecord:
+    """One benchmark item with its gold label, normalised from any source schema.
+
+    ``gold`` is benchmark-specific (a float for score tasks, ``"A"``/``"B"``/``"tie"`` for
+    pairs, a vote name for GenAI-Bench, a ranking string for MLLM batch).  ``error`` set means
+    the source record was malformed: it becomes an error row and is never judged.
+    """
+
+    id: str
+    gold: Any
+    categories: dict[str, str] = field(default_factory=dict)
+    question: str | None = None
+    responses: list[str] = field(default_factory=list)
+    images: list[Any] = field(default_factory=list)
+    videos: list[Any] = field(default_factory=list)
+    audios: list[Any] = field(default_factory=list)
+    fields: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class Prediction:
+    """One judge output for one record and trial.  ``order[i]`` is the record's response
+    index shown at position ``i`` (identity when empty).  ``status="error"``: no output (bad
+    record, missing media, backend failure); ``error`` says why."""
+
+    id: str
+    trial: int
+    text: str | None
+    order: tuple[int, ...] = ()
+    status: str = "ok"
+    error: str | None = None
+    num_tokens: int = 0
+    finish_reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "id": self.id,
+            "trial": self.trial,
+            "text": self.text,
+            "order": list(self.order),
+            "status": self.status,
+            "error": self.error,
+            "num_tokens": self.num_tokens,
+            "finish_reason": self.finish_reason,
+        }
+        if self.extra:
+            d["extra"] = self.extra
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Prediction:
+        return cls(
+            id=str(d["id"]),
+            trial=int(d.get("trial", 0)),
+            text=d.get("text"),
+            order=tuple(int(i) for i in d.get("order") or ()),
+            status=str(d.get("status", "ok")),
+            error=d.get("error"),
+            num_tokens=int(d.get("num_tokens") or 0),
+            finish_reason=d.get("finish_reason"),
+            extra=dict(d.get("extra") or {}),
+        )
+
+
+@dataclass
+class ScoredRow:
+    """One (record, trial) after parsing: what the plots and CIs are computed from."""
+
+    id: str
+    trial: int
+    gold: Any
+    pred: Any = None
+    correct: bool | None = None
+    failed: bool = False
+    error: str | None = None
+    categories: dict[str, str] = field(default_factory=dict)
+    first_position: str | None = None  # "first" / "second" / "tie": positional preference
+    len_diff: float | None = None  # words(response 0) - words(response 1)
+    reasoning_words: int | None = None
+    judge: float | None = None  # score tasks: judge score / distance
+    human: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class BenchScore:
+    """Scored benchmark split: headline metrics, CIs, per-category tables and counts.
+
+    ``counts``: ``records``, ``scored`` (rows with a judge output), ``errors`` (bad record,
+    missing media, backend failure — never judged), ``parse_failures`` (judged, no verdict),
+    ``wrong`` and ``correct`` (classification tasks).  ``quirks`` lists every reference quirk
+    that shaped the numbers.
+    """
+
+    benchmark: str
+    split: str
+    mode: str
+    metrics: dict[str, float]
+    ci: dict[str, tuple[float, float]] = field(default_factory=dict)
+    by_category: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    quirks: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    rows: list[ScoredRow] = field(default_factory=list)
+    kind: str = "classification"
+    labels: list[str] = field(default_factory=list)
+
+    @property
+    def parse_failure_rate(self) -> float:
+        judged = self.counts.get("scored", 0)
+        return self.counts.get("parse_failures", 0) / judged if judged else math.nan
+
+    def to_dict(self, *, include_rows: bool = False) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "benchmark": self.benchmark,
+            "split": self.split,
+            "mode": self.mode,
+            "kind": self.kind,
+            **{k: _clean_float(v) for k, v in self.metrics.items()},
+            "metrics": {k: _clean_float(v) for k, v in self.metrics.items()},
+            "ci95": {k: [_clean_float(a), _clean_float(b)] for k, (a, b) in self.ci.items()},
+            "by_category": {
+                g: {c: {k: _clean_float(v) for k, v in m.items()} for c, m in cats.items()}
+                for g, cats in self.by_category.items()
+            },
+            "counts": self.counts,
+            "parse_failure_rate": _clean_float(self.parse_failure_rate),
+            "quirks": self.quirks,
+            "notes": self.notes,
+        }
+        if include_rows:
+            d["rows"] = [r.to_dict() for r in self.rows]
+        return d
+
+
+def _clean_float(v: float) -> float | None:
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
+def group_predictions(preds: Iterable[Prediction]) -> dict[str, dict[int, Prediction]]:
+    """``{record id: {trial: prediction}}``; a later duplicate replaces an earlier one."""
+    out: dict[str, dict[int, Prediction]] = defaultdict(dict)
+    for p in preds:
+        out[p.id][p.trial] = p
+    return out
+
+
+def trials_of(grouped: dict[str, dict[int, Prediction]]) -> list[int]:
+    return sorted({t for per in grouped.values() for t in per})
+
+
+def reasoning_words(text: str | None) -> int | None:
+    if not text:
+        return None
+    r = extract_reasoning(text)
+    return len(r.split()) if r else 0
+
+
+def word_len_diff(record: BenchRecord) -> float | None:
+    if len(record.responses) != 2:
+        return None
+    return float(len(record.responses[0].split()) - len(record.responses[1].split()))
+
+
+def count_rows(rows: Sequence[ScoredRow], n_records: int) -> dict[str, int]:
+    return {
+        "records": n_records,
+        "rows": len(rows),
+        "scored": sum(1 for r in rows if r.error is None),
+        "errors": sum(1 for r in rows if r.error is not None),
+        "parse_failures": sum(1 for r in rows if r.error is None and r.failed),
+        "correct": sum(1 for r in rows if r.correct is True),
+        "wrong": sum(1 for r in rows if r.error is None and r.correct is False),
+    }
+
+
+def accuracy_table(
+    rows: Sequence[ScoredRow], group: str, *, keep: Callable[[ScoredRow], bool] | None = None
+) -> dict[str, dict[str, float]]:
+    """Per-category accuracy (mean over trials of per-trial accuracy) for category ``group``."""
+    buckets: dict[str, list[ScoredRow]] = defaultdict(list)
+    for r in rows:
+        if r.error is None and r.correct is not None and (keep is None or keep(r)):
+            buckets[r.categories.get(group, "all")].append(r)
+    return {c: {"accuracy": trial_mean_accuracy(b), "n": float(len(b))}
+            for c, b in sorted(buckets.items())}
+
+
+def trial_mean_accuracy(rows: Sequence[ScoredRow]) -> float:
+    """Accuracy per trial, then the mean over trials (error rows excluded)."""
+    per: dict[int, list[bool]] = defaultdict(list)
+    for r in rows:
+        if r.error is None and r.correct is not None:
+            per[r.trial].append(bool(r.correct))
+    if not per:
+        return math.nan
+    return sum(sum(v) / len(v) for v in per.values()) / len(per)
+
+
+def item_means(rows: Sequence[ScoredRow], value: Callable[[ScoredRow], float | None]) -> list[float]:
+    """Per-record mean over trials of ``value`` (None skipped): the unit the bootstrap resamples."""
+    per: dict[str, list[float]] = defaultdict(list)
+    for r in rows:
+        if r.error is None:
+            v = value(r)
+            if v is not None:
+                per[r.id].append(v)
+    return [sum(v) / len(v) for v in per.values() if v]
+
+
+def accuracy_ci(rows: Sequence[ScoredRow], seed: int = 0) -> tuple[float, float]:
+    vals = item_means(rows, lambda r: None if r.correct is None else float(r.correct))
+    return bootstrap_ci(vals, seed=seed)
+
+
+def correlation_metrics(judge: Sequence[float], human: Sequence[float]) -> dict[str, float]:
+    return {
+        "pearson": pearson(judge, human),
+        "spearman": spearman(judge, human),
+        "mse": mse(judge, human),
+        "n": float(len(judge)),
+    }
+
+
+def per_trial_correlation(rows: Sequence[ScoredRow]) -> dict[str, float]:
+    """Clean definition: LCC/SRCC/MSE per trial over parsed rows, then the mean over trials."""
+    per: dict[int, list[ScoredRow]] = defaultdict(list)
+    for r in rows:
+        if r.error is None and not r.failed and r.judge is not None and r.human is not None:
+            per[r.trial].append(r)
+    if not per:
+        return {"pearson": math.nan, "spearman": math.nan, "mse": math.nan, "n": 0.0}
+    stats = [correlation_metrics([r.judge for r in v if r.judge is not None],
+                                 [r.human for r in v if r.human is not None]) for v in per.values()]
+    return {k: sum(nan_to_zero(s[k]) if k != "mse" else s[k] for s in stats) / len(stats)
+            for k in ("pearson", "spearman", "mse", "n")}
+
+
+def correlation_ci(rows: Sequence[ScoredRow], seed: int = 0) -> dict[str, tuple[float, float]]:
+    pairs: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for r in rows:
+        if r.error is None and not r.failed and r.judge is not None and r.human is not None:
+            pairs[r.id].append((r.judge, r.human))
+    j = [sum(p[0] for p in v) / len(v) for v in pairs.values()]
+    h = [v[0][1] for v in pairs.values()]
+    return {
+        "pearson": bootstrap_ci(j, paired=h, statistic="pearson", seed=seed),
+        "spearman": bootstrap_ci(j, paired=h, statistic="spearman", seed=seed),
+    }

@@ -1,0 +1,120 @@
+"""Reading benchmark files (JSON list, JSONL, CSV, text lists) with errors that name the
+file, the record and the field."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flexjudge.errors import InputError
+
+
+@dataclass(frozen=True)
+class LoadConfig:
+    """Where a benchmark split comes from.
+
+    ``data``: a local file or folder (benchmark-specific layout, see docs/benchmarks.md);
+    ``None`` loads ``hf_id`` with ``datasets.load_dataset`` (needs the hub).  ``media_root``:
+    folder that relative media paths are resolved against (default: next to ``data``).
+    ``gold``: an extra gold-label file (JudgeLM GPT-4 judgments, PandaLM test set).
+    """
+
+    split: str
+    data: Path | None = None
+    media_root: Path | None = None
+    gold: Path | None = None
+    limit: int | None = None
+
+
+def read_records(path: Path) -> list[tuple[str, Any]]:
+    """``[(where, record)]`` from a ``.json`` list (or ``{"data": [...]}``) or a ``.jsonl``.
+
+    ``where`` is ``file:line`` (JSONL) or ``file[i]`` (JSON).  A line that is not valid JSON
+    is returned as an :class:`InputError` instance in place of the record so callers can turn
+    it into an error row.  Raises :class:`InputError` when the file is missing or not JSON.
+    """
+    if not path.is_file():
+        raise InputError(f"benchmark file not found: {path}", field="data")
+    text = path.read_text(encoding="utf-8")
+    out: list[tuple[str, Any]] = []
+    if path.suffix == ".jsonl" or (path.suffix != ".json" and not text.lstrip().startswith("[")):
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            where = f"{path.name}:{n}"
+            try:
+                out.append((where, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                out.append((where, InputError(f"not valid JSON ({exc.msg})", record=where)))
+        return out
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path} is not valid JSON: {exc}", field="data") from exc
+    if isinstance(data, Mapping):
+        data = next((v for v in data.values() if isinstance(v, list)), None)
+    if not isinstance(data, list):
+        raise InputError(f"{path}: expected a JSON list of records", field="data")
+    return [(f"{path.name}[{i}]", r) for i, r in enumerate(data)]
+
+
+def read_csv_rows(path: Path) -> list[tuple[str, dict[str, str]]]:
+    if not path.is_file():
+        raise InputError(f"benchmark file not found: {path}", field="data")
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [(f"{path.name}:{i + 2}", row) for i, row in enumerate(csv.DictReader(fh))]
+
+
+def read_lines(path: Path, *, skip_header: bool = False) -> Iterator[tuple[str, str]]:
+    if not path.is_file():
+        raise InputError(f"benchmark file not found: {path}", field="data")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for n, line in enumerate(lines, 1):
+        if skip_header and n == 1:
+            continue
+        if line.strip():
+            yield f"{path.name}:{n}", line.strip()
+
+
+def need(record: Any, key: str, where: str, *types: type) -> Any:
+    """``record[key]`` checked against ``types``; :class:`InputError` naming record and field."""
+    if not isinstance(record, Mapping):
+        raise InputError(f"expected a JSON object, got {type(record).__name__}", record=where)
+    if key not in record:
+        raise InputError("missing field", record=where, field=key)
+    value = record[key]
+    if types and not isinstance(value, types):
+        names = "/".join(t.__name__ for t in types)
+        raise InputError(f"expected {names}, got {type(value).__name__}", record=where,
+                         field=key)
+    return value
+
+
+def hf_rows(hf_id: str, split: str, config: str | None = None) -> list[tuple[str, Any]]:
+    """Rows of a Hugging Face dataset (needs the hub or a local cache).  Raises
+    :class:`InputError` saying to pass ``--data`` when it cannot be loaded."""
+    from flexjudge._optional import require
+
+    datasets = require("datasets", "bench")
+    try:
+        ds = datasets.load_dataset(hf_id, config, split=split) if config else \
+            datasets.load_dataset(hf_id, split=split)
+    except Exception as exc:  # hub unreachable, unknown split, ...
+        raise InputError(f"cannot load {hf_id} ({split}) from the Hugging Face hub: {exc}; "
+                         "pass --data with local files", field="data") from exc
+    return [(f"{hf_id}[{i}]", dict(row)) for i, row in enumerate(ds)]
+
+
+def resolve_media(root: Path, name: str) -> str:
+    """``root/name``; a leading ``image/`` already present in ``name`` is not doubled when
+    ``root`` is itself the image folder (MLLM-as-a-Judge quirk Q19)."""
+    rel = Path(name)
+    if rel.is_absolute():
+        return str(rel)
+    if rel.parts and rel.parts[0] == root.name:
+        rel = Path(*rel.parts[1:])
+    return str(root / rel)

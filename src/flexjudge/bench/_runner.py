@@ -1,0 +1,220 @@
+"""``bench run``: judge a benchmark split for K trials, resumably, then score and report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flexjudge.bench._core import BenchRecord, BenchScore, Prediction
+from flexjudge.bench._io import LoadConfig
+from flexjudge.bench._registry import Benchmark, get_benchmark
+from flexjudge.errors import InputError
+from flexjudge.protocol import Format, Mode, get_protocol, list_protocols
+
+_TASK = {Format.SCORE: "score", Format.PAIR: "compare", Format.RANK: "rank",
+         Format.OPTION: "compare"}
+
+
+@dataclass
+class BenchRunConfig:
+    """Options of ``flexjudge bench run``.  ``trials=None`` uses the benchmark's reference
+    trial count; ``store=False`` disables resuming."""
+
+    benchmark: str
+    model: str
+    out: Path
+    split: str | None = None
+    backend: str = "transformers"
+    trials: int | None = None
+    limit: int | None = None
+    mode: Mode = "reference"
+    data: Path | None = None
+    media_root: Path | None = None
+    gold: Path | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    batch_size: int = 8
+    store: bool = True
+    plots: bool = True
+    backend_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+class _JsonlCache:
+    """Append-only JSONL key/value cache used when ``flexjudge.store`` is unavailable."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.data: dict[str, dict[str, Any]] = {}
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a torn last line after a crash
+                self.data[row["key"]] = row["value"]
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.data.get(key)
+
+    def put(self, key: str, record: dict[str, Any]) -> None:
+        self.data[key] = record
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"key": key, "value": record}) + "\n")
+
+
+class _TrialStore:
+    """Namespaces store keys by benchmark, split and trial (unseeded reference protocols
+    would otherwise share keys across trials)."""
+
+    def __init__(self, store: Any, prefix: str):
+        self.store = store
+        self.prefix = prefix
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        value = self.store.get(self.prefix + key)
+        return value if value is None else dict(value)
+
+    def put(self, key: str, record: dict[str, Any]) -> None:
+        self.store.put(self.prefix + key, record)
+
+
+def open_store(out: Path) -> Any:
+    try:
+        from flexjudge.store import ResultStore
+    except ImportError:
+        return _JsonlCache(out / "cache.jsonl")
+    return ResultStore(out / "store.sqlite")
+
+
+def pick_protocol(bench: Benchmark, split: str, family: str) -> str:
+    name = bench.protocols[split]
+    names = {p.name for p in list_protocols()}
+    if family == "qwen2_5_omni" and f"{name}-omni" in names:
+        return f"{name}-omni"
+    return name
+
+
+def build_items(bench: Benchmark, records: Sequence[BenchRecord],
+                orders: Sequence[tuple[int, ...]], protocol: str) -> list[dict[str, Any]]:
+    """Judge items for the non-error records, with responses (or response media) shown in
+    ``orders``."""
+    task = _TASK[get_protocol(protocol).format]
+    items: list[dict[str, Any]] = []
+    for rec, order in zip(records, orders, strict=True):
+        if rec.error is not None:
+            continue
+        responses = list(rec.responses)
+        images, videos = list(rec.images), list(rec.videos)
+        if order and tuple(order) != tuple(range(len(order))):
+            if responses:
+                responses = [rec.responses[i] for i in order]
+            elif bench.media_slot is not None:
+                media = images if bench.media_slot == "images" else videos
+                k = len(order)
+                media[-k:] = [media[len(media) - k + i] for i in order]
+        items.append({"id": rec.id, "question": rec.question, "responses": responses,
+                      "images": images, "videos": videos, "audios": list(rec.audios),
+                      "fields": rec.fields, "protocol": protocol, "task": task})
+    return items
+
+
+def run_benchmark(cfg: BenchRunConfig, judge: Any = None) -> BenchScore:
+    """Judge, write ``predictions.jsonl`` and the report files into ``cfg.out``; returns the
+    score.  Bad records and failed items become error rows; the run continues."""
+    from flexjudge._results import JudgeItem
+    from flexjudge.bench._report import write_report
+
+    bench = get_benchmark(cfg.benchmark)
+    split = bench.check_split(cfg.split)
+    trials = cfg.trials if cfg.trials is not None else bench.default_trials
+    if trials < 1:
+        raise InputError("trials must be >= 1", field="trials")
+    records = bench.load(LoadConfig(split, cfg.data, cfg.media_root, cfg.gold, cfg.limit))
+    if judge is None:
+        from flexjudge.judge import Judge
+
+        judge = Judge.from_pretrained(cfg.model, backend=cfg.backend,
+                                      backend_kwargs=cfg.backend_kwargs)
+    protocol = pick_protocol(bench, split, judge.backend.family)
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    store = open_store(cfg.out) if cfg.store else None
+    preds: list[Prediction] = []
+    for trial in range(trials):
+        orders = bench.orders(records, trial, cfg.mode)
+        order_of = {r.id: o for r, o in zip(records, orders, strict=True)}
+        items = build_items(bench, records, orders, protocol)
+        overrides: dict[str, Any] = {"protocol": protocol, "mode": cfg.mode, "seed": trial,
+                                     "batch_size": cfg.batch_size}
+        for key in ("max_tokens", "temperature", "top_p"):
+            if getattr(cfg, key) is not None:
+                overrides[key] = getattr(cfg, key)
+        trial_store = None if store is None else _TrialStore(
+            store, f"bench:{bench.name}:{split}:{trial}:")
+        judge_items = [JudgeItem.from_dict(i, record=i["id"]) for i in items]
+        results = judge.run(judge_items, store=trial_store, **overrides)
+        for rec in records:
+            if rec.error is not None:
+                preds.append(Prediction(rec.id, trial, None, status="error", error=rec.error))
+        for item, res in zip(items, results, strict=True):
+            order = order_of[item["id"]]
+            if res.status == "error" or not res.samples:
+                preds.append(Prediction(item["id"], trial, None, tuple(order), "error",
+                                        res.error or "no output"))
+                continue
+            s = res.samples[0]
+            preds.append(Prediction(item["id"], trial, s.text, tuple(order), "ok", None,
+                                    s.num_tokens, s.finish_reason))
+    write_predictions(cfg.out / "predictions.jsonl", preds)
+    score = bench.evaluate(split, records, preds, cfg.mode)
+    meta = {"model": cfg.model, "backend": cfg.backend, "protocol": protocol,
+            "trials": trials, "limit": cfg.limit}
+    write_report(score, cfg.out, meta, plots=cfg.plots)
+    return score
+
+
+def write_predictions(path: Path, preds: Sequence[Prediction]) -> None:
+    tmp = path.with_suffix(".jsonl.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for p in preds:
+            fh.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+def read_predictions(path: Path) -> list[Prediction]:
+    """Our ``predictions.jsonl``.  A malformed line raises :class:`InputError` naming it."""
+    from flexjudge.bench._io import read_records
+
+    out = []
+    for where, raw in read_records(path):
+        if isinstance(raw, Exception):
+            raise raw
+        if not isinstance(raw, dict) or "id" not in raw:
+            raise InputError("expected an object with 'id'", record=where, field="id")
+        out.append(Prediction.from_dict(raw))
+    return out
+
+
+def score_file(benchmark: str, split: str | None, predictions: Path, fmt: str, mode: Mode,
+               cfg: LoadConfig | None = None) -> BenchScore:
+    """Score a predictions file of format ``fmt`` (``flexjudge`` needs ``cfg.data`` for the
+    gold labels; the authors' formats carry or join them)."""
+    bench = get_benchmark(benchmark)
+    split = bench.check_split(split)
+    load_cfg = cfg or LoadConfig(split)
+    if fmt == "flexjudge":
+        preds = read_predictions(predictions)
+        have = {p.id for p in preds}
+        records = [r for r in bench.load(load_cfg) if r.id in have]
+    elif fmt in bench.formats:
+        records, preds = bench.formats[fmt](predictions, split, load_cfg)
+    else:
+        known = ["flexjudge", *sorted(bench.formats)]
+        raise InputError(f"{benchmark} reads formats {known}, not {fmt!r}", field="format")
+    score = bench.evaluate(split, records, preds, mode)
+    if fmt != "flexjudge":
+        score.notes.append(f"scored from a {fmt!r} file with that format's own verdict rule")
+    return score

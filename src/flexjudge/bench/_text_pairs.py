@@ -1,0 +1,41 @@
+"""Helpers for the text pair benchmarks (JudgeLM, PandaLM): PandaLM's 0/1/2 coding and the
+published result files."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+#: PandaLM / JudgeLRM coding: 0 = tie, 1 = response 1 better, 2 = response 2 better
+CODE_TO_PREF = {0: "tie", 1: "A", 2: "B"}
+PREF_TO_CODE = {v: k for k, v in CODE_TO_PREF.items()}
+#: JudgeLRM's answer tags, spaces inside tolerated (JudgeLRM-3B writes ``<answer> 8 </answer>``)
+JUDGELRM_ANSWER = re.compile(r"<answer>\s*(\d+(?:\.\d+)?)\s*</answer>")
+
+
+def majority(labels: list[int]) -> int | None:
+    """The annotators' majority label, or ``None`` without a strict majority."""
+    (top, n), *_ = Counter(labels).most_common(1) + [(None, 0)]
+    return top if n * 2 > len(labels) else None
+
+
+def judgelrm_preference(output: str) -> str | None:
+    """Preference from the first two answer-tag scores of a JudgeLRM ``output``; ``None``
+    when fewer than two are present."""
+    hits = JUDGELRM_ANSWER.findall(output)
+    if len(hits) < 2:
+        return None
+    a, b = float(hits[0]), float(hits[1])
+    return "A" if a > b else "B" if b > a else "tie"
+
+
+def published_preference(raw: dict[str, Any]) -> tuple[str | None, bool]:
+    """``(preference, found)`` from ``pandalm_result`` (int 0/1/2) or ``gpt_result``
+    (``"1"``, ``"2"``, ``"Tie"``, ``"garbage"`` → unparsable)."""
+    for key in ("pandalm_result", "gpt_result", "result"):
+        if key in raw:
+            value = str(raw[key]).strip().lower()
+            code = {"0": 0, "1": 1, "2": 2, "tie": 0}.get(value)
+            return (CODE_TO_PREF[code] if code is not None else None), True
+    return None, False

@@ -1,0 +1,130 @@
+"""``flexjudge bench``: run, score and compare judge benchmarks (prints JSON on stdout)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+bench_app = typer.Typer(help="Judge benchmarks: run, score existing judgments, compare runs.",
+                        no_args_is_help=True)
+
+DataOpt = Annotated[Path | None, typer.Option(help="Local benchmark file or folder.")]
+MediaOpt = Annotated[Path | None, typer.Option("--media-root", help="Folder of media files.")]
+GoldOpt = Annotated[Path | None, typer.Option(help="Extra gold file (JudgeLM GPT-4, system CSV).")]
+ModeOpt = Annotated[str, typer.Option(help="reference (quirks reproduced) or clean.")]
+
+
+def _summary(score: object, out: Path | None) -> str:
+    from flexjudge.bench._core import BenchScore
+
+    assert isinstance(score, BenchScore)
+    d = score.to_dict()
+    d.pop("by_category", None)
+    if out is not None:
+        d["out"] = str(out)
+    return json.dumps(d, ensure_ascii=False)
+
+
+def _mode(mode: str) -> str:
+    if mode not in ("reference", "clean"):
+        raise typer.BadParameter("mode must be 'reference' or 'clean'")
+    return mode
+
+
+@bench_app.command("run")
+def bench_run(
+    benchmark: Annotated[str, typer.Argument(help="Benchmark name (flexjudge bench list).")],
+    model: Annotated[str, typer.Option("--model", "-m", help="Checkpoint path or model id.")],
+    out: Annotated[Path, typer.Option(help="Output folder (predictions, report, plots).")],
+    split: Annotated[str | None, typer.Option(help="Benchmark split.")] = None,
+    backend: Annotated[str, typer.Option(help="transformers | vllm | openai | mock.")] =
+    "transformers",
+    trials: Annotated[int | None, typer.Option(help="Trials k (default: the reference's).")] =
+    None,
+    limit: Annotated[int | None, typer.Option(help="First N records only.")] = None,
+    mode: ModeOpt = "reference",
+    data: DataOpt = None,
+    media_root: MediaOpt = None,
+    gold: GoldOpt = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Override max new tokens.")] = None,
+    temperature: Annotated[float | None, typer.Option()] = None,
+    top_p: Annotated[float | None, typer.Option()] = None,
+    batch_size: Annotated[int, typer.Option(help="Items per backend call.")] = 8,
+    plots: Annotated[bool, typer.Option(help="Write PNG plots (needs matplotlib).")] = True,
+    base_url: Annotated[str | None, typer.Option(help="Server URL (openai backend).")] = None,
+) -> None:
+    """Judge BENCHMARK (resumable through OUT/store.sqlite) and write its report."""
+    from flexjudge.bench._runner import BenchRunConfig, run_benchmark
+
+    cfg = BenchRunConfig(benchmark, model, out, split, backend, trials, limit,
+                         _mode(mode),  # type: ignore[arg-type]
+                         data, media_root, gold, max_tokens, temperature, top_p, batch_size,
+                         plots=plots,
+                         backend_kwargs={"base_url": base_url} if base_url else {})
+    score = run_benchmark(cfg)
+    typer.echo(_summary(score, out))
+
+
+@bench_app.command("score")
+def bench_score(
+    benchmark: Annotated[str, typer.Argument(help="Benchmark name.")],
+    predictions: Annotated[Path, typer.Option(help="Predictions / published results file.")],
+    split: Annotated[str | None, typer.Option(help="Benchmark split.")] = None,
+    format: Annotated[str, typer.Option(
+        help="flexjudge | genai-bench | judgelrm | pandalm | mj-bench")] = "flexjudge",
+    out: Annotated[Path | None, typer.Option(help="Write the report here.")] = None,
+    mode: ModeOpt = "reference",
+    data: DataOpt = None,
+    media_root: MediaOpt = None,
+    gold: GoldOpt = None,
+    plots: Annotated[bool, typer.Option(help="Write PNG plots with the report.")] = True,
+) -> None:
+    """Score a predictions file from any judge; prints the metrics as JSON."""
+    from flexjudge.bench._io import LoadConfig
+    from flexjudge.bench._registry import get_benchmark
+    from flexjudge.bench._report import write_report
+    from flexjudge.bench._runner import score_file
+
+    sp = get_benchmark(benchmark).check_split(split)
+    score = score_file(benchmark, sp, predictions, format, _mode(mode),  # type: ignore[arg-type]
+                       LoadConfig(sp, data, media_root, gold))
+    if out is not None:
+        write_report(score, out, {"predictions": str(predictions), "format": format},
+                     plots=plots)
+    typer.echo(_summary(score, out))
+
+
+@bench_app.command("report")
+def bench_report(
+    dirs: Annotated[list[Path], typer.Argument(help="Run folders (each with report.json).")],
+    out: Annotated[Path | None, typer.Option(help="Write comparison.md/.json here.")] = None,
+) -> None:
+    """Compare several runs side by side (Markdown table on stderr, JSON on stdout)."""
+    from flexjudge.bench._report import compare_runs
+
+    md, table = compare_runs(dirs)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "comparison.md").write_text(md, encoding="utf-8")
+        (out / "comparison.json").write_text(json.dumps(table, indent=2), encoding="utf-8")
+    typer.echo(md, err=True)
+    typer.echo(json.dumps({"runs": table}))
+
+
+@bench_app.command("list")
+def bench_list() -> None:
+    """The benchmarks, their splits, protocols and reference trial counts."""
+    from flexjudge.bench._registry import list_benchmarks
+
+    typer.echo(json.dumps([{"name": b.name, "splits": list(b.splits), "protocols": b.protocols,
+                            "trials": b.default_trials, "hf": b.hf_id,
+                            "formats": ["flexjudge", *sorted(b.formats)],
+                            "description": b.description} for b in list_benchmarks()]))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``bench`` group to the ``flexjudge`` app."""
+    app.add_typer(bench_app, name="bench")

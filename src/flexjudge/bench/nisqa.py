@@ -1,0 +1,63 @@
+"""NISQA speech quality (spec §8.2): MOS 1.0–5.0 on the FOR, LIVETALK and P501 test sets;
+metrics per set and combined (utterance level only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from flexjudge.bench._audio import evaluate_audio
+from flexjudge.bench._core import BenchRecord, BenchScore, Prediction
+from flexjudge.bench._io import LoadConfig, read_csv_rows
+from flexjudge.bench._registry import Benchmark, register_benchmark
+from flexjudge.errors import InputError
+from flexjudge.protocol import Mode
+
+
+def _set_name(path: Path) -> str:
+    for name in ("LIVETALK", "FOR", "P501"):
+        if name in str(path):
+            return name
+    return path.stem
+
+
+def load(cfg: LoadConfig) -> list[BenchRecord]:
+    """``--data``: a NISQA ``*_file.csv`` (columns ``filepath_deg``, ``mos``; paths relative to
+    the CSV's folder) or a folder searched for ``NISQA_TEST_*/*_file.csv``."""
+    if cfg.data is None:
+        raise InputError("NISQA is read from local files; pass --data", field="data")
+    files = sorted(cfg.data.glob("**/*_file.csv")) if cfg.data.is_dir() else [cfg.data]
+    if not files:
+        raise InputError(f"no NISQA *_file.csv under {cfg.data}", field="data")
+    out: list[BenchRecord] = []
+    for path in files:
+        root = cfg.media_root or path.parent
+        for where, row in read_csv_rows(path):
+            try:
+                rel = row.get("filepath_deg")
+                if not rel:
+                    raise InputError("missing field", record=where, field="filepath_deg")
+                try:
+                    gold = float(row.get("mos") or "")
+                except ValueError:
+                    raise InputError(f"mos {row.get('mos')!r} is not a number", record=where,
+                                     field="mos") from None
+                out.append(BenchRecord(f"{_set_name(path)}/{rel}", gold,
+                                       {"set": _set_name(path)}, audios=[str(root / rel)]))
+            except InputError as exc:
+                out.append(BenchRecord(where, None, {"set": _set_name(path)}, error=str(exc)))
+            if cfg.limit is not None and len(out) >= cfg.limit:
+                return out
+    return out
+
+
+def evaluate(split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction],
+             mode: Mode) -> BenchScore:
+    return evaluate_audio("nisqa", split, records, preds, mode, protocol="nisqa", fallback=3.0,
+                          round_gt=True, system_level=False)
+
+
+BENCHMARK = register_benchmark(Benchmark(
+    name="nisqa", description="NISQA speech quality MOS (spec 8.2)", splits=("test",),
+    protocols={"test": "nisqa"}, load=load, evaluate=evaluate, family="omni",
+))

@@ -1,0 +1,57 @@
+"""VoxSim speaker similarity (spec §8.5): two audios, judge score 1.0–5.0 correlated with the
+human similarity rating (not rounded); utterance level only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flexjudge.bench._audio import evaluate_audio, find_dir
+from flexjudge.bench._core import BenchRecord, BenchScore, Prediction
+from flexjudge.bench._io import LoadConfig, read_lines
+from flexjudge.bench._registry import Benchmark, register_benchmark
+from flexjudge.errors import InputError
+from flexjudge.protocol import Mode
+
+
+def load(cfg: LoadConfig) -> list[BenchRecord]:
+    """``--data``: ``voxsim_test_list.txt`` lines ``wav1,wav2,is_same_speaker,_,score``
+    (lines with fewer than 5 fields are skipped, as the reference); audio under
+    ``--media-root`` or the nearest ``wav`` folder."""
+    if cfg.data is None:
+        raise InputError("VoxSim is read from local files; pass --data", field="data")
+    root = cfg.media_root or find_dir(cfg.data.parent, "wav")
+    out: list[BenchRecord] = []
+    for where, line in read_lines(cfg.data):
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) < 5:
+            continue
+        try:
+            try:
+                gold = float(parts[4])
+            except ValueError:
+                raise InputError(f"similarity {parts[4]!r} is not a number", record=where,
+                                 field="score") from None
+            same = "same" if parts[2] == "1" else "different"
+            out.append(BenchRecord(f"{parts[0]}|{parts[1]}", gold,
+                                   {"set": "voxsim", "speaker": same},
+                                   audios=[str(root / parts[0]), str(root / parts[1])]))
+        except InputError as exc:
+            out.append(BenchRecord(where, None, error=str(exc)))
+        if cfg.limit is not None and len(out) >= cfg.limit:
+            break
+    return out
+
+
+def evaluate(split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction],
+             mode: Mode) -> BenchScore:
+    score = evaluate_audio("voxsim", split, records, preds, mode, protocol="voxsim",
+                           fallback=3.5, round_gt=False, system_level=False)
+    score.notes.append("MSE compares a 1-5 judge score with the dataset's own similarity "
+                       "scale and is not meaningful; LCC/SRCC are")
+    return score
+
+
+BENCHMARK = register_benchmark(Benchmark(
+    name="voxsim", description="VoxSim speaker similarity (spec 8.5)", splits=("test",),
+    protocols={"test": "voxsim"}, load=load, evaluate=evaluate, family="omni",
+))
