@@ -49,7 +49,8 @@ def plot_best_of_n(report: BestOfNReport, path: Path) -> Path:
                 groups.setdefault(y, []).append(s)
     keys = sorted(groups)
     if keys:
-        right.boxplot([groups[k] for k in keys], labels=[f"{k:g}" for k in keys])
+        right.boxplot([groups[k] for k in keys])
+        right.set_xticks(range(1, len(keys) + 1), [f"{k:g}" for k in keys])
     corr = report.summary.get("score_label_correlation", {})
     r = corr.get("pearson")
     right.set_title("judge score by label" + (f" (r = {r:.2f})" if r is not None else ""))
