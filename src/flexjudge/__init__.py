@@ -10,6 +10,14 @@ Think once (text-only reasoning traces), judge anywhere.  The public API:
 """
 
 from flexjudge._results import JudgeItem, JudgeResult, Sample
+from flexjudge.backends import (
+    Backend,
+    Completion,
+    GenerationRequest,
+    MockBackend,
+    SamplingParams,
+    load_backend,
+)
 from flexjudge.errors import (
     BackendError,
     FlexJudgeError,
@@ -24,9 +32,12 @@ from flexjudge.protocol import Format, ParseStatus, Scale, Verdict, get_protocol
 __version__ = "0.1.0"
 
 __all__ = [
+    "Backend",
     "BackendError",
+    "Completion",
     "FlexJudgeError",
     "Format",
+    "GenerationRequest",
     "InputError",
     "Judge",
     "JudgeConfig",
@@ -34,12 +45,15 @@ __all__ = [
     "JudgeResult",
     "MediaError",
     "MissingDependencyError",
+    "MockBackend",
     "ParseStatus",
     "ProtocolError",
     "Sample",
+    "SamplingParams",
     "Scale",
     "Verdict",
     "__version__",
     "get_protocol",
     "list_protocols",
+    "load_backend",
 ]

@@ -46,6 +46,15 @@ def load_backend(name: str, model: str, **kwargs: Any) -> Backend:
     raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
 
+def __getattr__(name: str) -> Any:
+    # heavy backends load on first use so importing flexjudge never pulls in torch
+    if name == "TransformersBackend":
+        from flexjudge.backends._transformers import TransformersBackend
+
+        return TransformersBackend
+    raise AttributeError(f"module 'flexjudge.backends' has no attribute {name!r}")
+
+
 __all__ = [
     "BACKENDS",
     "Backend",
@@ -55,6 +64,7 @@ __all__ = [
     "MockBackend",
     "ModelFamily",
     "SamplingParams",
+    "TransformersBackend",
     "default_judge_text",
     "load_backend",
 ]
