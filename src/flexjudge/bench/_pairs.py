@@ -64,7 +64,8 @@ def score_rows(
                 rows.append(ScoredRow(**base, error=reason))  # type: ignore[arg-type]
                 continue
             order = p.order
-            if "label" in p.extra:
+            published = "label" in p.extra
+            if published:
                 label = p.extra["label"]
                 label = None if label is None else str(label)
                 order = ()
@@ -73,8 +74,8 @@ def score_rows(
                 label = v.preference if v.ok else None
             failed = label is None
             first = positional(label) if order else None
-            if failed and mode == "reference":
-                label = "tie"  # Q17 tie fallbacks ([0, 0], 2)
+            if failed and mode == "reference" and not published:
+                label = "tie"  # Q17 tie fallbacks ([0, 0], 2); published verdicts keep theirs
             pred = unswap(label, order) if flip_back(t, mode) else label
             rows.append(ScoredRow(
                 **base,  # type: ignore[arg-type]

@@ -179,7 +179,7 @@ def _evaluate_pair(records: Sequence[BenchRecord], preds: Sequence[Prediction],
             label = str(label)
         failed = label is None
         first = positional(label)
-        if failed and mode == "reference":
+        if failed and mode == "reference" and "label" not in p.extra:
             label = "tie"  # Q17: unparsable → "C"
         pred = unswap(label, p.order)
         rows.append(ScoredRow(rec.id, t, rec.gold, pred, None if pred is None else pred == rec.gold,

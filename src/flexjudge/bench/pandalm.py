@@ -11,6 +11,7 @@ in no class's precision.  Formats: ``flexjudge`` (our runs), ``judgelrm``
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,11 @@ from flexjudge.bench._text_pairs import judgelrm_preference, majority, published
 from flexjudge.bench._text_pairs import CODE_TO_PREF
 from flexjudge.errors import InputError
 from flexjudge.protocol import Mode
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value) if isinstance(value, bool) \
+        else str(value)
 
 
 def _record(raw: Any, where: str, pos: int) -> BenchRecord:
@@ -42,7 +48,9 @@ def _record(raw: Any, where: str, pos: int) -> BenchRecord:
         if top not in CODE_TO_PREF:
             raise InputError(f"annotators {labels} have no majority", record=where,
                              field="annotator1")
-        responses = [str(need(raw, k, where, str)) for k in ("response1", "response2")]
+        # some upstream responses are JSON booleans/numbers ("True"): kept as their text
+        responses = [_text(need(raw, k, where, str, bool, int, float))
+                     for k in ("response1", "response2")]
         instruction = str(need(raw, "instruction", where, str))
         return BenchRecord(rid, CODE_TO_PREF[top], {"cmp_key": str(raw.get("cmp_key", "all"))},
                            instruction, responses,
