@@ -164,28 +164,33 @@ def scan(
         stats.rows += 1
         if isinstance(record, Problem):
             stats.problem(str(record))
+        line_best: dict[str, tuple[tuple[int, int], int, Generation, tuple[int, int]]] = {}
         for order, gen in enumerate(gens):
             stats.generations += 1
             reason = _reject(record, gen, cfg, stats)
+            if reason is None:
+                assert isinstance(gen, Generation) and isinstance(record, CurateRecord)
+                scores, reason = check_agreement(gen.text, record, cfg.agreement)
             if reason is not None:
                 stats.rejected[reason] += 1
                 stats.rejected_by_file[order][reason] += 1
                 continue
-            assert isinstance(gen, Generation) and isinstance(record, CurateRecord)
-            scores, why = check_agreement(gen.text, record, cfg.agreement)
-            if scores is None:
-                assert why is not None
-                stats.rejected[why] += 1
-                stats.rejected_by_file[order][why] += 1
-                continue
+            assert isinstance(gen, Generation) and scores is not None
             stats.kept += 1
             stats.kept_by_file[order] += 1
-            digest = _digest(gen.prompt)
+            # aligned files share the row's prompt: settle the row's winner first, so only
+            # duplicates across rows ever displace a pooled candidate
+            rank2 = (gen.num_tokens, -order)
+            held = line_best.get(gen.prompt)
+            if held is None or rank2 > held[0]:
+                line_best[gen.prompt] = (rank2, order, gen, scores)
+        for prompt, (_, order, gen, scores) in line_best.items():
+            assert isinstance(record, CurateRecord)
+            digest = _digest(prompt)
             rank = (gen.num_tokens, -order, -record.index)
             if final_best is not None:
                 if final_best[digest] == rank:
-                    cand = _candidate(digest, order, record, gen, scores, counter)
-                    _offer(pools, cand, cfg)
+                    _offer(pools, _candidate(digest, order, record, gen, scores, counter), cfg)
                 continue
             old = best.get(digest)
             if old is not None and old >= rank:
@@ -197,8 +202,7 @@ def scan(
                     if pool.remove(digest) and pool.evicted:
                         inexact = True
             single_ok, pair_ok = _offer(pools, cand, cfg)
-            fmt_ok = cand.a1_tokens >= 0
-            flags[digest] = (order, fmt_ok, single_ok, pair_ok)
+            flags[digest] = (order, cand.a1_tokens >= 0, single_ok, pair_ok)
     stats.prompts = len(best)
     for order, fmt_ok, single_ok, pair_ok in flags.values():
         stats.winners_by_file[order] += 1

@@ -1,6 +1,7 @@
 """Synthetic JudgeLM-format rows and teacher traces, for tests, benchmarks and dry runs.
 
-Everything is a pure function of ``(index, seed)`` via SHA-256, so two runs are identical.
+Everything is a pure function of ``(index, seed)`` (SHA-256, and ``random.Random`` seeded
+from it), so two runs are identical.
 Traces have the shape of JudgeLRM output: reasoning about Assistant 1, then Assistant 2,
 ``</think>``, two answer tags.  About ``agree_rate`` of them repeat the reference scores.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -44,7 +46,7 @@ def _h(*parts: object) -> int:
 
 
 def _words(n: int, salt: object) -> str:
-    return " ".join(_WORDS[_h(salt, i) % len(_WORDS)] for i in range(n))
+    return " ".join(random.Random(_h(salt)).choices(_WORDS, k=n))
 
 
 def synthetic_judgelm_row(index: int, seed: int = 0) -> dict[str, Any]:

@@ -1,0 +1,431 @@
+"""Curation pipeline: readers, agreement, policy pieces, end to end with the mock teacher."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from flexjudge.backends import MockBackend
+from flexjudge.cli import app
+from flexjudge.curate import (
+    CurateRecord,
+    GenerateConfig,
+    Problem,
+    SelectConfig,
+    _records,
+    check_agreement,
+    first_answer_reasoning,
+    generate,
+    iter_generations,
+    iter_json_objects,
+    iter_records,
+    iter_synthetic_rows,
+    pair_prompt,
+    rescale_10_to_5,
+    rescale_reasoning,
+    select,
+    single_prompt,
+    split_trace,
+    synthetic_responder,
+    teacher_prompt,
+    write_outputs,
+)
+from flexjudge.curate._policy import rename_first_assistant, single_text
+from flexjudge.protocol import get_protocol
+
+N_ROWS = 300
+
+
+def _record(scores: tuple[float, float] | None = (8, 6), label: int | None = None) -> CurateRecord:
+    lab = label if label is not None else (None if scores is None else 1)
+    return CurateRecord(0, "q0", "What?", "a1", "a2", scores, lab)
+
+
+# ---------------------------------------------------------------- readers
+def test_jsonl_reader_reports_file_and_line_and_keeps_alignment(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    good = {"question_body": "Q", "answer1_body": "A", "answer2_body": "B", "score": [7, 3]}
+    path.write_text(
+        json.dumps(good) + "\n"
+        + "{broken\n"
+        + "\n"  # blank line: skipped, still counted in line numbers
+        + json.dumps({"question_body": "Q", "answer1_body": None, "answer2_body": "B"}) + "\n"
+        + json.dumps({**good, "score": [7]}) + "\n"
+        + json.dumps({**good, "answer2_body": 3.5}) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    items = list(iter_records(path))
+    assert [i.index for i in items] == [0, 1, 2, 3, 4]
+    assert isinstance(items[0], CurateRecord) and items[0].reference_scores == (7, 3)
+    problems = [i for i in items if isinstance(i, Problem)]
+    assert [p.where for p in problems] == [f"{path}:2", f"{path}:4", f"{path}:5"]
+    assert "invalid JSON" in problems[0].reason
+    assert "answer1_body" in problems[1].reason and "score" in problems[2].reason
+    # numbers/bools in answer fields are formatted as the reference's str.format would
+    last = items[4]
+    assert isinstance(last, CurateRecord) and last.answer2 == "3.5"
+
+
+def test_json_list_reader_streams_across_chunk_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_records, "_CHUNK", 7)
+    rows = [{"instruction": f"do {i}", "input": "" if i % 2 else "x", "response1": "r1",
+             "response2": "r2", "annotator1": i % 3, "annotator2": i % 3, "annotator3": 0,
+             "idx": 1000 + i} for i in range(25)]  # fmt: skip
+    path = tmp_path / "list.json"
+    path.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    got = list(iter_json_objects(path))
+    assert [v for _, _, v in got] == rows
+    assert got[1][1] == path.read_text().splitlines().index("  {", 2) + 1  # line of 2nd object
+    recs = [r for r in iter_records(path) if isinstance(r, CurateRecord)]
+    assert len(recs) == 25 and recs[0].record_id == "1000"
+    assert recs[0].question == "do 0\n\nx" and recs[1].question == "do 1"
+    assert [r.reference_label for r in recs[:3]] == [0, 1, 2]
+    path.write_text(json.dumps(rows[:3])[:-30], encoding="utf-8")  # truncated list
+    items = list(iter_records(path))
+    assert len(items) == 3 and isinstance(items[-1], Problem)
+
+
+def test_missing_input_file_is_an_input_error(tmp_path: Path) -> None:
+    from flexjudge.errors import InputError
+
+    with pytest.raises(InputError, match="cannot open"):
+        list(iter_records(tmp_path / "nope.jsonl"))
+
+
+# ---------------------------------------------------------------- agreement
+@pytest.mark.parametrize(
+    ("text", "ref", "mode", "kept", "reason"),
+    [
+        ("<answer>8</answer><answer>6</answer>", (8, 6), "exact", True, None),
+        ("<answer>8</answer><answer>6</answer><answer>1</answer>", (8, 6), "exact", True, None),
+        ("<answer>8</answer><answer>6</answer>", (8.0, 6.0), "exact", True, None),  # Q24
+        ("<answer>8</answer><answer>6</answer>", (8.5, 6), "exact", False, "disagreement"),
+        ("<answer>8</answer><answer>5</answer>", (8, 6), "exact", False, "disagreement"),
+        ("<answer>9</answer><answer>2</answer>", (8, 6), "direction", True, None),
+        ("<answer>6</answer><answer>6</answer>", (8, 6), "direction", False, "disagreement"),
+        ("<answer> 8 </answer><answer>6</answer>", (8, 6), "exact", False, "fewer_than_two_scores"),
+        ("<answer>8.0</answer><answer>6</answer>", (8, 6), "exact", False, "fewer_than_two_scores"),
+        ("<answer>8</answer><answer>6</answer>", None, "exact", False, "no_reference"),
+    ],
+)
+def test_agreement_filter(
+    text: str, ref: tuple[float, float] | None, mode: Any, kept: bool, reason: str | None
+) -> None:
+    scores, why = check_agreement(text, _record(ref), mode)
+    assert (scores is not None) == kept
+    assert (why.value if why else None) == reason
+
+
+def test_direction_filter_uses_pandalm_majority_label() -> None:
+    rec = CurateRecord(0, "0", "q", "a", "b", None, 2)
+    assert check_agreement("<answer>3</answer><answer>7</answer>", rec, "direction")[1] is None
+    assert (
+        check_agreement("<answer>3</answer><answer>7</answer>", rec, "exact")[1] == "no_reference"
+    )
+
+
+# ---------------------------------------------------------------- policy pieces
+def test_rescale_table() -> None:
+    # round_half_up(1 + (s - 1) * 4 / 9), by hand: 1.00 1.44 1.89 2.33 2.78 3.22 3.67 4.11 4.56 5
+    table = {1: 1, 2: 1, 3: 2, 4: 2, 5: 3, 6: 3, 7: 4, 8: 4, 9: 5, 10: 5}
+    assert {s: rescale_10_to_5(s) for s in range(1, 11)} == table
+    for bad in (0, 11):
+        with pytest.raises(ValueError):
+            rescale_10_to_5(bad)
+    assert rescale_reasoning("I give it 8/10, maybe 9 out of 10; 10 / 10 never.") == (
+        "I give it 4/5, maybe 5 out of 5; 5 / 5 never."
+    )
+
+
+TRACE = (
+    "Let me compare both answers carefully.\n"
+    "Assistant 1's answer lists three steps. It is accurate and Assistant 1 cites sources.\n"
+    "Assistant 1 could add an example. Meanwhile Assistant 2 is brief.\n"
+    "Assistant 2 misses a step. Overall the first is better.\n"
+    "</think>\n<answer>8</answer><answer>5</answer>"
+)
+
+
+def test_truncation_to_single_score() -> None:
+    trace = split_trace(TRACE)
+    assert trace is not None and trace.scores == (8, 5)
+    part = first_answer_reasoning(trace.reasoning)
+    # the preamble mentions both answers, so the part starts at Assistant 1's first sentence
+    # and ends before the first sentence that mentions Assistant 2
+    assert part == (
+        "Assistant 1's answer lists three steps. It is accurate and Assistant 1 cites sources.\n"
+        "Assistant 1 could add an example."
+    )
+    renamed = rename_first_assistant(part)
+    assert renamed == (
+        "The assistant's answer lists three steps. It is accurate and the assistant cites "
+        "sources.\nThe assistant could add an example."
+    )
+    assert single_text(renamed, 8, trace) == renamed + "\n</think>\n<answer>8</answer>"
+    # no Assistant-2 mention, or Assistant 2 first: nothing to cut
+    assert first_answer_reasoning("Assistant 1 is good. It is fine.") is None
+    assert first_answer_reasoning("Assistant 2 is good. Assistant 1 is fine.") is None
+    # a neutral preamble is kept
+    assert first_answer_reasoning("Okay. Assistant 1 is long. Assistant 2 is short.") == (
+        "Okay. Assistant 1 is long."
+    )
+
+
+def test_rewritten_prompts() -> None:
+    teacher = teacher_prompt(_record())
+    assert pair_prompt("What?", "a1", "a2", 10).text == teacher
+    five = pair_prompt("What?", "a1", "a2", 5)
+    assert five.text == teacher.replace("Score assistants 1-10", "Score assistants 1-5")
+    assert five.text.endswith("<|im_start|>assistant\n<think>\n")
+    single = single_prompt("What?", "a1", 5)
+    assert single.system == get_protocol("score-5").system("clean", None)
+    assert "[Assistant's Answer]\na1" in single.user and "Assistant 2" not in single.text
+    assert single.text.endswith("<|im_start|>assistant\n<think>\n")
+    assert "Score the assistant 1-10" in single_prompt("What?", "a1", 10).system
+
+
+# ---------------------------------------------------------------- end to end
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """300 synthetic JudgeLM rows plus one malformed line, teacher = mock with traces."""
+    tmp = tmp_path_factory.mktemp("curate")
+    rows = list(iter_synthetic_rows(N_ROWS))
+    inp = tmp / "judgelm.jsonl"
+    lines = [json.dumps(r) for r in rows]
+    lines.insert(150, '{"question_body": "cut off')  # malformed, at file line 151
+    inp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    backend = MockBackend("teacher", responder=synthetic_responder(rows))
+    report = generate(backend, inp, tmp / "gen", GenerateConfig(batch_size=64))
+    return {"tmp": tmp, "rows": rows, "input": inp, "gen": tmp / "gen", "report": report}
+
+
+SMALL = {"n_single": 40, "n_pair": 40, "pair_min_answer_tokens": 500}
+
+
+def test_generate_reference_layout(synthetic: dict[str, Any]) -> None:
+    report = synthetic["report"]
+    assert [p.name for p in report.files] == ["judgelrm_13_0.1.jsonl", "judgelrm_79_0.1.jsonl"]
+    assert report.generated == {"judgelrm_13_0.1.jsonl": 300, "judgelrm_79_0.1.jsonl": 300}
+    assert report.failed == {"judgelrm_13_0.1.jsonl": 1, "judgelrm_79_0.1.jsonl": 1}
+    assert report.problems[0].startswith(f"{synthetic['input']}:151: invalid JSON")
+    lines = (synthetic["gen"] / "judgelrm_13_0.1.jsonl").read_text().splitlines()
+    assert len(lines) == N_ROWS + 1  # aligned: an error line stands in for the bad row
+    first = json.loads(lines[0])
+    assert first["prompt"].endswith("<|im_start|>assistant\n<think>\n")
+    assert "Question 0:" in first["prompt"]
+    assert "<|im_end|>" not in first["text"] and first["text"] == first["text"].strip()
+    # the mock counts space-separated words as tokens; ids stand in deterministically
+    assert len(first["tokens"]) == first["num_tokens"] == len(first["text"].split(" "))
+    assert json.loads(lines[150])["error"] and json.loads(lines[150])["text"] is None
+    gens = list(iter_generations(synthetic["gen"] / "judgelrm_13_0.1.jsonl"))
+    assert isinstance(gens[150], Problem) and gens[150].where.endswith(":151")
+
+
+def test_generate_resumes_and_reuses_store(synthetic: dict[str, Any], tmp_path: Path) -> None:
+    from flexjudge.store import ResultStore
+
+    backend = MockBackend("teacher", responder=synthetic_responder(synthetic["rows"]))
+    out = tmp_path / "gen"
+    cfg = GenerateConfig(seeds=(13,), batch_size=16)
+    store = ResultStore(tmp_path / "store.sqlite")
+    generate(backend, synthetic["input"], out, GenerateConfig(seeds=(13,), limit=40), store=store)
+    path = out / "judgelrm_13_0.1.jsonl"
+    with path.open("a") as handle:
+        handle.write('{"prompt": "torn')  # a crash mid-line
+    calls_before = len(backend.calls)
+    report = generate(backend, synthetic["input"], out, cfg, store=store)
+    assert report.resumed == {"judgelrm_13_0.1.jsonl": 40}
+    assert len(backend.calls) - calls_before == N_ROWS - 40
+    assert path.read_bytes() == (synthetic["gen"] / "judgelrm_13_0.1.jsonl").read_bytes()
+    again = generate(backend, synthetic["input"], tmp_path / "gen2", cfg, store=store)
+    assert again.from_store == {"judgelrm_13_0.1.jsonl": N_ROWS}
+    assert (tmp_path / "gen2" / path.name).read_bytes() == path.read_bytes()
+
+
+@pytest.mark.slow
+def test_select_end_to_end_deterministic(synthetic: dict[str, Any], tmp_path: Path) -> None:
+    files = sorted(synthetic["gen"].glob("*.jsonl"))
+    cfg = SelectConfig(**SMALL)  # type: ignore[arg-type]
+    outs = []
+    for run in ("a", "b"):
+        report = select(synthetic["input"], files, cfg)
+        write_outputs(report, tmp_path / run / "train.jsonl", command="test")
+        outs.append(report)
+    for name in ("train.jsonl", "train.messages.jsonl", "train.meta.jsonl", "train.card.md"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    report = outs[0]
+    assert report.counts() == {"pair-10": 20, "pair-5": 20, "single-10": 20, "single-5": 20}
+    st = report.stats
+    assert st.rows == N_ROWS + 1 and st.generations == 2 * (N_ROWS + 1)
+    assert st.rejected["bad_input"] == 2
+    assert st.kept + sum(st.rejected.values()) == st.generations
+    assert (tmp_path / "a" / "train.lengths.png").stat().st_size > 1000
+    # the reference format and the chat format carry the same data
+    train = [json.loads(x) for x in (tmp_path / "a" / "train.jsonl").read_text().splitlines()]
+    chats = [
+        json.loads(x) for x in (tmp_path / "a" / "train.messages.jsonl").read_text().splitlines()
+    ]
+    meta = [json.loads(x) for x in (tmp_path / "a" / "train.meta.jsonl").read_text().splitlines()]
+    for row, chat, m in zip(train, chats, meta, strict=True):
+        assert set(row) == {"prompt", "text"}
+        assert row["prompt"].endswith("<|im_start|>assistant\n<think>\n")
+        assert "<|im_end|>" not in row["text"]
+        system, user, assistant = chat["messages"]
+        assert row["prompt"] == (
+            f"<|im_start|>system\n{system['content']}<|im_end|>\n<|im_start|>user\n"
+            f"{user['content']}<|im_end|>\n<|im_start|>assistant\n<think>\n"
+        )
+        assert assistant["content"] == "<think>\n" + row["text"]
+        trace = split_trace(row["text"])
+        assert trace is not None and list(trace.scores) == m["scores"]
+        assert all(1 <= s <= m["scale"] for s in m["scores"])
+        src = synthetic["rows"][m["line"] if m["line"] < 150 else m["line"] - 1]
+        if m["format"] == "single":
+            assert len(trace.scores) == 1 and "Assistant 2" not in row["text"]
+            assert (
+                "[Assistant's Answer]" in row["prompt"] and f"1-{m['scale']}" in system["content"]
+            )
+            assert m["reasoning_tokens"] > 375
+            ref1 = int(src["score"][0])
+            assert m["scores"][0] == (ref1 if m["scale"] == 10 else rescale_10_to_5(ref1))
+        else:
+            assert len(trace.scores) == 2
+            assert f"Score assistants 1-{m['scale']}" in system["content"]
+            ref = [int(s) for s in src["score"]]
+            want = ref if m["scale"] == 10 else [rescale_10_to_5(s) for s in ref]
+            assert m["scores"] == want
+    singles = [m for m in meta if m["format"] == "single"]
+    pairs = [m for m in meta if m["format"] == "pair"]
+    assert [m["reasoning_tokens"] for m in singles] == sorted(
+        (m["reasoning_tokens"] for m in singles), reverse=True
+    )
+    assert not {m["line"] for m in singles} & {m["line"] for m in pairs}
+    # a different rescale seed picks a different half, same rows
+    other = select(synthetic["input"], files, SelectConfig(**SMALL, seed=1))  # type: ignore[arg-type]
+    assert [s.line for s in other.samples] == [s.line for s in report.samples]
+    assert [s.scale for s in other.samples] != [s.scale for s in report.samples]
+
+
+def test_select_longest_per_prompt_and_ties(tmp_path: Path) -> None:
+    rows = list(iter_synthetic_rows(3))
+    rows.append(dict(rows[0], question_id=99))  # row 3 repeats row 0's prompt
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    def gen_file(name: str, lengths: list[int]) -> Path:
+        path = tmp_path / name
+        with path.open("w") as handle:
+            for row, n in zip(rows, lengths, strict=True):
+                rec = next(r for r in iter_records(inp) if isinstance(r, CurateRecord))
+                del rec
+                s1, s2 = (int(s) for s in row["score"])
+                text = f"words {n}\n</think>\n<answer>{s1}</answer><answer>{s2}</answer>"
+                prompt = teacher_prompt(
+                    CurateRecord(0, "", row["question_body"], row["answer1_body"],
+                                 row["answer2_body"], None, None)
+                )  # fmt: skip
+                handle.write(json.dumps({"prompt": prompt, "text": text, "tokens": [1] * n}) + "\n")
+        return path
+
+    a = gen_file("a.jsonl", [5, 7, 7, 9])
+    b = gen_file("b.jsonl", [9, 7, 3, 2])
+    cfg = SelectConfig(n_single=0, n_pair=10, pair_min_answer_tokens=0, rescale_fraction=0)
+    report = select(inp, [a, b], cfg)
+    kept_rows = [
+        r for r in rows if float(r["score"][0]).is_integer() and float(r["score"][1]).is_integer()
+    ]
+    assert report.stats.prompts == len({r["question_body"] for r in kept_rows})
+    winners = {(s.line, s.seed_file, s.reasoning_tokens) for s in report.samples}
+    if rows[0] in kept_rows:  # row 0 / row 3 share a prompt: a's row 3 (9) ties b's row 0 (9)
+        assert (3, 0, 9) in winners and (0, 1, 9) not in winners
+    if rows[1] in kept_rows:  # equal lengths: the first file wins
+        assert (1, 0, 7) in winners
+
+
+def test_shortfall_is_reported(synthetic: dict[str, Any]) -> None:
+    files = sorted(synthetic["gen"].glob("*.jsonl"))
+    report = select(synthetic["input"], files, SelectConfig(single_min_tokens=100_000))
+    assert report.counts().get("single-10", 0) == 0
+    assert report.shortfall["single"] == 500 and report.shortfall["pair"] > 0
+    assert report.summary()["shortfall"] == report.shortfall
+
+
+def test_cli_generate_then_select_folder(synthetic: dict[str, Any], tmp_path: Path) -> None:
+    runner = CliRunner()
+    gen = tmp_path / "gen"
+    res = runner.invoke(
+        app,
+        ["curate", "generate", "--teacher", "mock-teacher", "--backend", "mock",
+         "--input", str(synthetic["input"]), "--seeds", "13,79", "--out", str(gen),
+         "--limit", "60"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["generated"]["judgelrm_79_0.1.jsonl"] == 60
+    assert (gen / "curate_manifest.json").is_file()
+    out = tmp_path / "train.jsonl"
+    res = runner.invoke(
+        app,
+        ["curate", "select", str(gen), "--out", str(out), "--agreement", "direction",
+         "--n-single", "5", "--n-pair", "5", "--single-min-tokens", "0",
+         "--pair-min-answer-tokens", "0", "--no-plot"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    # rows past --limit have no generation: counted, not silently dropped
+    assert summary["rows"] == N_ROWS + 1
+    assert summary["rejected"]["missing_generation"] == 2 * (N_ROWS + 1 - 60)
+    assert out.is_file() and (tmp_path / "train.card.md").is_file()
+    card = (tmp_path / "train.card.md").read_text()
+    assert "flexjudge curate select" in card
+    # the imported-generations form with explicit files
+    res = runner.invoke(
+        app,
+        ["curate", "select", "--input", str(synthetic["input"]), "--generations",
+         str(synthetic["gen"] / "judgelrm_13_0.1.jsonl"),
+         str(synthetic["gen"] / "judgelrm_79_0.1.jsonl"), "--out", str(tmp_path / "t2.jsonl"),
+         "--no-plot"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["generations"] == 2 * (N_ROWS + 1)
+    res = runner.invoke(
+        app, ["curate", "select", str(tmp_path), "--out", str(tmp_path / "x.jsonl")]
+    )
+    assert res.exit_code == 2 and "input" in res.stderr
+
+
+@pytest.mark.slow
+def test_generate_with_tiny_checkpoint(tmp_path: Path) -> None:
+    """A real model through the transformers backend: ids and counts come from the model."""
+    from flexjudge.backends._transformers import TransformersBackend
+    from flexjudge.testing import tiny_model
+
+    model = tiny_model("qwen2")  # built once per process
+    backend = TransformersBackend(model, device="cpu", max_batch_size=4)
+    inp = tmp_path / "short.jsonl"
+    short = [
+        {"question_body": f"Name a colour {i}?", "answer1_body": "Red.", "answer2_body": "Blue.",
+         "score": [7, 7]} for i in range(5)
+    ]  # fmt: skip
+    inp.write_text("".join(json.dumps(r) + "\n" for r in short))
+    cfg = GenerateConfig(seeds=(13,), max_tokens=8, limit=2, batch_size=2)
+    report = generate(backend, inp, tmp_path / "gen", cfg)
+    assert report.generated == {"judgelrm_13_0.1.jsonl": 2}
+    rows = [json.loads(x) for x in (tmp_path / "gen" / "judgelrm_13_0.1.jsonl").open()]
+    assert len(rows) == 2
+    for row in rows:
+        assert row["prompt"].endswith("<think>\n") and "<|im_end|>" not in row["text"]
+        assert 1 <= len(row["tokens"]) == row["num_tokens"] <= 8
+        assert all(isinstance(t, int) for t in row["tokens"])
+    # a rerun resumes: nothing left to generate
+    again = generate(backend, inp, tmp_path / "gen", cfg)
+    assert again.resumed == {"judgelrm_13_0.1.jsonl": 2}
+    assert again.generated == {"judgelrm_13_0.1.jsonl": 0}
+    sel = select(inp, [tmp_path / "gen" / "judgelrm_13_0.1.jsonl"], SelectConfig())
+    assert sel.stats.kept + sum(sel.stats.rejected.values()) == sel.stats.generations == 5
+    assert sel.stats.rejected["missing_generation"] == 3  # limit 2 of 5 rows
