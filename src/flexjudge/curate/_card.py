@@ -101,8 +101,8 @@ def write_card(
             "winners unusable by the final policy (no </think> or not two 1-10 answers)",
             st.no_final_format,
         ),
-        ("winners eligible for single-score", st.single_eligible),
-        ("winners eligible for pairwise", st.pair_eligible),
+        ("winners eligible for single-score (at least; see docs)", st.single_eligible),
+        ("winners eligible for pairwise (at least; see docs)", st.pair_eligible),
         ("generation lines beyond the input", st.extra_generation_lines),
     ]
     lines += [*_table(("step", "count"), filt), ""]

@@ -70,6 +70,8 @@ class TokenCounter:
 
     def __init__(self, tokenizer: str | None = None) -> None:
         self._encode: Callable[[str], list[int]] | None = None
+        #: counts come from a tokenizer (a part may then exceed the teacher's own count)
+        self.exact = tokenizer is not None
         self.description = "teacher token ids pro rata by characters; answers: whitespace words"
         if tokenizer is not None:
             transformers = require("transformers", "train")

@@ -17,18 +17,44 @@ from flexjudge.protocol import PromptInputs, get_protocol, render_chatml
 THINK_END = "</think>"
 THINK_PREFIX = "<think>\n"
 
-# Both patterns run on the lower-cased reasoning; the look-ahead lets the regex engine skip
-# positions that cannot start a match (a 3-4x speed-up on long traces).
-#: a sentence or line mentioning the second answer (or both answers) ends the Assistant-1 part
-_MENTIONS_SECOND = re.compile(
-    r"(?=[abotsr])(?:assistant\s*(?:2|b|two)\b|\b(?:second|other)\s+(?:assistant|answer|response)"
-    r"|\b(?:answer|response)\s*2\b|\b(?:both|two)\s+(?:assistants|answers|responses)"
-    r"|\bthe\s+assistants\b)"
+# Mentions are found on the lower-cased reasoning with str.find on a keyword (C speed)
+# and confirmed with a regex anchored there: several times faster than one alternation.
+_Form = tuple[str, re.Pattern[str]]
+#: a mention of the second answer (or of both answers) ends the Assistant-1 part
+_SECOND_FORMS: tuple[_Form, ...] = (
+    ("assistant", re.compile(r"assistant\s*(?:2|b|two)\b")),
+    ("second", re.compile(r"second\s+(?:assistant|answer|response)")),
+    ("other", re.compile(r"other\s+(?:assistant|answer|response)")),
+    ("answer", re.compile(r"answer\s*2\b")),
+    ("response", re.compile(r"response\s*2\b")),
+    ("both", re.compile(r"both\s+(?:assistants|answers|responses)")),
+    ("two", re.compile(r"two\s+(?:assistants|answers|responses)")),
+    ("the", re.compile(r"the\s+assistants\b")),
 )
-_MENTIONS_FIRST = re.compile(
-    r"(?=[afr])(?:assistant\s*(?:1|a|one)\b|\bfirst\s+(?:assistant|answer|response)"
-    r"|\b(?:answer|response)\s*1\b)"
+_FIRST_FORMS: tuple[_Form, ...] = (
+    ("assistant", re.compile(r"assistant\s*(?:1|a|one)\b")),
+    ("first", re.compile(r"first\s+(?:assistant|answer|response)")),
+    ("answer", re.compile(r"answer\s*1\b")),
+    ("response", re.compile(r"response\s*1\b")),
 )
+
+
+def _find_mention(low: str, forms: tuple[_Form, ...], start: int = 0, end: int = -1) -> int:
+    """Position of the earliest mention (at a word start) in ``low[start:end]``, or -1."""
+    stop = len(low) if end < 0 else end
+    best = -1
+    for keyword, pattern in forms:
+        pos = low.find(keyword, start, stop)
+        while pos >= 0 and (best < 0 or pos < best):
+            at_word_start = pos == 0 or not low[pos - 1].isalnum()
+            m = pattern.match(low, pos, stop) if at_word_start else None
+            if m is not None:
+                best = pos
+                break
+            pos = low.find(keyword, pos + 1, stop)
+    return best
+
+
 #: a sentence starts after ., ! or ? plus whitespace, or after a newline
 _SENTENCE_ENDS = (". ", "! ", "? ", ".\n", "!\n", "?\n", "\n")
 #: renaming "Assistant 1" for a single-answer prompt, possessive first
@@ -111,17 +137,17 @@ def first_answer_reasoning(reasoning: str) -> str | None:
     low = reasoning.lower()
     if len(low) != len(reasoning):  # lower() changed lengths (rare Unicode): no offsets
         return None
-    first = _MENTIONS_FIRST.search(low)
-    if first is None:
+    first = _find_mention(low, _FIRST_FORMS)
+    if first < 0:
         return None
-    a1_start = _sentence_start_before(reasoning, first.start())
-    second = _MENTIONS_SECOND.search(low, first.end())
-    if second is None:
+    a1_start = _sentence_start_before(reasoning, first)
+    second = _find_mention(low, _SECOND_FORMS, first + 1)
+    if second < 0:
         return None
-    end = _sentence_start_before(reasoning, second.start())
+    end = _sentence_start_before(reasoning, second)
     if end <= a1_start:
         return None
-    begin = a1_start if _MENTIONS_SECOND.search(low, 0, a1_start) else 0
+    begin = a1_start if _find_mention(low, _SECOND_FORMS, 0, a1_start) >= 0 else 0
     part = reasoning[begin:end].strip()
     return part or None
 

@@ -91,6 +91,12 @@ class TopK:
         else:
             self.evicted = True
 
+    def accepts(self, key: tuple[int, ...]) -> bool:
+        """Whether an entry with ``key`` would enter now (keys are unique per row)."""
+        ok = self.k > 0 and (len(self.heap) < self.k or key > self.heap[0][0])
+        self.evicted = self.evicted or not ok  # something was turned away
+        return ok
+
     def remove(self, digest: bytes) -> bool:
         """Drop ``digest``'s entry; True when one was there."""
         for i, entry in enumerate(self.heap):
@@ -190,19 +196,20 @@ def scan(
             rank = (gen.num_tokens, -order, -record.index)
             if final_best is not None:
                 if final_best[digest] == rank:
-                    _offer(pools, _candidate(digest, order, record, gen, scores, counter), cfg)
+                    _consider(pools, digest, order, record, gen, scores, counter, cfg)
                 continue
             old = best.get(digest)
             if old is not None and old >= rank:
                 continue
             best[digest] = rank
-            cand = _candidate(digest, order, record, gen, scores, counter)
             if old is not None:
                 for pool in (pools.single, pools.pair):
                     if pool.remove(digest) and pool.evicted:
                         inexact = True
-            single_ok, pair_ok = _offer(pools, cand, cfg)
-            flags[digest] = (order, cand.a1_tokens >= 0, single_ok, pair_ok)
+            usable, single_ok, pair_ok = _consider(
+                pools, digest, order, record, gen, scores, counter, cfg
+            )
+            flags[digest] = (order, usable, single_ok, pair_ok)
     stats.prompts = len(best)
     for order, fmt_ok, single_ok, pair_ok in flags.values():
         stats.winners_by_file[order] += 1
@@ -234,49 +241,44 @@ def _reject(
     return None
 
 
-def _candidate(
+def _consider(
+    pools: Pools,
     digest: bytes,
     order: int,
     record: CurateRecord,
     gen: Generation,
     scores: tuple[int, int],
     counter: TokenCounter,
-) -> Candidate:
-    """Features for the final policy.  ``a1_tokens`` is -1 when the trace is unusable there
-    (no ``</think>``, not exactly two integer answers after it, or a score outside 1–10)."""
+    cfg: SelectConfig,
+) -> tuple[bool, bool, bool]:
+    """Offer a prompt's winner to the pools; returns (usable, single_ok, pair_ok).
+
+    Features are computed only when the candidate could still enter a pool: its pairwise
+    key is known up front, and its Assistant-1 part has at most the whole trace's tokens
+    (without a tokenizer), so a trace that cannot beat a full pool's minimum is never cut.
+    Hence ``single_ok``/``pair_ok`` are False for skipped traces (the card says "at least").
+    """
     trace = split_trace(gen.text)
-    usable = (
-        trace is not None and len(trace.scores) == 2 and all(1 <= s <= 10 for s in trace.scores)
+    if trace is None or len(trace.scores) != 2 or not all(1 <= s <= 10 for s in trace.scores):
+        return False, False, False
+    line = record.index
+    pair_rank = (gen.num_tokens, -line, -order)
+    answers = -1
+    if pools.pair.accepts(pair_rank):
+        answers = counter.text(record.answer1) + counter.text(record.answer2)
+    upper = (gen.num_tokens, -line, -order)
+    part: str | None = None
+    a1_tokens = 0
+    if counter.exact or pools.single.accepts(upper):
+        part = first_answer_reasoning(trace.reasoning)
+        a1_tokens = counter.part(part, gen.text, gen.num_tokens) if part is not None else 0
+    cand = Candidate(
+        digest, line, order, record, gen.text, gen.num_tokens, scores, part, a1_tokens, answers
     )
-    part = first_answer_reasoning(trace.reasoning) if usable and trace is not None else None
-    if not usable:
-        a1_tokens = -1
-    elif part is None:
-        a1_tokens = 0
-    else:
-        a1_tokens = counter.part(part, gen.text, gen.num_tokens)
-    answers = counter.text(record.answer1) + counter.text(record.answer2)
-    return Candidate(
-        digest,
-        record.index,
-        order,
-        record,
-        gen.text,
-        gen.num_tokens,
-        scores,
-        part,
-        a1_tokens,
-        answers,
-    )
-
-
-def _offer(pools: Pools, cand: Candidate, cfg: SelectConfig) -> tuple[bool, bool]:
-    if cand.a1_tokens < 0:
-        return False, False
-    single_ok = cand.a1_part is not None and cand.a1_tokens > cfg.single_min_tokens
-    pair_ok = cand.answer_tokens > cfg.pair_min_answer_tokens
+    single_ok = part is not None and a1_tokens > cfg.single_min_tokens
+    pair_ok = answers > cfg.pair_min_answer_tokens
     if single_ok:
         pools.single.offer(single_key(cand), cand)
     if pair_ok:
         pools.pair.offer(pair_key(cand), cand)
-    return single_ok, pair_ok
+    return True, single_ok, pair_ok

@@ -49,14 +49,16 @@ def _words(n: int, salt: object) -> str:
     return " ".join(random.Random(_h(salt)).choices(_WORDS, k=n))
 
 
-def synthetic_judgelm_row(index: int, seed: int = 0) -> dict[str, Any]:
-    """One JudgeLM-100K-like object; about 1 in 8 reference pairs is a non-integral float."""
+def synthetic_judgelm_row(index: int, seed: int = 0, max_answer_words: int = 640) -> dict[str, Any]:
+    """One JudgeLM-100K-like object; about 1 in 8 reference pairs is a non-integral float.
+    Answers have 40 to ``max_answer_words`` words."""
     h = _h("row", seed, index)
     s1, s2 = 1 + h % 10, 1 + (h >> 8) % 10
     score: list[float] = [s1, s2]
     if (h >> 16) % 8 == 0:
         score = [s1 + 0.5 if s1 < 10 else s1, float(s2)]
-    n1, n2 = 40 + (h >> 20) % 600, 40 + (h >> 30) % 600
+    span = max(max_answer_words - 40, 1)
+    n1, n2 = 40 + (h >> 20) % span, 40 + (h >> 30) % span
     return {
         "question_id": index,
         "question_body": f"Question {index}: " + _words(8 + h % 12, ("q", index)) + "?",
@@ -90,9 +92,11 @@ def synthetic_trace(row: dict[str, Any], seed: int, agree_rate: float = 0.6) -> 
     return f"{body}\n</think>\n<answer>{s1}</answer><answer>{s2}</answer>"
 
 
-def iter_synthetic_rows(n: int, seed: int = 0) -> Iterator[dict[str, Any]]:
+def iter_synthetic_rows(
+    n: int, seed: int = 0, max_answer_words: int = 640
+) -> Iterator[dict[str, Any]]:
     for i in range(n):
-        yield synthetic_judgelm_row(i, seed)
+        yield synthetic_judgelm_row(i, seed, max_answer_words)
 
 
 def write_synthetic_judgelm(path: str | Path, n: int, seed: int = 0) -> Path:
