@@ -313,7 +313,9 @@ def test_select_end_to_end_deterministic(synthetic: dict[str, Any], tmp_path: Pa
 
 
 def test_select_longest_per_prompt_and_ties(tmp_path: Path) -> None:
-    rows = list(iter_synthetic_rows(3))
+    """Reference order: candidates of a prompt are listed file by file, row by row, and the
+    longest wins with ties to the earliest listed one."""
+    rows = [dict(r, score=[6, 4]) for r in iter_synthetic_rows(3)]
     rows.append(dict(rows[0], question_id=99))  # row 3 repeats row 0's prompt
     inp = tmp_path / "in.jsonl"
     inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -322,30 +324,53 @@ def test_select_longest_per_prompt_and_ties(tmp_path: Path) -> None:
         path = tmp_path / name
         with path.open("w") as handle:
             for row, n in zip(rows, lengths, strict=True):
-                rec = next(r for r in iter_records(inp) if isinstance(r, CurateRecord))
-                del rec
-                s1, s2 = (int(s) for s in row["score"])
-                text = f"words {n}\n</think>\n<answer>{s1}</answer><answer>{s2}</answer>"
-                prompt = teacher_prompt(
-                    CurateRecord(0, "", row["question_body"], row["answer1_body"],
-                                 row["answer2_body"], None, None)
-                )  # fmt: skip
-                handle.write(json.dumps({"prompt": prompt, "text": text, "tokens": [1] * n}) + "\n")
+                rec = CurateRecord(0, "", row["question_body"], row["answer1_body"],
+                                   row["answer2_body"], None, None)  # fmt: skip
+                text = f"words {n}\n</think>\n<answer>6</answer><answer>4</answer>"
+                line = {"prompt": teacher_prompt(rec), "text": text, "tokens": [1] * n}
+                handle.write(json.dumps(line) + "\n")
         return path
 
     a = gen_file("a.jsonl", [5, 7, 7, 9])
     b = gen_file("b.jsonl", [9, 7, 3, 2])
     cfg = SelectConfig(n_single=0, n_pair=10, pair_min_answer_tokens=0, rescale_fraction=0)
     report = select(inp, [a, b], cfg)
-    kept_rows = [
-        r for r in rows if float(r["score"][0]).is_integer() and float(r["score"][1]).is_integer()
+    assert report.stats.kept == 8 and report.stats.prompts == 3
+    winners = sorted((s.line, s.seed_file, s.reasoning_tokens) for s in report.samples)
+    # prompt of rows 0/3: a-row3 (9) ties b-row0 (9) -> a (listed first) wins;
+    # row 1: 7 vs 7 -> file a; row 2: 7 vs 3 -> file a
+    assert winners == [(1, 0, 7), (2, 0, 7), (3, 0, 9)]
+    assert report.stats.winners_by_file == [3, 0]
+    # with the files swapped, b's row 0 is listed first and wins the tie
+    swapped = select(inp, [b, a], cfg)
+    assert sorted((s.line, s.seed_file) for s in swapped.samples) == [(0, 0), (1, 0), (2, 1)]
+
+
+def test_displaced_pool_entry_triggers_exact_second_pass(tmp_path: Path) -> None:
+    """Pool of one: row 0 (prompt P, 10 tokens) fills it and turns row 1 (Q, 8) away; row 2
+    repeats P with a longer but unusable trace (no </think>), so P's winner leaves the pool.
+    Only a second pass can bring Q back."""
+    base = [dict(r, score=[6, 4]) for r in iter_synthetic_rows(2)]
+    rows = [base[0], base[1], dict(base[0], question_id=7)]
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    texts = [
+        ("x\n</think>\n<answer>6</answer><answer>4</answer>", 10),
+        ("y\n</think>\n<answer>6</answer><answer>4</answer>", 8),
+        ("z <answer>6</answer><answer>4</answer>", 12),
     ]
-    assert report.stats.prompts == len({r["question_body"] for r in kept_rows})
-    winners = {(s.line, s.seed_file, s.reasoning_tokens) for s in report.samples}
-    if rows[0] in kept_rows:  # row 0 / row 3 share a prompt: a's row 3 (9) ties b's row 0 (9)
-        assert (3, 0, 9) in winners and (0, 1, 9) not in winners
-    if rows[1] in kept_rows:  # equal lengths: the first file wins
-        assert (1, 0, 7) in winners
+    gen = tmp_path / "g.jsonl"
+    with gen.open("w") as handle:
+        for row, (text, n) in zip(rows, texts, strict=True):
+            rec = CurateRecord(0, "", row["question_body"], row["answer1_body"],
+                               row["answer2_body"], None, None)  # fmt: skip
+            line = {"prompt": teacher_prompt(rec), "text": text, "tokens": [1] * n}
+            handle.write(json.dumps(line) + "\n")
+    cfg = SelectConfig(n_single=0, n_pair=1, pair_min_answer_tokens=0, rescale_fraction=0)
+    report = select(inp, [gen], cfg)
+    assert report.second_pass
+    assert [(s.line, s.reasoning_tokens) for s in report.samples] == [(1, 8)]
+    assert report.stats.no_final_format == 1
 
 
 def test_shortfall_is_reported(synthetic: dict[str, Any]) -> None:
