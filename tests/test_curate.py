@@ -402,9 +402,9 @@ def test_cli_generate_then_select_folder(synthetic: dict[str, Any], tmp_path: Pa
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
-    # rows past --limit have no generation: counted, not silently dropped
-    assert summary["rows"] == N_ROWS + 1
-    assert summary["rejected"]["missing_generation"] == 2 * (N_ROWS + 1 - 60)
+    # the manifest's --limit applies: rows past it are not read
+    assert summary["rows"] == 60 and summary["generations"] == 120
+    assert "missing_generation" not in summary["rejected"]
     assert out.is_file() and (tmp_path / "train.card.md").is_file()
     card = (tmp_path / "train.card.md").read_text()
     assert "flexjudge curate select" in card

@@ -27,6 +27,7 @@ class SelectConfig:
       parts are counted from the teacher's token count pro rata by characters and answers by
       whitespace-separated words (see ``docs/curation.md``).
     * ``rename_assistant``: in single-score traces, "Assistant 1" becomes "the assistant".
+    * ``limit``: read only the first ``limit`` input rows (as ``generate --limit`` did).
     """
 
     agreement: AgreementMode = "exact"
@@ -41,6 +42,7 @@ class SelectConfig:
     input_format: InputFormat = "auto"
     check_alignment: bool = True
     histogram: bool = True
+    limit: int | None = None
 
     def __post_init__(self) -> None:
         if self.agreement not in AGREEMENT_MODES:
@@ -51,6 +53,8 @@ class SelectConfig:
         for name in ("n_single", "n_pair", "single_min_tokens", "pair_min_answer_tokens"):
             if getattr(self, name) < 0:
                 raise InputError(f"{name} must be >= 0", field=name)
+        if self.limit is not None and self.limit < 0:
+            raise InputError("limit must be >= 0", field="limit")
         if not 0 <= self.rescale_fraction <= 1:
             raise InputError("rescale_fraction must be in [0, 1]", field="rescale_fraction")
 

@@ -164,6 +164,8 @@ def scan(
     inexact = False
     for row in _lockstep(input_path, generation_paths, cfg):
         record, gens = row[0], row[1:]
+        if cfg.limit is not None and stats.rows >= cfg.limit:
+            break
         if record is None:  # generation files longer than the input
             stats.extra_generation_lines += sum(g is not None for g in gens)
             continue

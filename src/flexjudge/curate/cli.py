@@ -92,6 +92,7 @@ def generate_command(
         "temperature": temperature,
         "top_p": top_p,
         "max_tokens": max_tokens,
+        "limit": limit,
         "command": shlex.join(["flexjudge", *sys.argv[1:]]),
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -126,6 +127,9 @@ def select_command(
         bool, typer.Option(help="Keep 'Assistant 1' in singles.")
     ] = False,
     no_plot: Annotated[bool, typer.Option(help="Skip the PNG histogram.")] = False,
+    limit: Annotated[
+        int | None, typer.Option(help="Only the first N input rows (default: generate's).")
+    ] = None,
 ) -> None:
     """Agreement filter, longest trace per prompt, then the 500 single + 500 pair policy.
 
@@ -144,6 +148,8 @@ def select_command(
                 data = json.loads(manifest.read_text(encoding="utf-8"))
                 input_path = Path(data["input"])
                 files = [folder / name for name in data["files"]]
+                if limit is None:
+                    limit = data.get("limit")
         if input_path is None:
             _fail("--input is required (no curate_manifest.json in the generation folder)")
             return
@@ -158,6 +164,7 @@ def select_command(
             tokenizer=tokenizer,
             rename_assistant=not keep_assistant_name,
             input_format=input_format,  # type: ignore[arg-type]
+            limit=limit,
         )
         report = select(input_path, files, cfg)
         write_outputs(report, out, plot=not no_plot)
