@@ -12,7 +12,7 @@ from flexjudge.bench._metrics import bootstrap_ci, pearson, spearman, mse, nan_t
 from flexjudge.protocol import extract_reasoning
 
 
-@dataclass
+@dataclass(slots=True)
 class BenchRecord:
     """One benchmark item with its gold label, normalised from any source schema.
 
@@ -34,7 +34,7 @@ class BenchRecord:
     error: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Prediction:
     """One judge output for one record and trial.  ``order[i]`` is the record's response
     index shown at position ``i`` (identity when empty).  ``status="error"``: no output (bad
@@ -80,7 +80,7 @@ class Prediction:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class ScoredRow:
     """One (record, trial) after parsing: what the plots and CIs are computed from."""
 
@@ -99,7 +99,7 @@ class ScoredRow:
     human: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -174,26 +174,33 @@ def trials_of(grouped: dict[str, dict[int, Prediction]]) -> list[int]:
 def reasoning_words(text: str | None) -> int | None:
     if not text:
         return None
+    if "think>" not in text:
+        return 0
     r = extract_reasoning(text)
     return len(r.split()) if r else 0
 
 
 def word_len_diff(record: BenchRecord) -> float | None:
+    """Word-count difference of the two responses (words = runs between spaces/newlines)."""
     if len(record.responses) != 2:
         return None
-    return float(len(record.responses[0].split()) - len(record.responses[1].split()))
+    a, b = record.responses
+    return float(a.count(" ") + a.count("\n") - b.count(" ") - b.count("\n"))
 
 
 def count_rows(rows: Sequence[ScoredRow], n_records: int) -> dict[str, int]:
-    return {
-        "records": n_records,
-        "rows": len(rows),
-        "scored": sum(1 for r in rows if r.error is None),
-        "errors": sum(1 for r in rows if r.error is not None),
-        "parse_failures": sum(1 for r in rows if r.error is None and r.failed),
-        "correct": sum(1 for r in rows if r.correct is True),
-        "wrong": sum(1 for r in rows if r.error is None and r.correct is False),
-    }
+    errors = failures = correct = wrong = 0
+    for r in rows:
+        if r.error is not None:
+            errors += 1
+            continue
+        failures += r.failed
+        if r.correct is True:
+            correct += 1
+        elif r.correct is False:
+            wrong += 1
+    return {"records": n_records, "rows": len(rows), "scored": len(rows) - errors,
+            "errors": errors, "parse_failures": failures, "correct": correct, "wrong": wrong}
 
 
 def accuracy_table(
@@ -221,6 +228,8 @@ def trial_mean_accuracy(rows: Sequence[ScoredRow]) -> float:
 
 def item_means(rows: Sequence[ScoredRow], value: Callable[[ScoredRow], float | None]) -> list[float]:
     """Per-record mean over trials of ``value`` (None skipped): the unit the bootstrap resamples."""
+    if len({r.trial for r in rows}) <= 1:  # one trial: the rows are the items
+        return [v for v in (value(r) for r in rows if r.error is None) if v is not None]
     per: dict[str, list[float]] = defaultdict(list)
     for r in rows:
         if r.error is None:

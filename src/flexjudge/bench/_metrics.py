@@ -8,6 +8,7 @@ Pearson ``nan`` to 0).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -72,13 +73,17 @@ def precision_recall_f1(
     """Macro precision, recall and F1 over ``labels`` (sklearn's ``average="macro"`` with
     ``labels=...``, zero_division=0).  Predictions outside ``labels`` (parse failures) count
     against recall of the gold class and add to no class's precision."""
+    pairs = Counter(zip(pred, gold))
+    n_pred: Counter[object] = Counter()
+    n_gold: Counter[object] = Counter()
+    for (p, g), n in pairs.items():
+        n_pred[p] += n
+        n_gold[g] += n
     p_list, r_list, f_list = [], [], []
     for label in labels:
-        tp = sum(1 for p, g in zip(pred, gold, strict=True) if p == label and g == label)
-        n_pred = sum(1 for p in pred if p == label)
-        n_gold = sum(1 for g in gold if g == label)
-        prec = tp / n_pred if n_pred else 0.0
-        rec = tp / n_gold if n_gold else 0.0
+        tp = pairs.get((label, label), 0)
+        prec = tp / n_pred[label] if n_pred[label] else 0.0
+        rec = tp / n_gold[label] if n_gold[label] else 0.0
         f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
         p_list.append(prec)
         r_list.append(rec)
@@ -134,16 +139,23 @@ def bootstrap_ci(
     if n < 2:
         return (math.nan, math.nan)
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(n_boot, n))
-    if statistic == "mean":
-        stats = x[idx].mean(axis=1)
+    if statistic == "mean" and bool(np.all((x == 0) | (x == 1))):
+        # resampling n binary values: the number of ones is Binomial(n, p) — exact and O(B)
+        stats = rng.binomial(n, float(x.mean()), size=n_boot) / n
     else:
-        if paired is None:
-            raise ValueError(f"{statistic} needs paired values")
-        y = np.asarray(paired, dtype=np.float64)
-        if statistic == "spearman":
-            x, y = _ranks(x), _ranks(y)
-        stats = _rowwise_pearson(x[idx], y[idx])
+        y = None
+        if statistic != "mean":
+            if paired is None:
+                raise ValueError(f"{statistic} needs paired values")
+            y = np.asarray(paired, dtype=np.float64)
+            if statistic == "spearman":
+                x, y = _ranks(x), _ranks(y)
+        chunk = max(1, 2_000_000 // n)  # bounded memory: ~16 MB of indices per chunk
+        parts = []
+        for start in range(0, n_boot, chunk):
+            idx = rng.integers(0, n, size=(min(chunk, n_boot - start), n))
+            parts.append(x[idx].mean(axis=1) if y is None else _rowwise_pearson(x[idx], y[idx]))
+        stats = np.concatenate(parts)
     stats = stats[~np.isnan(stats)]
     if stats.size == 0:
         return (math.nan, math.nan)

@@ -27,8 +27,11 @@ from flexjudge.protocol import Mode, get_protocol
 PREF_LABELS = ("tie", "A", "B")
 
 
+_POSITION = {"A": "first", "B": "second", "tie": "tie"}
+
+
 def positional(label: str | None) -> str | None:
-    return {"A": "first", "B": "second", "tie": "tie"}.get(label or "")
+    return _POSITION.get(label or "")
 
 
 def unswap(label: str | None, order: Sequence[int]) -> str | None:
@@ -52,37 +55,44 @@ def score_rows(
     grouped = group_predictions(preds)
     trials = trials_of(grouped) or [0]
     rows: list[ScoredRow] = []
+    none: dict[int, Prediction] = {}
+    reference = mode == "reference"
     for rec in records:
+        per = grouped.get(rec.id, none)
+        len_diff = word_len_diff(rec) if rec.error is None else None
         for t in trials:
-            p = grouped.get(rec.id, {}).get(t)
-            base = dict(id=rec.id, trial=t, gold=rec.gold, categories=rec.categories)
+            p = per.get(t)
             if rec.error is not None:
-                rows.append(ScoredRow(**base, error=rec.error))  # type: ignore[arg-type]
+                rows.append(ScoredRow(rec.id, t, rec.gold, error=rec.error,
+                                      categories=rec.categories))
                 continue
             if p is None or p.status == "error" or p.text is None:
                 reason = "no prediction for this trial" if p is None else (p.error or "no output")
-                rows.append(ScoredRow(**base, error=reason))  # type: ignore[arg-type]
+                rows.append(ScoredRow(rec.id, t, rec.gold, error=reason,
+                                      categories=rec.categories))
                 continue
-            order = p.order
-            published = "label" in p.extra
-            if published:
-                label = p.extra["label"]
-                label = None if label is None else str(label)
-                order = ()
+            extra = p.extra
+            label: str | None
+            if "label" in extra:  # a published verdict, already in record order
+                label = extra["label"]
+                if label is not None and type(label) is not str:
+                    label = str(label)
+                pred = label
+                failed = label is None
+                first = _POSITION.get(label or "")
             else:
                 v = proto.parse(p.text, mode=mode, count=2, finish_reason=p.finish_reason)
                 label = v.preference if v.ok else None
-            failed = label is None
-            first = positional(label) if order else None
-            if failed and mode == "reference" and not published:
-                label = "tie"  # Q17 tie fallbacks ([0, 0], 2); published verdicts keep theirs
-            pred = unswap(label, order) if flip_back(t, mode) else label
-            rows.append(ScoredRow(
-                **base,  # type: ignore[arg-type]
-                pred=pred, correct=pred == rec.gold, failed=failed,
-                first_position=first or positional(label), len_diff=word_len_diff(rec),
-                reasoning_words=reasoning_words(p.text),
-            ))
+                failed = label is None
+                first = _POSITION.get(label or "") if p.order else None
+                if failed and reference:
+                    label = "tie"  # Q17 tie fallbacks ([0, 0], 2)
+                pred = unswap(label, p.order) if flip_back(t, mode) else label
+            text = p.text
+            words = (reasoning_words(text) if "think>" in text else 0) if text else None
+            rows.append(ScoredRow(rec.id, t, rec.gold, pred, pred == rec.gold, failed, None,
+                                  rec.categories, first or _POSITION.get(label or ""),
+                                  len_diff, words))
     return rows
 
 

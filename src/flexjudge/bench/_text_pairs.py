@@ -16,8 +16,11 @@ JUDGELRM_ANSWER = re.compile(r"<answer>\s*(\d+(?:\.\d+)?)\s*</answer>")
 
 def majority(labels: list[int]) -> int | None:
     """The annotators' majority label, or ``None`` without a strict majority."""
-    (top, n), *_ = Counter(labels).most_common(1) + [(None, 0)]
-    return top if n * 2 > len(labels) else None
+    if len(labels) == 3:  # the common case, without building a Counter
+        a, b, c = labels
+        return a if a in (b, c) else b if b == c else None
+    counts = Counter(labels).most_common(1)
+    return counts[0][0] if counts and counts[0][1] * 2 > len(labels) else None
 
 
 def judgelrm_preference(output: str) -> str | None:

@@ -11,7 +11,6 @@ in no class's precision.  Formats: ``flexjudge`` (our runs), ``judgelrm``
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,12 +26,14 @@ from flexjudge.protocol import Mode
 
 
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value) if isinstance(value, bool) \
-        else str(value)
+    return value if isinstance(value, str) else str(value)
 
 
 def _record(raw: Any, where: str, pos: int) -> BenchRecord:
     rid = str(raw.get("idx", pos)) if isinstance(raw, dict) else str(pos)
+    fast = _fast_record(raw, rid)
+    if fast is not None:
+        return fast
     try:
         if isinstance(raw, Exception):
             raise raw
@@ -57,6 +58,24 @@ def _record(raw: Any, where: str, pos: int) -> BenchRecord:
                            fields={"instruction": instruction, "input": str(raw.get("input", ""))})
     except InputError as exc:
         return BenchRecord(rid, None, error=str(exc))
+
+
+def _fast_record(raw: Any, rid: str) -> BenchRecord | None:
+    """The well-formed case without per-field checks (``None``: take the checked path)."""
+    try:
+        a, b, c = raw["annotator1"], raw["annotator2"], raw["annotator3"]
+        r1, r2, instruction = raw["response1"], raw["response2"], raw["instruction"]
+    except (KeyError, TypeError):
+        return None
+    if not (type(a) is int and type(b) is int and type(c) is int and type(r1) is str
+            and type(r2) is str and type(instruction) is str):
+        return None
+    top = a if a in (b, c) else b if b == c else None
+    if top not in CODE_TO_PREF:
+        return None
+    return BenchRecord(rid, CODE_TO_PREF[top], {"cmp_key": str(raw.get("cmp_key", "all"))},
+                       instruction, [r1, r2],
+                       fields={"instruction": instruction, "input": str(raw.get("input", ""))})
 
 
 def load(cfg: LoadConfig) -> list[BenchRecord]:
