@@ -407,7 +407,8 @@ def test_cli_generate_then_select_folder(synthetic: dict[str, Any], tmp_path: Pa
     assert "missing_generation" not in summary["rejected"]
     assert out.is_file() and (tmp_path / "train.card.md").is_file()
     card = (tmp_path / "train.card.md").read_text()
-    assert "flexjudge curate select" in card
+    assert "flexjudge curate select --input" in card and "--agreement direction" in card
+    assert "--n-single 5" in card and "--limit 60" in card
     # the imported-generations form with explicit files
     res = runner.invoke(
         app,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import shlex
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,19 @@ from flexjudge.curate._policy import (
 )
 from flexjudge.curate._scan import Candidate, ScanStats, scan
 from flexjudge.errors import InputError
+
+_CLI_FLAGS = {
+    "agreement": "--agreement",
+    "n_single": "--n-single",
+    "single_min_tokens": "--single-min-tokens",
+    "n_pair": "--n-pair",
+    "pair_min_answer_tokens": "--pair-min-answer-tokens",
+    "rescale_fraction": "--rescale-fraction",
+    "seed": "--seed",
+    "tokenizer": "--tokenizer",
+    "input_format": "--format",
+    "limit": "--limit",
+}
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,24 @@ class SelectReport:
     second_pass: bool
     outputs: dict[str, str] = field(default_factory=dict)
     token_counting: str = ""
+    input_path: str = ""
+    generation_paths: tuple[str, ...] = ()
+    config: SelectConfig = field(default_factory=SelectConfig)
+
+    def equivalent_command(self, out_path: str | Path) -> str:
+        """The ``flexjudge curate select`` command line that reproduces this selection."""
+        args = ["flexjudge", "curate", "select", "--input", self.input_path]
+        for g in self.generation_paths:
+            args += ["--generations", g]
+        args += ["--out", str(out_path)]
+        defaults = SelectConfig()
+        for name, flag in _CLI_FLAGS.items():
+            value = getattr(self.config, name)
+            if value != getattr(defaults, name):
+                args += [flag, str(value)]
+        if not self.config.rename_assistant:
+            args.append("--keep-assistant-name")
+        return shlex.join(args)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -168,7 +198,15 @@ def select(
     requested = {"single": cfg.n_single, "pair": cfg.n_pair}
     shortfall = {"single": cfg.n_single - len(singles), "pair": cfg.n_pair - len(pairs)}
     return SelectReport(
-        stats, samples, requested, shortfall, inexact, token_counting=counter.description
+        stats,
+        samples,
+        requested,
+        shortfall,
+        inexact,
+        token_counting=counter.description,
+        input_path=str(inp),
+        generation_paths=tuple(str(g) for g in gens),
+        config=cfg,
     )
 
 
@@ -228,6 +266,7 @@ def write_outputs(
     """Write ``train.jsonl`` (reference ``prompt``/``text``), ``train.messages.jsonl``
     (chat ``messages`` for TRL), ``train.meta.jsonl`` (provenance, same order) and the dataset
     card ``train.card.md`` (+ ``train.lengths.png`` when ``plot`` and matplotlib is there).
+    The card shows ``command``, by default the equivalent ``flexjudge curate select`` line.
     Raises :class:`OSError` when the folder is not writable."""
     from flexjudge.curate._card import write_card
 
@@ -249,7 +288,7 @@ def write_outputs(
             for row in rows[key]:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     written = {k: str(v) for k, v in paths.items()}
-    cmd = command if command is not None else shlex.join(["flexjudge", *sys.argv[1:]])
+    cmd = command if command is not None else report.equivalent_command(out)
     written.update(write_card(report, out.with_name(f"{stem}.card.md"), cmd, plot=plot))
     report.outputs = written
     return written
