@@ -5,9 +5,10 @@ teacher generation files in the reference layout (seeds 13 and 79: prompt, text,
 then runs, each in a fresh subprocess so peak RSS is its own:
 
 * ``streaming``: :func:`flexjudge.curate.select` (lockstep streaming, bounded pools);
+* ``streaming-stdlib``: the same with the stdlib ``json`` parser (as without orjson);
 * ``naive``: a load-everything version of the same steps (the reference ``lrm_process``
   shape: read every file into lists, group all kept candidates by prompt, then rank all
-  winners), which must choose the same samples.
+  winners) with the same JSON parser, which must choose the same samples.
 
 Prints wall time of the selection itself (imports excluded) and peak RSS per size, and the
 naive/streaming ratios.  Usage::
@@ -87,8 +88,11 @@ def run_naive(inp: Path, gens: list[Path]) -> dict[str, Any]:
 
     cfg = SelectConfig()
     start = time.perf_counter()
-    rows = [json.loads(line) for line in inp.open(encoding="utf-8")]
-    files = [[json.loads(line) for line in g.open(encoding="utf-8")] for g in gens]
+    from flexjudge.curate._records import fast_loads
+
+    loads = fast_loads()  # the same JSON parser as the streaming run
+    rows = [loads(line) for line in inp.open(encoding="utf-8")]
+    files = [[loads(line) for line in g.open(encoding="utf-8")] for g in gens]
     pattern = re.compile(r"<answer>(\d+)</answer>")
     groups: dict[str, list[tuple[int, int, int, dict[str, Any]]]] = {}
     kept = 0
@@ -145,7 +149,11 @@ def peak_rss_mib() -> float:
 
 def child(impl: str, inp: str, gens: list[str]) -> None:
     before = peak_rss_mib()
-    fn = run_streaming if impl == "streaming" else run_naive
+    if impl.endswith("-stdlib"):  # force the stdlib json parser (orjson absent)
+        from flexjudge.curate import _records
+
+        _records.fast_loads = lambda: json.loads
+    fn = run_naive if impl.startswith("naive") else run_streaming
     out = fn(Path(inp), [Path(g) for g in gens])
     out["rss_after_imports_mib"] = before
     out["peak_rss_mib"] = peak_rss_mib()
@@ -182,6 +190,9 @@ def main() -> None:
         print(f"  streaming: {stream['seconds']:.2f} s, peak RSS {stream['peak_rss_mib']:.0f} MiB "
               f"(after imports {stream['rss_after_imports_mib']:.0f} MiB), kept {stream['kept']}, "
               f"samples {len(stream['chosen'])}")  # fmt: skip
+        std = measure("streaming-stdlib", inp, gens)
+        print(f"  streaming, stdlib json: {std['seconds']:.2f} s, peak RSS "
+              f"{std['peak_rss_mib']:.0f} MiB")  # fmt: skip
         if args.skip_naive:
             continue
         naive = measure("naive", inp, gens)

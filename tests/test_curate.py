@@ -46,7 +46,12 @@ def _record(scores: tuple[float, float] | None = (8, 6), label: int | None = Non
 
 
 # ---------------------------------------------------------------- readers
-def test_jsonl_reader_reports_file_and_line_and_keeps_alignment(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stdlib", [False, True])
+def test_jsonl_reader_reports_file_and_line_and_keeps_alignment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stdlib: bool
+) -> None:
+    if stdlib:  # the path taken when orjson is not installed
+        monkeypatch.setattr(_records, "fast_loads", lambda: json.loads)
     path = tmp_path / "in.jsonl"
     good = {"question_body": "Q", "answer1_body": "A", "answer2_body": "B", "score": [7, 3]}
     path.write_text(

@@ -29,7 +29,7 @@ _SECOND_FORMS: tuple[_Form, ...] = (
     ("response", re.compile(r"response\s*2\b")),
     ("both", re.compile(r"both\s+(?:assistants|answers|responses)")),
     ("two", re.compile(r"two\s+(?:assistants|answers|responses)")),
-    ("the", re.compile(r"the\s+assistants\b")),
+    ("the assistants", re.compile(r"the assistants\b")),  # not "the": far too frequent
 )
 _FIRST_FORMS: tuple[_Form, ...] = (
     ("assistant", re.compile(r"assistant\s*(?:1|a|one)\b")),
