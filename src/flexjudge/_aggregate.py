@@ -4,8 +4,10 @@ Rules (documented in docs/judging.md):
 
 * **score** — ``mean`` (default) or ``median`` of the parsed scores.
 * **compare** — ``majority`` (default): the most frequent preference among parsed samples;
-  when ``A`` and ``B`` have equal counts the result is ``tie``.  ``mean``: the preference of
-  the mean scores.  With ``swap`` and ``swap_policy="tie"`` each presentation order is
+  when the top count is shared (``A`` and ``B``, or a label and ``tie``) the result is ``tie``.
+  ``signed``: the MLLM-as-a-Judge rule, A→−1, B→+1, tie→0 summed (``{A, tie, tie}`` → ``A``).
+  ``mean``: the preference of the mean scores (falls back to ``majority`` when the protocol
+  gives no per-response scores).  With ``swap`` and ``swap_policy="tie"`` each presentation order is
   aggregated on its own and a disagreement between the orders becomes ``tie``;
   ``swap_policy="mean"`` pools all samples and compares mean scores.
 * **option** — the most frequent option; equal counts go to the option seen first
@@ -28,7 +30,7 @@ from flexjudge._results import Sample, Task
 from flexjudge.protocol import Format, ParseStatus
 
 ScoreAggregate = Literal["mean", "median"]
-PairAggregate = Literal["majority", "mean"]
+PairAggregate = Literal["majority", "signed", "mean"]
 RankAggregate = Literal["borda", "mean"]
 SwapPolicy = Literal["tie", "mean"]
 
@@ -81,6 +83,11 @@ def _majority_preference(labels: Sequence[str]) -> str:
     best = max(c.values())
     winners = [k for k in ("A", "B", "tie") if c.get(k, 0) == best]
     return winners[0] if len(winners) == 1 else "tie"
+
+
+def _signed_preference(labels: Sequence[str]) -> str:
+    total = sum({"A": -1, "B": 1}.get(label, 0) for label in labels)
+    return "A" if total < 0 else "B" if total > 0 else "tie"
 
 
 def _first_most_common(labels: Sequence[str]) -> str:
@@ -136,14 +143,16 @@ def aggregate(
     if fmt is Format.PAIR and n_responses == 2:
         labels = [v.preference or "tie" for v in views]
         by_order = _group(ok, labels)
-        if pair_agg == "mean" or (len(by_order) > 1 and swap_policy == "mean"):
-            s = agg.scores or [0.0, 0.0]
+        vote = _signed_preference if pair_agg == "signed" else _majority_preference
+        by_mean = pair_agg == "mean" or (len(by_order) > 1 and swap_policy == "mean")
+        if by_mean and agg.scores is not None and len(agg.scores) == 2:
+            s = agg.scores
             agg.preference = "A" if s[0] > s[1] else "B" if s[0] < s[1] else "tie"
-        elif len(by_order) > 1:
-            finals = {_majority_preference(g) for g in by_order.values()}
+        elif len(by_order) > 1 and swap_policy == "tie":
+            finals = {vote(g) for g in by_order.values()}
             agg.preference = finals.pop() if len(finals) == 1 else "tie"
         else:
-            agg.preference = _majority_preference(labels)
+            agg.preference = vote(labels)
         agg.ranking = [0, 1] if agg.preference != "B" else [1, 0]
         agg.votes = dict(Counter(labels))
         agg.agreement = labels.count(agg.preference) / len(labels)

@@ -3,9 +3,13 @@
 For each sample: generate; if the judge closed its reasoning (``</think>``) and rounds remain,
 cut the generation just before ``</think>``, append the wait token and continue from
 ``prompt + reasoning so far + "Wait"``.  Every round's continuation is parsed, so each
-round's verdict is recorded (``Sample.rounds``); the sample's verdict is the last round's.
-``budget_tokens`` stops forcing once a sample has generated that many tokens in all.
-Works on any backend whose prompts may end inside the assistant turn.
+round's verdict is recorded (``Sample.rounds``); the sample's verdict is the last round's
+(``budget_final="last"``), or every round votes (``budget_final="vote"``, see
+:func:`round_votes`).  ``budget_tokens`` caps the tokens a sample generates over all its
+rounds: each continuation's ``max_tokens`` is cut to what is left, and forcing stops once
+the budget is spent.  Votes use seeds ``seed, seed+1, …`` (one request per vote, since each
+thread continues its own text).  Works on any backend whose prompts may end inside the
+assistant turn; others raise :class:`~flexjudge.errors.BackendError` for the batch.
 """
 
 from __future__ import annotations
@@ -39,11 +43,14 @@ def run_budget_forcing(judge: Judge, chunk: list[_Plan], cfg: JudgeConfig) -> No
     from flexjudge.judge import _count
 
     if not judge.backend.supports_continuation:
-        raise BackendError(f"backend {judge.backend.name!r} cannot continue a prefix; "
-                           "budget forcing needs one that can")
+        raise BackendError(
+            f"backend {judge.backend.name!r} cannot continue a prefix; "
+            "budget forcing needs one that can"
+        )
     threads = [
-        _Thread(plan, order, prompt,
-                None if plan.sampling.seed is None else plan.sampling.seed + vote)
+        _Thread(
+            plan, order, prompt, None if plan.sampling.seed is None else plan.sampling.seed + vote
+        )
         for plan in chunk
         for prompt, order in zip(plan.prompts, plan.orders, strict=True)
         for vote in range(cfg.votes)
@@ -53,25 +60,53 @@ def run_budget_forcing(judge: Judge, chunk: list[_Plan], cfg: JudgeConfig) -> No
         if not active:
             break
         requests = [
-            judge._request(t.plan, t.prompt + t.prefix, t.plan.sampling.replace(n=1, seed=t.seed),
-                           t.plan.orders.index(t.order))
+            judge._request(
+                t.plan,
+                t.prompt + t.prefix,
+                t.plan.sampling.replace(n=1, seed=t.seed, max_tokens=_round_budget(t, cfg)),
+                t.plan.orders.index(t.order),
+            )
             for t in active
         ]
         outputs = judge.backend.generate(requests)
+        if len(outputs) != len(requests):
+            raise BackendError(f"backend returned {len(outputs)} results for {len(requests)}")
         still: list[_Thread] = []
         for t, completions in zip(active, outputs, strict=True):
             c = completions[0]
             t.text = t.prefix + c.text
             t.finish = c.finish_reason
             t.tokens += c.num_tokens
-            t.rounds.append(t.plan.protocol.parse(t.text, mode=cfg.mode, count=_count(t.plan),
-                                                  finish_reason=c.finish_reason))
+            t.rounds.append(
+                t.plan.protocol.parse(
+                    t.text, mode=cfg.mode, count=_count(t.plan), finish_reason=c.finish_reason
+                )
+            )
             cut = c.text.find("</think>")
             within = cfg.budget_tokens is None or t.tokens < cfg.budget_tokens
+            if c.finish_reason == "error":
+                within = False
             if round_no < cfg.budget_forcing and cut >= 0 and within:
                 t.prefix += c.text[:cut].rstrip() + "\n" + cfg.wait_token
                 still.append(t)
         active = still
     for t in threads:
-        t.plan.samples.append(Sample(t.text, t.rounds[-1], t.order, t.finish, t.tokens,
-                                     t.seed, t.rounds))
+        t.plan.samples.append(
+            Sample(t.text, t.rounds[-1], t.order, t.finish, t.tokens, t.seed, t.rounds)
+        )
+
+
+def _round_budget(t: _Thread, cfg: JudgeConfig) -> int:
+    limit = t.plan.sampling.max_tokens
+    if cfg.budget_tokens is None:
+        return limit
+    return max(1, min(limit, cfg.budget_tokens - t.tokens))
+
+
+def round_votes(samples: list[Sample]) -> list[Sample]:
+    """One pseudo-sample per budget-forcing round, so every round's verdict votes."""
+    out = []
+    for s in samples:
+        for v in s.rounds or [s.verdict]:
+            out.append(Sample(s.text, v, s.order, s.finish_reason, s.num_tokens, s.seed))
+    return out

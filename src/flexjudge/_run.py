@@ -1,7 +1,15 @@
-"""Batch runs from files (``flexjudge judge run``): one bad item never stops the run."""
+"""Batch runs from files (``flexjudge judge run``): one bad item never stops the run.
+
+With ``store_path`` the run is resumable: finished items are read back from the SQLite store
+instead of being judged again, every batch is committed as it ends, and the run writes a
+manifest (input position → item key) so :meth:`ResultStore.export` can rebuild the output
+from the store alone after a crash.  With ``ray`` items are sharded over Ray workers
+(:func:`flexjudge._ray.run_ray`); the workers share the same store file.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -9,41 +17,138 @@ from typing import Any
 from flexjudge._results import JudgeResult
 
 
+def run_id_for(input_path: Path, model: str, backend: str, options: dict[str, Any]) -> str:
+    """A stable id of "this input file judged with these settings" (names a store manifest)."""
+    h = hashlib.sha256()
+    h.update(
+        json.dumps(
+            {"model": model, "backend": backend, "options": options}, sort_keys=True, default=str
+        ).encode()
+    )
+    with open(input_path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:24]
+
+
 def run_items_file(
-    *, model: str, backend: str, base_url: str | None, input_path: Path, output_path: Path,
-    options: dict[str, Any], store_path: Path | None = None, ray: bool = False,
+    *,
+    model: str,
+    backend: str,
+    base_url: str | None,
+    input_path: Path,
+    output_path: Path,
+    options: dict[str, Any],
+    store_path: Path | None = None,
+    ray: bool = False,
     num_workers: int = 2,
+    backend_kwargs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Judge ``input_path`` (JSONL) into ``output_path`` (JSONL, input order, ids kept).
 
-    Returns a summary ``{"items", "ok", "errors", "failed_parse", "output"}``.
+    Returns a summary ``{"items", "ok", "errors", "failed_parse", "output"}`` plus
+    ``"resumed"`` (items read back from the store) with a store and ``"position_bias"``
+    (:func:`flexjudge.position_bias`) with ``swap``.  Raises ``OSError`` for an unreadable
+    input file and :class:`flexjudge.store.StoreError` for an unusable store.
     """
-    from rich.progress import Progress
-
     from flexjudge.cli import read_items
-    from flexjudge.judge import Judge
 
     raw = read_items(input_path)
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = dict(backend_kwargs or {})
     if base_url is not None:
         kwargs["base_url"] = base_url
-    judge = Judge.from_pretrained(model, backend=backend, backend_kwargs=kwargs, **options)
+    positions = [i for i, r in enumerate(raw) if isinstance(r, dict)]
     good = [r for r in raw if isinstance(r, dict)]
-    with Progress(transient=True) as bar:
-        task = bar.add_task("judging", total=len(good))
-        results = judge.run(good, progress=lambda done, total: bar.update(task, completed=done))
+    run_id = run_id_for(input_path, model, backend, options)
+    store = None
+    if store_path is not None:
+        from flexjudge.store import ResultStore
+
+        store = ResultStore(store_path)
+        store.record_manifest(
+            run_id,
+            [(i, None, _input_error_row(r)) for i, r in enumerate(raw) if isinstance(r, Exception)],
+        )
+    try:
+        resumed = 0
+        if store is not None:
+            resumed = _count_finished(store, run_id)
+        if ray:
+            from flexjudge._ray import run_ray
+
+            results = run_ray(
+                good,
+                model=model,
+                backend=backend,
+                backend_kwargs=kwargs,
+                num_workers=num_workers,
+                store_path=store_path,
+                positions=positions,
+                run_id=run_id,
+                **options,
+            )
+        else:
+            results = _run_local(good, model, backend, kwargs, options, store, positions, run_id)
+    finally:
+        if store is not None:
+            store.close()
     by_pos = iter(results)
     rows: list[dict[str, Any]] = []
     for r in raw:
-        if isinstance(r, Exception):
-            rows.append({"id": getattr(r, "record", None), "status": "error", "error": str(r)})
-        else:
-            rows.append(next(by_pos).to_dict())
+        rows.append(_input_error_row(r) if isinstance(r, Exception) else next(by_pos).to_dict())
     write_jsonl(output_path, rows)
-    return summarize(results, rows, output_path)
+    summary = summarize(results, rows, output_path)
+    if store is not None:
+        summary["resumed"] = resumed
+        summary["store"] = str(store_path)
+        summary["run"] = run_id
+    if options.get("swap"):
+        from flexjudge._bias import position_bias
+
+        summary["position_bias"] = position_bias(results).to_dict()
+    return summary
+
+
+def _run_local(
+    good: list[dict[str, Any]],
+    model: str,
+    backend: str,
+    kwargs: dict[str, Any],
+    options: dict[str, Any],
+    store: Any,
+    positions: list[int],
+    run_id: str,
+) -> list[JudgeResult]:
+    from rich.progress import Progress
+
+    from flexjudge.judge import Judge
+
+    judge = Judge.from_pretrained(model, backend=backend, backend_kwargs=kwargs, **options)
+    try:
+        with Progress(transient=True) as bar:
+            task = bar.add_task("judging", total=len(good))
+            return judge.run(
+                good,
+                store=store,
+                positions=positions,
+                run_id=run_id,
+                progress=lambda done, total: bar.update(task, completed=done),
+            )
+    finally:
+        judge.backend.close()
+
+
+def _count_finished(store: Any, run_id: str) -> int:
+    keys = [k for _, k, _ in store.manifest(run_id) if k is not None]
+    return len(store.get_many(keys)) if keys else 0
+
+
+def _input_error_row(exc: Exception) -> dict[str, Any]:
+    return {"id": getattr(exc, "record", None), "status": "error", "error": str(exc)}
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write ``rows`` atomically (temporary file, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
@@ -52,8 +157,9 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     tmp.replace(path)
 
 
-def summarize(results: list[JudgeResult], rows: list[dict[str, Any]],
-              output_path: Path) -> dict[str, Any]:
+def summarize(
+    results: list[JudgeResult], rows: list[dict[str, Any]], output_path: Path
+) -> dict[str, Any]:
     return {
         "items": len(rows),
         "ok": sum(1 for r in rows if r.get("status") == "ok"),

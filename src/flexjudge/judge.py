@@ -8,14 +8,11 @@ the rest of a batch still runs.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol as TypingProtocol
-
-import numpy as np
+from typing import Any, Literal
+from typing import Protocol as TypingProtocol
 
 from flexjudge._aggregate import (
     PairAggregate,
@@ -24,18 +21,27 @@ from flexjudge._aggregate import (
     SwapPolicy,
     aggregate,
 )
+from flexjudge._bias import order_draws
+from flexjudge._budget import round_votes
 from flexjudge._media_prep import PreparedMedia, prepare_media, reorder_media
 from flexjudge._results import JudgeItem, JudgeResult, Sample, Task
 from flexjudge.backends import Backend, GenerationRequest, SamplingParams, load_backend
 from flexjudge.errors import BackendError, InputError, ProtocolError
-from flexjudge.protocol import Format, Mode, PromptInputs, Protocol, get_protocol, protocol_for
+from flexjudge.protocol import Format, Mode, PromptInputs, Protocol, protocol_for
+from flexjudge.store._keys import item_key, lookup, save, scaling_dict
 
 Order = Literal["fixed", "random"]
+#: the verdict of a budget-forced sample: its last round's, or every round voting
+BudgetFinal = Literal["last", "vote"]
 Progress = Callable[[int, int], None]
 
 
 class ResultCache(TypingProtocol):
-    """What :meth:`Judge.run` needs from a result store (see ``flexjudge.store``)."""
+    """What :meth:`Judge.run` needs from a result store (see ``flexjudge.store``).
+
+    A store may also offer ``get_many(keys)``, ``put_many(pairs)`` (one commit per batch) and
+    ``record_manifest(run, entries)``; :meth:`Judge.run` uses them when present.
+    """
 
     def get(self, key: str) -> dict[str, Any] | None: ...
 
@@ -58,6 +64,7 @@ class JudgeConfig:
     order: Order = "fixed"
     budget_forcing: int = 0
     budget_tokens: int | None = None
+    budget_final: BudgetFinal = "last"
     wait_token: str = "Wait"
     score_aggregate: ScoreAggregate = "mean"
     pair_aggregate: PairAggregate = "majority"
@@ -75,6 +82,12 @@ class JudgeConfig:
             raise ValueError("order must be 'fixed' or 'random'")
         if self.mode not in ("reference", "clean"):
             raise ValueError("mode must be 'reference' or 'clean'")
+        if self.budget_final not in ("last", "vote"):
+            raise ValueError("budget_final must be 'last' or 'vote'")
+        if self.budget_tokens is not None and self.budget_tokens < 1:
+            raise ValueError("budget_tokens must be >= 1")
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
 
 
 @dataclass
@@ -128,8 +141,9 @@ class Judge:
         responses = [] if response is None else [response]
         return self._single(JudgeItem(question, responses, task="score", **_item_kw(kw)), kw)
 
-    def compare(self, question: str | None, response_a: str, response_b: str,
-                **kw: Any) -> JudgeResult:
+    def compare(
+        self, question: str | None, response_a: str, response_b: str, **kw: Any
+    ) -> JudgeResult:
         item = JudgeItem(question, [response_a, response_b], task="compare", **_item_kw(kw))
         return self._single(item, kw)
 
@@ -139,18 +153,25 @@ class Judge:
     def _single(self, item: JudgeItem, kw: dict[str, Any]) -> JudgeResult:
         result = self.run([item], **kw)[0]
         if result.status == "error" and result.error_field is not None:
-            raise InputError(result.error or "invalid input", record=item.id,
-                             field=result.error_field)
+            raise InputError(
+                result.error or "invalid input", record=item.id, field=result.error_field
+            )
         return result
 
     # ------------------------------------------------------------------ batches
-    def score_batch(self, items: Iterable[JudgeItem | dict[str, Any]], **kw: Any) -> list[JudgeResult]:
+    def score_batch(
+        self, items: Iterable[JudgeItem | dict[str, Any]], **kw: Any
+    ) -> list[JudgeResult]:
         return self.run(items, task="score", **kw)
 
-    def compare_batch(self, items: Iterable[JudgeItem | dict[str, Any]], **kw: Any) -> list[JudgeResult]:
+    def compare_batch(
+        self, items: Iterable[JudgeItem | dict[str, Any]], **kw: Any
+    ) -> list[JudgeResult]:
         return self.run(items, task="compare", **kw)
 
-    def rank_batch(self, items: Iterable[JudgeItem | dict[str, Any]], **kw: Any) -> list[JudgeResult]:
+    def rank_batch(
+        self, items: Iterable[JudgeItem | dict[str, Any]], **kw: Any
+    ) -> list[JudgeResult]:
         return self.run(items, task="rank", **kw)
 
     def run(
@@ -161,37 +182,61 @@ class Judge:
         store: ResultCache | None = None,
         progress: Progress | None = None,
         on_result: Callable[[JudgeResult], None] | None = None,
+        positions: Sequence[int] | None = None,
+        run_id: str | None = None,
         **overrides: Any,
     ) -> list[JudgeResult]:
         """Judge many items, in batches of ``batch_size`` items per backend call.
 
         Results come back in input order.  With ``store``, finished items are looked up by
-        content key and skipped, and each new result is written as soon as its batch ends.
+        content key and skipped, and each batch's results are committed as soon as the batch
+        ends (results of a batch whose backend call failed are not stored, so a rerun retries
+        them).  ``positions`` gives each item's index in the whole input (default
+        ``0..n-1``): ``order="random"`` draws ``u`` for position ``p`` as the ``p``-th
+        ``RandomState(seed).uniform()``, so a shard of a larger run (Ray) flips exactly the
+        items a single-process run flips.  ``run_id`` with a store that has
+        ``record_manifest`` records which key belongs at each position (for
+        ``ResultStore.export``).
         """
         cfg = _override(self.config, overrides)
         item_list = list(items)
+        pos = list(positions) if positions is not None else list(range(len(item_list)))
+        if len(pos) != len(item_list):
+            raise ValueError(f"{len(pos)} positions for {len(item_list)} items")
         results: list[JudgeResult | None] = [None] * len(item_list)
-        rng = np.random.RandomState(cfg.seed if cfg.seed is not None else 0)
+        draws = order_draws(cfg.seed, pos) if cfg.order == "random" else [0.0] * len(pos)
         plans: list[_Plan] = []
-        done = 0
+        manifest: list[tuple[int, str | None, dict[str, Any] | None]] = []
         for i, raw in enumerate(item_list):
             started = time.perf_counter()
             try:
-                item = raw if isinstance(raw, JudgeItem) else JudgeItem.from_dict(raw, record=str(i))
+                item = (
+                    raw
+                    if isinstance(raw, JudgeItem)
+                    else JudgeItem.from_dict(raw, record=str(pos[i]))
+                )
                 if task is not None and item.task is None:
                     item.task = task
-                plan = self._plan(i, item, cfg, rng)
+                plan = self._plan(i, item, cfg, draws[i])
             except (InputError, ProtocolError) as exc:
-                results[i] = _error_result(raw, i, cfg, exc, started)
-                done += 1
+                results[i] = _error_result(raw, pos[i], cfg, exc, started)
+                manifest.append((pos[i], None, results[i].to_dict()))  # type: ignore[union-attr]
                 continue
-            if store is not None and plan.key is not None:
-                cached = store.get(plan.key)
-                if cached is not None:
-                    results[i] = JudgeResult.from_dict(cached)
-                    done += 1
-                    continue
+            manifest.append((pos[i], plan.key, None))
             plans.append(plan)
+        if store is not None and run_id is not None and hasattr(store, "record_manifest"):
+            store.record_manifest(run_id, manifest)
+        if store is not None:
+            cached = lookup(store, [p.key for p in plans if p.key is not None])
+            todo = []
+            for plan in plans:
+                hit = cached.get(plan.key) if plan.key is not None else None
+                if hit is None:
+                    todo.append(plan)
+                else:
+                    results[plan.index] = JudgeResult.from_dict(hit)
+            plans = todo
+        done = len(item_list) - len(plans)
         if progress and done:
             progress(done, len(item_list))
         for start in range(0, len(plans), cfg.batch_size):
@@ -201,17 +246,19 @@ class Judge:
                 self._generate(chunk, cfg)
             except BackendError as exc:
                 for plan in chunk:
-                    results[plan.index] = _error_result(plan.item, plan.index, cfg, exc, started)
+                    results[plan.index] = _error_result(
+                        plan.item, pos[plan.index], cfg, exc, started
+                    )
                 done += len(chunk)
                 if progress:
                     progress(done, len(item_list))
                 continue
             per_item = (time.perf_counter() - started) / max(len(chunk), 1)
-            for plan in chunk:
-                result = self._finish(plan, cfg, per_item)
+            finished = [(plan, self._finish(plan, cfg, per_item)) for plan in chunk]
+            if store is not None:
+                save(store, [(p.key, r.to_dict()) for p, r in finished if p.key is not None])
+            for plan, result in finished:
                 results[plan.index] = result
-                if store is not None and plan.key is not None:
-                    store.put(plan.key, result.to_dict())
                 if on_result is not None:
                     on_result(result)
             done += len(chunk)
@@ -220,26 +267,32 @@ class Judge:
         return [r for r in results if r is not None]
 
     # ------------------------------------------------------------------ internals
-    def _plan(self, index: int, item: JudgeItem, cfg: JudgeConfig,
-              rng: np.random.RandomState) -> _Plan:
+    def _plan(self, index: int, item: JudgeItem, cfg: JudgeConfig, draw: float) -> _Plan:
         task = item.resolved_task()
         protocol = protocol_for(task, item.protocol or cfg.protocol)
         record = item.id if item.id is not None else str(index)
         family = self.backend.family
         if family not in protocol.families:
-            raise ProtocolError(f"protocol {protocol.name!r} needs a {'/'.join(protocol.families)} "
-                                f"model; this backend serves {family}")
-        media = prepare_media(item.images, item.videos, item.audios, protocol, cfg.mode,
-                              record=record)
-        counts = PromptInputs(item.question, item.responses, n_images=len(media.images),
-                              n_videos=len(media.videos), n_audios=len(media.audios))
+            raise ProtocolError(
+                f"protocol {protocol.name!r} needs a {'/'.join(protocol.families)} "
+                f"model; this backend serves {family}"
+            )
+        media = prepare_media(
+            item.images, item.videos, item.audios, protocol, cfg.mode, record=record
+        )
+        counts = PromptInputs(
+            item.question,
+            item.responses,
+            n_images=len(media.images),
+            n_videos=len(media.videos),
+            n_audios=len(media.audios),
+        )
         n = protocol.count_responses(counts)
         identity = tuple(range(n))
         orders = [identity]
         swappable = n >= 2
-        if swappable and cfg.order == "random":
-            if rng.uniform() >= 0.5:  # VL-RewardBench: u < 0.5 keeps the original order
-                orders = [tuple(reversed(identity))]
+        if swappable and cfg.order == "random" and draw >= 0.5:
+            orders = [tuple(reversed(identity))]  # VL-RewardBench: u < 0.5 keeps the order
         if swappable and cfg.swap:
             orders = [orders[0], tuple(reversed(orders[0]))]
         prompts, hashes, medias = [], [], []
@@ -248,9 +301,13 @@ class Judge:
             ordered = reorder_media(media, protocol.response_media, order)
             responses = [item.responses[j] for j in order] if item.responses else []
             inputs = PromptInputs(
-                question=item.question, responses=responses,
-                n_images=len(media.images), n_videos=len(media.videos),
-                n_audios=len(media.audios), fields=item.fields, family=family,
+                question=item.question,
+                responses=responses,
+                n_images=len(media.images),
+                n_videos=len(media.videos),
+                n_audios=len(media.audios),
+                fields=item.fields,
+                family=family,
             )
             rendered = protocol.render(inputs, mode=cfg.mode, criteria=criteria, record=record)
             prompts.append(rendered.text)
@@ -267,16 +324,23 @@ class Judge:
             stop=d.stop,
             n=cfg.votes,
         )
-        key = _item_key(self.backend.fingerprint(), protocol.name, hashes, media.hashes,
-                        sampling, cfg)
-        return _Plan(index, item, task, protocol, orders, prompts, hashes, medias, sampling,
-                     n, key)
+        key = item_key(
+            self.backend.fingerprint(), protocol.name, hashes, media.hashes, sampling, cfg
+        )
+        return _Plan(index, item, task, protocol, orders, prompts, hashes, medias, sampling, n, key)
 
-    def _request(self, plan: _Plan, prompt: str, sampling: SamplingParams,
-                 order_index: int = 0) -> GenerationRequest:
+    def _request(
+        self, plan: _Plan, prompt: str, sampling: SamplingParams, order_index: int = 0
+    ) -> GenerationRequest:
         m = plan.media[order_index]
-        return GenerationRequest(prompt=prompt, sampling=sampling, images=m.images,
-                                 videos=m.videos, audios=m.audios, video_fps=m.video_fps)
+        return GenerationRequest(
+            prompt=prompt,
+            sampling=sampling,
+            images=m.images,
+            videos=m.videos,
+            audios=m.audios,
+            video_fps=m.video_fps,
+        )
 
     def _generate(self, chunk: list[_Plan], cfg: JudgeConfig) -> None:
         if cfg.budget_forcing > 0:
@@ -294,25 +358,45 @@ class Judge:
             raise BackendError(f"backend returned {len(outputs)} results for {len(requests)}")
         for (plan, order), completions in zip(owners, outputs, strict=True):
             for c in completions:
-                verdict = plan.protocol.parse(c.text, mode=cfg.mode, count=_count(plan),
-                                              finish_reason=c.finish_reason)
-                plan.samples.append(Sample(c.text, verdict, order, c.finish_reason,
-                                           c.num_tokens, plan.sampling.seed))
+                verdict = plan.protocol.parse(
+                    c.text, mode=cfg.mode, count=_count(plan), finish_reason=c.finish_reason
+                )
+                plan.samples.append(
+                    Sample(
+                        c.text, verdict, order, c.finish_reason, c.num_tokens, plan.sampling.seed
+                    )
+                )
 
     def _finish(self, plan: _Plan, cfg: JudgeConfig, seconds: float) -> JudgeResult:
+        voters = round_votes(plan.samples) if cfg.budget_final == "vote" else plan.samples
         agg = aggregate(
-            plan.task, plan.protocol.format, plan.samples, max(plan.n_responses, 1),
-            score_agg=cfg.score_aggregate, pair_agg=cfg.pair_aggregate,
-            rank_agg=cfg.rank_aggregate, swap_policy=cfg.swap_policy,
+            plan.task,
+            plan.protocol.format,
+            voters,
+            max(plan.n_responses, 1),
+            score_agg=cfg.score_aggregate,
+            pair_agg=cfg.pair_aggregate,
+            rank_agg=cfg.rank_aggregate,
+            swap_policy=cfg.swap_policy,
         )
         errors = [s.verdict.error for s in plan.samples if s.verdict.error]
         return JudgeResult(
-            id=plan.item.id, task=plan.task, protocol=plan.protocol.name, mode=cfg.mode,
-            status=agg.status, scores=agg.scores, preference=agg.preference,
-            ranking=agg.ranking, option=agg.option, samples=plan.samples,
-            votes=agg.votes or {}, agreement=agg.agreement, n_failed=agg.n_failed,
-            sampling=plan.sampling.to_dict() | _scaling_dict(cfg),
-            prompt_sha256=plan.prompt_hashes, seconds=seconds,
+            id=plan.item.id,
+            task=plan.task,
+            protocol=plan.protocol.name,
+            mode=cfg.mode,
+            status=agg.status,
+            scores=agg.scores,
+            preference=agg.preference,
+            ranking=agg.ranking,
+            option=agg.option,
+            samples=plan.samples,
+            votes=agg.votes or {},
+            agreement=agg.agreement,
+            n_failed=agg.n_failed,
+            sampling=plan.sampling.to_dict() | scaling_dict(cfg),
+            prompt_sha256=plan.prompt_hashes,
+            seconds=seconds,
             num_tokens=sum(s.num_tokens for s in plan.samples),
             error=None if agg.status == "ok" else (errors[0] if errors else agg.status),
         )
@@ -322,20 +406,6 @@ def _count(plan: _Plan) -> int:
     if plan.protocol.format is Format.OPTION:
         return 1
     return max(plan.n_responses, 1)
-
-
-def _scaling_dict(cfg: JudgeConfig) -> dict[str, Any]:
-    return {"votes": cfg.votes, "swap": cfg.swap, "order": cfg.order,
-            "budget_forcing": cfg.budget_forcing, "budget_tokens": cfg.budget_tokens}
-
-
-def _item_key(fingerprint: str, protocol: str, prompts: list[str], media: list[str],
-              sampling: SamplingParams, cfg: JudgeConfig) -> str:
-    payload = {"model": fingerprint, "protocol": protocol, "prompts": prompts, "media": media,
-               "sampling": sampling.to_dict(), "mode": cfg.mode, **_scaling_dict(cfg),
-               "aggregate": [cfg.score_aggregate, cfg.pair_aggregate, cfg.rank_aggregate,
-                             cfg.swap_policy], "wait": cfg.wait_token}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 def _override(cfg: JudgeConfig, overrides: dict[str, Any]) -> JudgeConfig:
@@ -357,14 +427,26 @@ def _item_kw(kw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _error_result(raw: Any, index: int, cfg: JudgeConfig, exc: Exception,
-                  started: float) -> JudgeResult:
-    item_id = raw.id if isinstance(raw, JudgeItem) else (
-        str(raw.get("id", index)) if isinstance(raw, dict) else str(index))
+def _error_result(
+    raw: Any, index: int, cfg: JudgeConfig, exc: Exception, started: float
+) -> JudgeResult:
+    item_id = (
+        raw.id
+        if isinstance(raw, JudgeItem)
+        else (str(raw.get("id", index)) if isinstance(raw, dict) else str(index))
+    )
     task: Task = raw.resolved_task() if isinstance(raw, JudgeItem) else "score"
     protocol = (raw.protocol if isinstance(raw, JudgeItem) else None) or cfg.protocol or ""
     return JudgeResult(
-        id=item_id, task=task, protocol=protocol, mode=cfg.mode, status="error",
-        error=str(exc), error_field=getattr(exc, "field", None),
+        id=item_id,
+        task=task,
+        protocol=protocol,
+        mode=cfg.mode,
+        status="error",
+        error=str(exc),
+        error_field=getattr(exc, "field", None),
         seconds=time.perf_counter() - started,
     )
+
+
+_item_key = item_key  # the name other modules and docs refer to

@@ -1,0 +1,251 @@
+"""An append-only SQLite (WAL) store of judge results, safe across processes and crashes.
+
+Layout (two tables, both append-only):
+
+* ``results(seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE, created REAL,
+  record TEXT)`` — one JSON :class:`~flexjudge.JudgeResult` record per item key
+  (see ``flexjudge.judge._item_key``); ``INSERT OR IGNORE`` so the first writer of a key wins
+  and a key is never stored twice.  Iteration follows ``seq``, i.e. insertion order.
+* ``manifest(run TEXT, position INTEGER, key TEXT, record TEXT, PRIMARY KEY(run, position))``
+  — for each batch run (``flexjudge judge run``), which key (or which input-error row) belongs
+  at each input position, so the ``--output`` file can be rebuilt in input order from the
+  store alone after a crash (:meth:`ResultStore.export`).
+
+Every write is one transaction; SQLite's WAL journal makes a committed transaction durable
+and a killed process (``kill -9``) leaves the file consistent, losing only uncommitted
+writes.  Concurrent writers (several processes or Ray workers) serialize on SQLite's write
+lock: each connection waits up to ``busy_timeout`` ms and the store retries a locked
+transaction a few more times with backoff before raising :class:`StoreError`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flexjudge.errors import FlexJudgeError
+
+_T = TypeVar("_T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    created REAL NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS manifest (
+    run TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    key TEXT,
+    record TEXT,
+    created REAL NOT NULL,
+    PRIMARY KEY (run, position)
+);
+"""
+
+
+class StoreError(FlexJudgeError):
+    """The result store could not be opened, read or written (names the file)."""
+
+
+class ResultStore:
+    """Append-only result store in one SQLite file (created if missing).
+
+    >>> store = ResultStore("results.sqlite")                  # doctest: +SKIP
+    >>> judge.run(items, store=store)                          # doctest: +SKIP
+
+    ``get``/``put`` are what :meth:`flexjudge.Judge.run` uses; ``put_many`` commits a whole
+    batch in one transaction.  Thread-safe (one connection guarded by a lock); open one
+    ``ResultStore`` per process.  Raises :class:`StoreError` naming the file when it is not
+    a SQLite database or stays locked past the retries.
+    """
+
+    def __init__(
+        self, path: str | Path, *, busy_timeout_ms: int = 30_000, retries: int = 8
+    ) -> None:
+        self.path = Path(path)
+        self._retries = retries
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                self.path,
+                timeout=busy_timeout_ms / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            self._retry(lambda: self._conn.execute("PRAGMA journal_mode=WAL"))
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._retry(lambda: self._conn.executescript(_SCHEMA))
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open result store {self.path}: {exc}") from exc
+
+    # ------------------------------------------------------------------ results
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The record stored under ``key``, or ``None``."""
+        row = self._read("SELECT record FROM results WHERE key = ?", (key,))
+        return None if not row else _loads(row[0][0], self.path, key)
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Records for those of ``keys`` that are stored (chunked ``IN`` queries)."""
+        out: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, record in self._read(
+                f"SELECT key, record FROM results WHERE key IN ({marks})", tuple(chunk)
+            ):
+                out[key] = _loads(record, self.path, key)
+        return out
+
+    def put(self, key: str, record: dict[str, Any]) -> None:
+        """Store ``record`` under ``key`` unless the key exists (first writer wins)."""
+        self.put_many([(key, record)])
+
+    def put_many(self, items: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """Store a batch in one committed transaction; existing keys are left untouched."""
+        now = time.time()
+        rows = [(key, now, json.dumps(record, ensure_ascii=False)) for key, record in items]
+        if rows:
+            self._write(
+                "INSERT OR IGNORE INTO results (key, created, record) VALUES (?, ?, ?)", rows
+            )
+
+    def __contains__(self, key: object) -> bool:
+        return bool(self._read("SELECT 1 FROM results WHERE key = ?", (str(key),)))
+
+    def __len__(self) -> int:
+        return int(self._read("SELECT COUNT(*) FROM results", ())[0][0])
+
+    def keys(self) -> list[str]:
+        """Every stored key, in insertion order."""
+        return [r[0] for r in self._read("SELECT key FROM results ORDER BY seq", ())]
+
+    def __iter__(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``(key, record)`` pairs in insertion order."""
+        for key, record in self._read("SELECT key, record FROM results ORDER BY seq", ()):
+            yield key, _loads(record, self.path, key)
+
+    # ------------------------------------------------------------------ run manifests
+    def record_manifest(
+        self, run: str, entries: Iterable[tuple[int, str | None, dict[str, Any] | None]]
+    ) -> None:
+        """Note, for batch run ``run``, the key (or the error record) at each input position."""
+        now = time.time()
+        rows = [
+            (run, pos, key, None if rec is None else json.dumps(rec, ensure_ascii=False), now)
+            for pos, key, rec in entries
+        ]
+        if rows:
+            self._write(
+                "INSERT OR IGNORE INTO manifest (run, position, key, record, created) "
+                "VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def runs(self) -> list[str]:
+        """Run ids with a manifest, oldest first."""
+        rows = self._read("SELECT run FROM manifest GROUP BY run ORDER BY MIN(created)", ())
+        return [r[0] for r in rows]
+
+    def manifest(self, run: str) -> list[tuple[int, str | None, dict[str, Any] | None]]:
+        """``(position, key, error record)`` rows of ``run`` in input order."""
+        rows = self._read(
+            "SELECT position, key, record FROM manifest WHERE run = ? ORDER BY position", (run,)
+        )
+        return [
+            (int(p), k, None if r is None else _loads(r, self.path, f"{run}:{p}"))
+            for p, k, r in rows
+        ]
+
+    def export(self, output: str | Path, run: str | None = None) -> dict[str, int]:
+        """Rebuild a run's ``--output`` JSONL from the store alone, in input order.
+
+        ``run`` defaults to the latest run.  Positions whose result was never stored (the
+        run was killed before their batch committed) are left out and counted as
+        ``missing``; input-error rows come from the manifest.  Raises :class:`StoreError`
+        when the store has no such run.
+        """
+        from flexjudge._run import write_jsonl
+
+        runs = self.runs()
+        run = run or (runs[-1] if runs else None)
+        if run is None or run not in runs:
+            raise StoreError(f"result store {self.path} has no run {run!r} to export")
+        entries = self.manifest(run)
+        stored = self.get_many([k for _, k, _ in entries if k is not None])
+        rows: list[dict[str, Any]] = []
+        missing = 0
+        for _, key, record in entries:
+            row = stored.get(key) if key is not None else record
+            if row is None:
+                missing += 1
+            else:
+                rows.append(row)
+        write_jsonl(Path(output), rows)
+        return {"rows": len(rows), "missing": missing}
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ internals
+    def _read(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        def go() -> list[tuple[Any, ...]]:
+            with self._lock:
+                return list(self._conn.execute(sql, params).fetchall())
+
+        return self._retry(go)
+
+    def _write(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        def go() -> None:
+            with self._lock:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._conn.executemany(sql, rows)
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+
+        self._retry(go)
+
+    def _retry(self, fn: Callable[[], _T]) -> _T:
+        delay = 0.05
+        for attempt in range(self._retries + 1):
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or attempt == self._retries:
+                    raise StoreError(f"result store {self.path}: {exc}") from exc
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 2.0)
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"result store {self.path}: {exc}") from exc
+        raise AssertionError("unreachable")
+
+
+def _loads(text: str, path: Path, key: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StoreError(f"result store {path}: record {key} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise StoreError(f"result store {path}: record {key} is not a JSON object")
+    return value
