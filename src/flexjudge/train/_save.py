@@ -56,7 +56,8 @@ def graft_thinker(
 
     ``thinker_state`` must be the *complete* thinker state dict (gathered on rank 0);
     loading is strict, so a partial or mis-named state dict raises instead of silently
-    saving base weights.  Returns the saved full model.
+    saving base weights.  Non-weight files of the base (``spk_dict.pt``, processor) are
+    copied.  Returns the saved full model.
     """
     from transformers import Qwen2_5OmniForConditionalGeneration
 
@@ -71,6 +72,7 @@ def graft_thinker(
     result = full.thinker.load_state_dict(dict(thinker_state), strict=True)
     del result
     full.save_pretrained(str(output))
+    copy_support_files(full_omni_base, output)  # spk_dict.pt: the full model needs it to load
     return full
 
 
