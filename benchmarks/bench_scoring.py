@@ -30,9 +30,19 @@ def write_pandalm(path: Path, n: int, rng: random.Random) -> None:
         a = [rng.choice((0, 1, 2)) for _ in range(3)]
         s1, s2 = rng.randint(1, 10), rng.randint(1, 10)
         out = f"<answer>{s1}</answer><answer>{s2}</answer>" if rng.random() > 0.01 else "none"
-        rows.append({"idx": i, "instruction": "Explain.", "input": "", "response1": "one two",
-                     "response2": "three", "annotator1": a[0], "annotator2": a[0],
-                     "annotator3": a[2], "output": out})
+        rows.append(
+            {
+                "idx": i,
+                "instruction": "Explain.",
+                "input": "",
+                "response1": "one two",
+                "response2": "three",
+                "annotator1": a[0],
+                "annotator2": a[0],
+                "annotator3": a[2],
+                "output": out,
+            }
+        )
     path.write_text(json.dumps(rows))
 
 
@@ -40,8 +50,17 @@ def write_genai(path: Path, n: int, rng: random.Random) -> None:
     with open(path, "w") as fh:
         for i in range(n):
             tok = rng.choice(TOKENS) if rng.random() > 0.02 else "no verdict"
-            fh.write(json.dumps({"idx": i, "prompt": "a cat", "human_vote": rng.choice(VOTES),
-                                 "response": f"Some analysis of both images.\n{tok}"}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "idx": i,
+                        "prompt": "a cat",
+                        "human_vote": rng.choice(VOTES),
+                        "response": f"Some analysis of both images.\n{tok}",
+                    }
+                )
+                + "\n"
+            )
 
 
 def naive_pandalm(path: Path, n_boot: int) -> dict[str, float]:
@@ -58,29 +77,38 @@ def naive_pandalm(path: Path, n_boot: int) -> dict[str, float]:
             pred.append(1 if a > b else 2 if b > a else 0)
     f1s = []
     for c in (0, 1, 2):
-        tp = sum(1 for p, g in zip(pred, gold) if p == c and g == c)
+        tp = sum(1 for p, g in zip(pred, gold, strict=False) if p == c and g == c)
         npred = sum(1 for p in pred if p == c)
         ngold = sum(1 for g in gold if g == c)
         p_ = tp / npred if npred else 0.0
         r_ = tp / ngold if ngold else 0.0
         f1s.append(2 * p_ * r_ / (p_ + r_) if p_ + r_ else 0.0)
-    correct = [int(p == g) for p, g in zip(pred, gold)]
-    boots = sorted(sum(random.choices(correct, k=len(correct))) / len(correct)
-                   for _ in range(n_boot))
-    return {"accuracy": sum(correct) / len(correct), "f1": sum(f1s) / 3,
-            "ci_lo": boots[int(0.025 * n_boot)]}
+    correct = [int(p == g) for p, g in zip(pred, gold, strict=False)]
+    boots = sorted(
+        sum(random.choices(correct, k=len(correct))) / len(correct) for _ in range(n_boot)
+    )
+    return {
+        "accuracy": sum(correct) / len(correct),
+        "f1": sum(f1s) / 3,
+        "ci_lo": boots[int(0.025 * n_boot)],
+    }
 
 
 def naive_genai(path: Path, n_boot: int) -> dict[str, float]:
-    eq = {"leftvote": {"[[A>B]]", "[[A>>B]]"}, "rightvote": {"[[B>A]]", "[[B>>A]]"},
-          "tievote": {"[[A=B=Good]]", "[[A=B]]"}, "bothbad_vote": {"[[A=B=Bad]]", "[[A=B]]"}}
+    eq = {
+        "leftvote": {"[[A>B]]", "[[A>>B]]"},
+        "rightvote": {"[[B>A]]", "[[B>>A]]"},
+        "tievote": {"[[A=B=Good]]", "[[A=B]]"},
+        "bothbad_vote": {"[[A=B=Bad]]", "[[A=B]]"},
+    }
     correct = []
     for line in path.read_text().splitlines():
         r = json.loads(line)
         m = re.search(r"\[\[.*\]\]", r["response"])
         correct.append(int(m is not None and m.group(0) in eq[r["human_vote"]]))
-    boots = sorted(sum(random.choices(correct, k=len(correct))) / len(correct)
-                   for _ in range(n_boot))
+    boots = sorted(
+        sum(random.choices(correct, k=len(correct))) / len(correct) for _ in range(n_boot)
+    )
     return {"accuracy": sum(correct) / len(correct), "ci_lo": boots[int(0.025 * n_boot)]}
 
 
@@ -101,9 +129,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     rng = random.Random(0)
-    print(f"machine: {platform.processor() or platform.machine()}, python "
-          f"{platform.python_version()}; n={args.n}, bootstrap={args.boot}, "
-          f"flexjudge best of {args.repeat}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, python "
+        f"{platform.python_version()}; n={args.n}, bootstrap={args.boot}, "
+        f"flexjudge best of {args.repeat}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         pl, ge = Path(tmp) / "pandalm.json", Path(tmp) / "pairwise.jsonl"
         write_pandalm(pl, args.n, rng)
@@ -117,9 +147,11 @@ def main() -> None:
             assert abs(ours.metrics["accuracy"] - base["accuracy"]) < 1e-12
             if "f1" in base:
                 assert abs(ours.metrics["f1"] - base["f1"]) < 1e-12
-            print(f"{name:22s} flexjudge {t_ours:6.2f} s  naive {t_base:6.2f} s  "
-                  f"speed-up x{t_base / t_ours:4.1f}  (accuracy {ours.metrics['accuracy']:.4f}, "
-                  f"CI {ours.ci['accuracy'][0]:.4f}-{ours.ci['accuracy'][1]:.4f})")
+            print(
+                f"{name:22s} flexjudge {t_ours:6.2f} s  naive {t_base:6.2f} s  "
+                f"speed-up x{t_base / t_ours:4.1f}  (accuracy {ours.metrics['accuracy']:.4f}, "
+                f"CI {ours.ci['accuracy'][0]:.4f}-{ours.ci['accuracy'][1]:.4f})"
+            )
 
 
 if __name__ == "__main__":

@@ -35,56 +35,114 @@ def make_data(tmp: Path, bench: str, split: str) -> list[str]:
     if bench == "mllm-judge":
         for i in range(2):
             _img(d / "image" / f"{i}.jpg", i)
-        base = [{"id": i, "image_path": f"image/{i}.jpg", "original_dataset": "coco",
-                 "instruction": "What is shown?"} for i in range(2)]
+        base = [
+            {
+                "id": i,
+                "image_path": f"image/{i}.jpg",
+                "original_dataset": "coco",
+                "instruction": "What is shown?",
+            }
+            for i in range(2)
+        ]
         if split == "score":
-            rows = [{**b, "score_id": i, "answer": "A gradient.", "name": "x",
-                     "human": ["4", 2][i]} for i, b in enumerate(base)]
+            rows = [
+                {**b, "score_id": i, "answer": "A gradient.", "name": "x", "human": ["4", 2][i]}
+                for i, b in enumerate(base)
+            ]
         elif split == "pair":
-            rows = [{**b, "pair_id": i, "answer1": {"name": "a", "answer": "one"},
-                     "answer2": {"name": "b", "answer": "two words"}, "human": "AB"[i]}
-                    for i, b in enumerate(base)]
+            rows = [
+                {
+                    **b,
+                    "pair_id": i,
+                    "answer1": {"name": "a", "answer": "one"},
+                    "answer2": {"name": "b", "answer": "two words"},
+                    "human": "AB"[i],
+                }
+                for i, b in enumerate(base)
+            ]
         else:
-            rows = [{**b, "answers": [{"name": n, "answer": f"answer {n}"} for n in "wxyz"],
-                     "human_answer": "CDAB"} for b in base]
+            rows = [
+                {
+                    **b,
+                    "answers": [{"name": n, "answer": f"answer {n}"} for n in "wxyz"],
+                    "human_answer": "CDAB",
+                }
+                for b in base
+            ]
         return ["--data", str(_jsonl(d / f"{split}.jsonl", rows))]
     if bench == "vl-rewardbench":
-        rows = [{"id": f"mathverse_{i}", "query": "Which is right?", "response": ["yes", "no"],
-                 "human_ranking": [0, 1], "image_path": _img(d / f"{i}.png", i)}
-                for i in range(2)]
+        rows = [
+            {
+                "id": f"mathverse_{i}",
+                "query": "Which is right?",
+                "response": ["yes", "no"],
+                "human_ranking": [0, 1],
+                "image_path": _img(d / f"{i}.png", i),
+            }
+            for i in range(2)
+        ]
         return ["--data", str(_jsonl(d / "vlrb.jsonl", rows))]
     if bench == "mj-bench":
-        rows = [{"id": i, "source": "pick_a_pic", "caption": "a cat",
-                 "image0": _img(d / f"{i}a.jpg", i), "image1": _img(d / f"{i}b.jpg", i + 5),
-                 "label": i % 2} for i in range(2)]
+        rows = [
+            {
+                "id": i,
+                "source": "pick_a_pic",
+                "caption": "a cat",
+                "image0": _img(d / f"{i}a.jpg", i),
+                "image1": _img(d / f"{i}b.jpg", i + 5),
+                "label": i % 2,
+            }
+            for i in range(2)
+        ]
         (d / "actions_test.json").write_text(json.dumps(rows))
         return ["--data", str(d / "actions_test.json")]
     if bench == "genai-bench":
         votes = ["leftvote", "tievote"]
         if split == "video":
-            rows = [{"prompt": "waves", "left_video": str(write_test_video(d / f"{i}l.mp4", 4,
-                     56, 56, seed=i)), "right_video": str(write_test_video(d / f"{i}r.mp4", 4,
-                     56, 56, seed=i + 3)), "vote_type": votes[i]} for i in range(2)]
+            rows = [
+                {
+                    "prompt": "waves",
+                    "left_video": str(write_test_video(d / f"{i}l.mp4", 4, 56, 56, seed=i)),
+                    "right_video": str(write_test_video(d / f"{i}r.mp4", 4, 56, 56, seed=i + 3)),
+                    "vote_type": votes[i],
+                }
+                for i in range(2)
+            ]
         elif split == "editing":
-            rows = [{"source_prompt": "a dog", "target_prompt": "a red dog",
-                     "instruct_prompt": "make it red", "source_image": _img(d / f"{i}s.png", i),
-                     "left_output_image": _img(d / f"{i}l.png", i + 1),
-                     "right_output_image": _img(d / f"{i}r.png", i + 2), "vote_type": votes[i]}
-                    for i in range(2)]
+            rows = [
+                {
+                    "source_prompt": "a dog",
+                    "target_prompt": "a red dog",
+                    "instruct_prompt": "make it red",
+                    "source_image": _img(d / f"{i}s.png", i),
+                    "left_output_image": _img(d / f"{i}l.png", i + 1),
+                    "right_output_image": _img(d / f"{i}r.png", i + 2),
+                    "vote_type": votes[i],
+                }
+                for i in range(2)
+            ]
         else:
-            rows = [{"prompt": "a dog", "left_image": _img(d / f"{i}l.png", i),
-                     "right_image": _img(d / f"{i}r.png", i + 2), "vote_type": votes[i]}
-                    for i in range(2)]
+            rows = [
+                {
+                    "prompt": "a dog",
+                    "left_image": _img(d / f"{i}l.png", i),
+                    "right_image": _img(d / f"{i}r.png", i + 2),
+                    "vote_type": votes[i],
+                }
+                for i in range(2)
+            ]
         return ["--data", str(_jsonl(d / f"{split}.jsonl", rows))]
     if bench == "nisqa":
         write_test_wav(d / "deg" / "a.wav", 0.5, seed=1)
         write_test_wav(d / "deg" / "b.wav", 0.5, seed=2)
-        (d / "NISQA_TEST_FOR_file.csv").write_text("filepath_deg,mos\ndeg/a.wav,3.14\n"
-                                                  "deg/b.wav,1.9\n")
+        (d / "NISQA_TEST_FOR_file.csv").write_text(
+            "filepath_deg,mos\ndeg/a.wav,3.14\ndeg/b.wav,1.9\n"
+        )
         return ["--data", str(d / "NISQA_TEST_FOR_file.csv")]
     if bench in ("bvcc", "somos"):
-        names = (["sysA-u1.wav", "sysB-u2.wav"] if bench == "bvcc"
-                 else ["u1_sysA.wav", "u2_sysB.wav"])
+        names = (
+            ["sysA-u1.wav", "sysB-u2.wav"] if bench == "bvcc" else ["u1_sysA.wav", "u2_sysB.wav"]
+        )
         wav_dir = d / ("wav" if bench == "bvcc" else "audios")
         for i, n in enumerate(names):
             write_test_wav(wav_dir / n, 0.5, seed=i)
@@ -97,33 +155,75 @@ def make_data(tmp: Path, bench: str, split: str) -> list[str]:
         (d / "voxsim.txt").write_text("a.wav,b.wav,1,x,3.2\nb.wav,a.wav,0,x,1.5\nshort,line\n")
         return ["--data", str(d / "voxsim.txt")]
     if bench == "judgelm":
-        rows = [{"question_id": i, "question_body": "2+2?", "answer1_body": "4",
-                 "answer2_body": "5"} for i in range(2)]
-        _jsonl(d / "judgelm_val_5k_gpt4.jsonl", [{"question_id": i, "score": [9, 2 + 7 * i]}
-                                                  for i in range(2)])
+        rows = [
+            {"question_id": i, "question_body": "2+2?", "answer1_body": "4", "answer2_body": "5"}
+            for i in range(2)
+        ]
+        _jsonl(
+            d / "judgelm_val_5k_gpt4.jsonl",
+            [{"question_id": i, "score": [9, 2 + 7 * i]} for i in range(2)],
+        )
         return ["--data", str(_jsonl(d / "judgelm_val_5k.jsonl", rows))]
-    rows = [{"idx": i, "cmp_key": "a_b", "instruction": "Say hi", "input": "",
-             "response1": "hi", "response2": True, "annotator1": i, "annotator2": i,
-             "annotator3": 2} for i in range(2)]
+    rows = [
+        {
+            "idx": i,
+            "cmp_key": "a_b",
+            "instruction": "Say hi",
+            "input": "",
+            "response1": "hi",
+            "response2": True,
+            "annotator1": i,
+            "annotator2": i,
+            "annotator3": 2,
+        }
+        for i in range(2)
+    ]
     (d / "testset-v1.json").write_text(json.dumps(rows))
     return ["--data", str(d / "testset-v1.json")]
 
 
-VL_CASES = [("mllm-judge", "score"), ("mllm-judge", "pair"), ("mllm-judge", "batch"),
-            ("vl-rewardbench", "test"), ("mj-bench", "alignment"), ("genai-bench", "image"),
-            ("genai-bench", "editing"), ("genai-bench", "video"), ("judgelm", "val"),
-            ("pandalm", "test")]
+VL_CASES = [
+    ("mllm-judge", "score"),
+    ("mllm-judge", "pair"),
+    ("mllm-judge", "batch"),
+    ("vl-rewardbench", "test"),
+    ("mj-bench", "alignment"),
+    ("genai-bench", "image"),
+    ("genai-bench", "editing"),
+    ("genai-bench", "video"),
+    ("judgelm", "val"),
+    ("pandalm", "test"),
+]
 OMNI_CASES = [("nisqa", "test"), ("bvcc", "test"), ("somos", "test"), ("voxsim", "test")]
 
 
 def _run_cli(model: Path, bench: str, split: str, tmp: Path) -> dict[str, Any]:
     args = make_data(tmp, bench, split)
     out = tmp / "out" / f"{bench}-{split}"
-    res = CliRunner().invoke(app, ["bench", "run", bench, "--split", split, "--model",
-                                   str(model), "--out", str(out), "--limit", "2", "--trials",
-                                   "2", "--max-tokens", "6", "--no-plots", *args])
+    res = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "run",
+            bench,
+            "--split",
+            split,
+            "--model",
+            str(model),
+            "--out",
+            str(out),
+            "--limit",
+            "2",
+            "--trials",
+            "2",
+            "--max-tokens",
+            "6",
+            "--no-plots",
+            *args,
+        ],
+    )
     assert res.exit_code == 0, res.output
-    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    summary: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
     preds = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
     assert len(preds) == 4, preds
     assert (out / "report.md").is_file() and (out / "report.csv").is_file()
@@ -155,8 +255,9 @@ def test_mock_run_resumes_from_store_and_counts_errors(tmp_path: Path) -> None:
     broken["image_path"] = "image/missing.jpg"
     data.write_text(lines[0] + "\n" + json.dumps(broken) + "\n{not json\n")
     backend = MockBackend()
-    cfg = BenchRunConfig("mllm-judge", "mock", tmp_path / "run", split="pair", trials=3,
-                         data=data, plots=False)
+    cfg = BenchRunConfig(
+        "mllm-judge", "mock", tmp_path / "run", split="pair", trials=3, data=data, plots=False
+    )
     score = run_benchmark(cfg, judge=Judge(backend))
     assert score.counts["records"] == 3
     assert score.counts["errors"] == 6  # missing image x3 trials, bad JSON line x3 trials
@@ -178,8 +279,10 @@ def test_mock_run_vl_rewardbench_orders_follow_numpy_seed(tmp_path: Path) -> Non
 
     args = make_data(tmp_path, "vl-rewardbench", "test")
     run = tmp_path / "vl"
-    run_benchmark(BenchRunConfig("vl-rewardbench", "mock", run, trials=2, data=Path(args[1]),
-                                 plots=False), judge=Judge(MockBackend()))
+    run_benchmark(
+        BenchRunConfig("vl-rewardbench", "mock", run, trials=2, data=Path(args[1]), plots=False),
+        judge=Judge(MockBackend()),
+    )
     preds = [json.loads(x) for x in (run / "predictions.jsonl").read_text().splitlines()]
     for k in (0, 1):
         np.random.seed(k)
@@ -192,8 +295,16 @@ def test_bench_report_compares_runs(tmp_path: Path) -> None:
     dirs = []
     for mode in ("reference", "clean"):
         out = tmp_path / mode
-        run_benchmark(BenchRunConfig("pandalm", "mock", out, mode=mode,  # type: ignore[arg-type]
-                                     data=Path(args[1])), judge=Judge(MockBackend()))
+        run_benchmark(
+            BenchRunConfig(
+                "pandalm",
+                "mock",
+                out,
+                mode=mode,  # type: ignore[arg-type]
+                data=Path(args[1]),
+            ),
+            judge=Judge(MockBackend()),
+        )
         dirs.append(str(out))
         assert (out / "confusion.png").is_file() and (out / "position_bias.png").is_file()
     res = CliRunner().invoke(app, ["bench", "report", *dirs, "--out", str(tmp_path / "cmp")])

@@ -39,8 +39,9 @@ def test_macro_f1_matches_sklearn_with_failures() -> None:
     gold = [0, 1, 2, 1, 2, 2, 0, 1]
     pred = [0, 2, 2, 1, -1, 2, 1, 1]  # -1: an unparsable output
     ours = precision_recall_f1(pred, gold, [0, 1, 2])
-    p, r, f, _ = metrics.precision_recall_fscore_support(gold, pred, labels=[0, 1, 2],
-                                                         average="macro", zero_division=0)
+    p, r, f, _ = metrics.precision_recall_fscore_support(
+        gold, pred, labels=[0, 1, 2], average="macro", zero_division=0
+    )
     assert (ours["precision"], ours["recall"], ours["f1"]) == pytest.approx((p, r, f))
 
 
@@ -55,8 +56,12 @@ def test_levenshtein_and_bootstrap() -> None:
 
 
 def _pair_records(n: int, gold: str = "A") -> list[BenchRecord]:
-    return [BenchRecord(str(i), gold, {"perspective": "alignment", "subset": "s"},
-                        "cap", images=["a", "b"]) for i in range(n)]
+    return [
+        BenchRecord(
+            str(i), gold, {"perspective": "alignment", "subset": "s"}, "cap", images=["a", "b"]
+        )
+        for i in range(n)
+    ]
 
 
 def test_mj_bench_q9_trials_beyond_one_are_not_flipped_back_in_reference() -> None:
@@ -80,13 +85,18 @@ def test_mj_bench_q9_trials_beyond_one_are_not_flipped_back_in_reference() -> No
 
 def test_failures_are_ties_in_reference_and_parse_failures_in_clean() -> None:
     bench = get_benchmark("vl-rewardbench")
-    recs = [BenchRecord(f"povid_{i}", "A", {"task": "hallucination"}, "q", ["x", "y"],
-                        images=["i"]) for i in range(2)]
-    recs.append(BenchRecord("mathverse_9", "B", {"task": "reasoning"}, "q", ["x", "y"],
-                            images=["i"]))
-    preds = [Prediction("povid_0", 0, "<answer>7</answer><answer>3</answer>", (0, 1)),
-             Prediction("povid_1", 0, "I cannot decide", (1, 0)),
-             Prediction("mathverse_9", 0, "<answer>7</answer><answer>3</answer>", (1, 0))]
+    recs = [
+        BenchRecord(f"povid_{i}", "A", {"task": "hallucination"}, "q", ["x", "y"], images=["i"])
+        for i in range(2)
+    ]
+    recs.append(
+        BenchRecord("mathverse_9", "B", {"task": "reasoning"}, "q", ["x", "y"], images=["i"])
+    )
+    preds = [
+        Prediction("povid_0", 0, "<answer>7</answer><answer>3</answer>", (0, 1)),
+        Prediction("povid_1", 0, "I cannot decide", (1, 0)),
+        Prediction("mathverse_9", 0, "<answer>7</answer><answer>3</answer>", (1, 0)),
+    ]
     ref = bench.evaluate("test", recs, preds, "reference")
     clean = bench.evaluate("test", recs, preds, "clean")
     assert [r.pred for r in ref.rows] == ["A", "tie", "B"]
@@ -100,15 +110,26 @@ def test_failures_are_ties_in_reference_and_parse_failures_in_clean() -> None:
 def test_genai_reference_vs_clean_equivalences_and_majority() -> None:
     bench = get_benchmark("genai-bench")
     recs = [BenchRecord("0", "tievote"), BenchRecord("1", "leftvote")]
-    outs = {("0", 0): "<answer>[[A=B]]</answer>", ("0", 1): "<answer>[[A=B=Good]]</answer>",
-            ("0", 2): "<answer>[[A=B]]</answer>", ("1", 0): "none here",
-            ("1", 1): "<answer>[[A>B]]</answer>", ("1", 2): "none at all"}
+    outs = {
+        ("0", 0): "<answer>[[A=B]]</answer>",
+        ("0", 1): "<answer>[[A=B=Good]]</answer>",
+        ("0", 2): "<answer>[[A=B]]</answer>",
+        ("1", 0): "none here",
+        ("1", 1): "<answer>[[A>B]]</answer>",
+        ("1", 2): "none at all",
+    }
     preds = [Prediction(i, k, t) for (i, k), t in outs.items()]
     ref = bench.evaluate("image", recs, preds, "reference")
     clean = bench.evaluate("image", recs, preds, "clean")
     # reference: [[A=B]] -> bothbad_vote (Q18), no match -> "none"
-    assert [r.pred for r in ref.rows] == ["bothbad_vote", "tievote", "bothbad_vote", "none",
-                                          "leftvote", "none"]
+    assert [r.pred for r in ref.rows] == [
+        "bothbad_vote",
+        "tievote",
+        "bothbad_vote",
+        "none",
+        "leftvote",
+        "none",
+    ]
     assert ref.metrics["accuracy"] == pytest.approx((0.0 + 1.0 + 0.0) / 3)  # per trial, mean
     assert ref.metrics["majority_accuracy"] == 0.0  # bothbad wins; "none" wins item 1
     assert clean.metrics["accuracy"] == pytest.approx((0.5 + 1.0 + 0.5) / 3)  # [[A=B]] ~ tie
@@ -126,7 +147,7 @@ def test_audio_fallback_rounding_and_system_level(tmp_path: Path) -> None:
     recs = bench.load(LoadConfig("test", lst, gold=gold))
     assert recs[-1].error is not None and "score" in recs[-1].error
     texts = ["<answer>3.5</answer>", "rating: 4", "nothing numeric", "<answer>1.2</answer>"]
-    preds = [Prediction(r.id, 0, t) for r, t in zip(recs, texts)]
+    preds = [Prediction(r.id, 0, t) for r, t in zip(recs, texts, strict=False)]
     ref = bench.evaluate("test", recs, preds, "reference")
     judge = [r.judge for r in ref.rows if r.error is None]
     assert judge == [3.5, 4.0, 0.0, 1.2]  # BVCC cascade, then 0.0 (Q17)
@@ -140,13 +161,37 @@ def test_audio_fallback_rounding_and_system_level(tmp_path: Path) -> None:
 
 
 def test_mllm_schema_drift_and_errors(tmp_path: Path) -> None:
-    rows = [{"id": 1, "score_id": 0, "image_path": "image/1.jpg", "original_dataset": "coco",
-             "instruction": "q", "answer": "a", "name": "m", "human": "4"},
-            {"id": 2, "score_id": 1, "image_path": "2.jpg", "original_dataset": "coco",
-             "instruction": "q", "answer": "a", "name": "m", "human": 3},
-            {"id": 3, "score_id": 2, "image_path": "3.jpg", "instruction": "q", "answer": "a",
-             "human": "four"},
-            {"id": 4, "score_id": 3, "instruction": "q", "answer": "a", "human": 2}]
+    rows = [
+        {
+            "id": 1,
+            "score_id": 0,
+            "image_path": "image/1.jpg",
+            "original_dataset": "coco",
+            "instruction": "q",
+            "answer": "a",
+            "name": "m",
+            "human": "4",
+        },
+        {
+            "id": 2,
+            "score_id": 1,
+            "image_path": "2.jpg",
+            "original_dataset": "coco",
+            "instruction": "q",
+            "answer": "a",
+            "name": "m",
+            "human": 3,
+        },
+        {
+            "id": 3,
+            "score_id": 2,
+            "image_path": "3.jpg",
+            "instruction": "q",
+            "answer": "a",
+            "human": "four",
+        },
+        {"id": 4, "score_id": 3, "instruction": "q", "answer": "a", "human": 2},
+    ]
     (tmp_path / "image").mkdir()
     data = tmp_path / "score.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -160,19 +205,43 @@ def test_mllm_schema_drift_and_errors(tmp_path: Path) -> None:
 def test_score_cli_prints_metrics_json(tmp_path: Path) -> None:
     from flexjudge.cli import app
 
-    rows = [{"idx": i, "instruction": "x", "input": "", "response1": "a", "response2": "b",
-             "annotator1": g, "annotator2": g, "annotator3": 0,
-             "output": f"<answer>{s[0]}</answer><answer>{s[1]}</answer>"}
-            for i, (g, s) in enumerate([(1, (8, 3)), (2, (8, 3)), (2, (2, 9)), (0, (5, 5))])]
+    rows = [
+        {
+            "idx": i,
+            "instruction": "x",
+            "input": "",
+            "response1": "a",
+            "response2": "b",
+            "annotator1": g,
+            "annotator2": g,
+            "annotator3": 0,
+            "output": f"<answer>{s[0]}</answer><answer>{s[1]}</answer>",
+        }
+        for i, (g, s) in enumerate([(1, (8, 3)), (2, (8, 3)), (2, (2, 9)), (0, (5, 5))])
+    ]
     path = tmp_path / "results.json"
     path.write_text(json.dumps(rows))
-    res = CliRunner().invoke(app, ["bench", "score", "pandalm", "--predictions", str(path),
-                                   "--format", "judgelrm", "--out", str(tmp_path / "rep"), "--no-plots"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "score",
+            "pandalm",
+            "--predictions",
+            str(path),
+            "--format",
+            "judgelrm",
+            "--out",
+            str(tmp_path / "rep"),
+            "--no-plots",
+        ],
+    )
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout.strip().splitlines()[-1])
     assert d["accuracy"] == 0.75 and d["f1"] == pytest.approx((1.0 + 2 / 3 + 2 / 3) / 3)
     assert {"precision", "recall", "parse_failure_rate", "counts"} <= set(d)
     assert (tmp_path / "rep" / "report.md").read_text().startswith("# pandalm / test")
-    bad = CliRunner().invoke(app, ["bench", "score", "pandalm", "--predictions", str(path),
-                                   "--format", "genai-bench"])
+    bad = CliRunner().invoke(
+        app, ["bench", "score", "pandalm", "--predictions", str(path), "--format", "genai-bench"]
+    )
     assert bad.exit_code != 0 and "genai-bench" in str(bad.exception or bad.output)

@@ -7,6 +7,7 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,15 @@ import pytest
 from conftest import shared_path
 from flexjudge.bench import LoadConfig, Prediction, get_benchmark, score_file
 
-GENAI = [(task, split, judge)
-         for task, split in (("image_generation", "image"), ("image_edition", "editing"),
-                             ("video_generation", "video"))
-         for judge in ("gpt4o", "gemini-1.5-pro")]
+GENAI = [
+    (task, split, judge)
+    for task, split in (
+        ("image_generation", "image"),
+        ("image_edition", "editing"),
+        ("video_generation", "video"),
+    )
+    for judge in ("gpt4o", "gemini-1.5-pro")
+]
 
 
 @pytest.mark.parametrize(("task", "split", "judge"), GENAI)
@@ -25,8 +31,12 @@ def test_genai_bench_published_accuracy(task: str, split: str, judge: str) -> No
     path = shared_path("data", "genai-bench", task, f"{judge}_pairwise.jsonl")
     rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
     from_field = sum(r["correct"] for r in rows) / len(rows)
-    ok = {"leftvote": ("[[A>B]]", "[[A>>B]]"), "rightvote": ("[[B>A]]", "[[B>>A]]"),
-          "tievote": ("[[A=B=Good]]", "[[A=B]]"), "bothbad_vote": ("[[A=B=Bad]]", "[[A=B]]")}
+    ok = {
+        "leftvote": ("[[A>B]]", "[[A>>B]]"),
+        "rightvote": ("[[B>A]]", "[[B>>A]]"),
+        "tievote": ("[[A=B=Good]]", "[[A=B]]"),
+        "bothbad_vote": ("[[A=B=Bad]]", "[[A=B]]"),
+    }
     hits = 0
     for r in rows:  # hand-written: the model_vote upstream stored, matched by the table
         if r["model_vote"] is not None and r["model_vote"] in ok[r["human_vote"]]:
@@ -45,19 +55,20 @@ def _majority(r: dict[str, int]) -> int:
 def _macro(pred: list[int], gold: list[int]) -> dict[str, float]:
     ps, rs, fs = [], [], []
     for c in (0, 1, 2):
-        tp = sum(p == c and g == c for p, g in zip(pred, gold))
+        tp = sum(p == c and g == c for p, g in zip(pred, gold, strict=False))
         npred, ngold = pred.count(c), gold.count(c)
         p = tp / npred if npred else 0.0
         r = tp / ngold if ngold else 0.0
         ps.append(p)
         rs.append(r)
         fs.append(2 * p * r / (p + r) if p + r else 0.0)
-    acc = sum(p == g for p, g in zip(pred, gold)) / len(gold)
+    acc = sum(p == g for p, g in zip(pred, gold, strict=False)) / len(gold)
     return {"accuracy": acc, "precision": sum(ps) / 3, "recall": sum(rs) / 3, "f1": sum(fs) / 3}
 
 
-@pytest.mark.parametrize(("name", "f1"), [("results_judgelrm7b.json", 0.7503),
-                                          ("results_judgelrm3b.json", 0.7241)])
+@pytest.mark.parametrize(
+    ("name", "f1"), [("results_judgelrm7b.json", 0.7503), ("results_judgelrm3b.json", 0.7241)]
+)
 def test_judgelrm_on_pandalm_f1(name: str, f1: float) -> None:
     path = shared_path("data", "judgelrm", name)
     rows = json.loads(path.read_text())
@@ -75,8 +86,13 @@ def test_judgelrm_on_pandalm_f1(name: str, f1: float) -> None:
     assert round(score.metrics["f1"], 4) == f1
 
 
-@pytest.mark.parametrize(("name", "key"), [("pandalm-7b-testset-v1.json", "pandalm_result"),
-                                           ("gpt-3.5-turbo-testset-v1.json", "gpt_result")])
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("pandalm-7b-testset-v1.json", "pandalm_result"),
+        ("gpt-3.5-turbo-testset-v1.json", "gpt_result"),
+    ],
+)
 def test_pandalm_and_gpt35_agreement_precision_recall_f1(name: str, key: str) -> None:
     test = shared_path("data", "pandalm", "testset-v1.json")
     path = shared_path("data", "pandalm", name)
@@ -127,20 +143,26 @@ def test_mj_bench_loaders_read_alignment_and_quality_files() -> None:
     first = json.loads((align / "actions_test.json").read_text())[0]
     r0 = next(r for r in recs if r.id == f"actions/{first['id']}")
     assert r0.gold == ("A" if first["label"] == 0 else "B")
-    assert r0.categories == {"perspective": "alignment", "subset": "actions",
-                             "source": first["source"]}
+    assert r0.categories == {
+        "perspective": "alignment",
+        "subset": "actions",
+        "source": first["source"],
+    }
     q = bench.load(LoadConfig("quality", quality))
     blur = json.loads((quality / "captions_blur.json").read_text())
-    others = sum(len(json.loads((quality / f).read_text()))
-                 for f in ("captions_human.json", "captions_mpii.json", "captions_objects.json"))
+    others = sum(
+        len(json.loads((quality / f).read_text()))
+        for f in ("captions_human.json", "captions_mpii.json", "captions_objects.json")
+    )
     assert len(q) == 2 * len(blur) + others and all(r.gold == "A" for r in q)
     human0 = next(r for r in q if r.id == "human/0")
     assert all(Path(p).is_file() for p in human0.images)  # the four real image pairs
 
 
 def _mllm_preds(split: str, texts: list[list[str]]) -> list[Prediction]:
-    return [Prediction(str(i), k, t) for i, trials in enumerate(texts)
-            for k, t in enumerate(trials)]
+    return [
+        Prediction(str(i), k, t) for i, trials in enumerate(texts) for k, t in enumerate(trials)
+    ]
 
 
 def test_mllm_judge_score_pooled_trial_quirk() -> None:
@@ -150,19 +172,24 @@ def test_mllm_judge_score_pooled_trial_quirk() -> None:
     human = [float(json.loads(x)["human"]) for x in data.read_text().splitlines()]
     assert [r.gold for r in recs] == human and not any(r.error for r in recs)
     n = len(recs)
-    t0 = [1 + (i * 7) % 5 for i in range(n)]
-    t1 = [1 + (i * 3 + 1) % 5 for i in range(n)]
-    t2 = [int(h) for h in human]
-    texts = [[f"<think>x</think><answer>{t0[i]}</answer>",
-              "no answer" if i == 0 else f"<answer>{t1[i]}</answer>",
-              f"<answer>{t2[i]}</answer>"] for i in range(n)]
+    t0 = [1.0 + (i * 7) % 5 for i in range(n)]
+    t1 = [1.0 + (i * 3 + 1) % 5 for i in range(n)]
+    t2 = [float(int(h)) for h in human]
+    texts = [
+        [
+            f"<think>x</think><answer>{int(t0[i])}</answer>",
+            "no answer" if i == 0 else f"<answer>{int(t1[i])}</answer>",
+            f"<answer>{int(t2[i])}</answer>",
+        ]
+        for i in range(n)
+    ]
     preds = [Prediction(r.id, k, texts[i][k]) for i, r in enumerate(recs) for k in range(3)]
     cats = {r.categories["original_dataset"] for r in recs}
     assert len(cats) == 1  # the sample is one category, so Ave = that category's value
 
-    def r(x: list[float], y: list[float]) -> float:
+    def r(x: Sequence[float], y: Sequence[float]) -> float:
         mx, my = sum(x) / len(x), sum(y) / len(y)
-        sxy = sum((a - mx) * (b - my) for a, b in zip(x, y))
+        sxy = sum((a - mx) * (b - my) for a, b in zip(x, y, strict=False))
         sx = math.sqrt(sum((a - mx) ** 2 for a in x))
         sy = math.sqrt(sum((b - my) ** 2 for b in y))
         return sxy / (sx * sy)
@@ -182,10 +209,17 @@ def test_mllm_judge_pair_accuracy_with_and_without_tie() -> None:
     raw = [json.loads(x) for x in data.read_text().splitlines()]
     bench = get_benchmark("mllm-judge")
     recs = bench.load(LoadConfig("pair", data))
-    votes = ["<answer>8</answer><answer>3</answer>", "<answer>2</answer><answer>9</answer>",
-             "<answer>5</answer><answer>5</answer>", "garbled"]
-    preds = [Prediction(r.id, k, votes[(i + k * (i % 3)) % 4]) for i, r in enumerate(recs)
-             for k in range(3)]
+    votes = [
+        "<answer>8</answer><answer>3</answer>",
+        "<answer>2</answer><answer>9</answer>",
+        "<answer>5</answer><answer>5</answer>",
+        "garbled",
+    ]
+    preds = [
+        Prediction(r.id, k, votes[(i + k * (i % 3)) % 4])
+        for i, r in enumerate(recs)
+        for k in range(3)
+    ]
     sign = {0: -1, 1: 1, 2: 0, 3: 0}
     final = {}
     for i, r in enumerate(recs):
@@ -193,8 +227,7 @@ def test_mllm_judge_pair_accuracy_with_and_without_tie() -> None:
         final[r.id] = "A" if s < 0 else "B" if s > 0 else "C"
     by_cat: dict[str, list[tuple[str, str]]] = {}
     for x in raw:
-        by_cat.setdefault(x["original_dataset"], []).append((final[str(x["pair_id"])],
-                                                             x["human"]))
+        by_cat.setdefault(x["original_dataset"], []).append((final[str(x["pair_id"])], x["human"]))
     with_tie = [round(sum(p == h for p, h in v) / len(v), 3) for _, v in sorted(by_cat.items())]
     no_tie_lists = [[(p, h) for p, h in v if h != "C"] for _, v in sorted(by_cat.items())]
     no_tie = [round(sum(p == h for p, h in v) / len(v), 3) for v in no_tie_lists if v]
@@ -209,9 +242,11 @@ def test_mllm_judge_batch_levenshtein_and_human_answer_drift() -> None:
     bench = get_benchmark("mllm-judge")
     recs = bench.load(LoadConfig("batch", data))
     assert [r.gold for r in recs] == [x.get("human", x.get("human_answer")) for x in raw]
-    outs = ["<answer>3</answer><answer>8</answer><answer>6</answer><answer>1</answer>",
-            "<answer>5</answer><answer>5</answer><answer>2</answer><answer>9</answer>",
-            "nothing"]
+    outs = [
+        "<answer>3</answer><answer>8</answer><answer>6</answer><answer>1</answer>",
+        "<answer>5</answer><answer>5</answer><answer>2</answer><answer>9</answer>",
+        "nothing",
+    ]
 
     def lev(a: str, b: str) -> int:
         prev = list(range(len(b) + 1))

@@ -43,8 +43,9 @@ def find_dir(start: Path, name: str, levels: int = 4) -> Path:
     return start
 
 
-def mos_list(path: Path, root: Path, *, skip_header: bool,
-             system_of: Callable[[str], str]) -> list[BenchRecord]:
+def mos_list(
+    path: Path, root: Path, *, skip_header: bool, system_of: Callable[[str], str]
+) -> list[BenchRecord]:
     """``wav,score`` lines split at the first comma (BVCC/SOMOS lists)."""
     out: list[BenchRecord] = []
     for where, line in read_lines(path, skip_header=skip_header):
@@ -55,11 +56,18 @@ def mos_list(path: Path, root: Path, *, skip_header: bool,
             try:
                 gold = float(score.strip())
             except ValueError:
-                raise InputError(f"score {score!r} is not a number", record=where,
-                                 field="score") from None
-            out.append(BenchRecord(wav.strip(), gold, {"set": path.stem},
-                                   audios=[str(root / wav.strip())],
-                                   meta={"system": system_of(wav.strip())}))
+                raise InputError(
+                    f"score {score!r} is not a number", record=where, field="score"
+                ) from None
+            out.append(
+                BenchRecord(
+                    wav.strip(),
+                    gold,
+                    {"set": path.stem},
+                    audios=[str(root / wav.strip())],
+                    meta={"system": system_of(wav.strip())},
+                )
+            )
         except InputError as exc:
             out.append(BenchRecord(where, None, error=str(exc)))
     return out
@@ -75,14 +83,24 @@ def system_table(path: Path) -> dict[str, float]:
         try:
             table[sid.strip()] = float(mean.split(",")[0])
         except ValueError:
-            raise InputError(f"system mean {mean!r} is not a number", record=where,
-                             field="mean") from None
+            raise InputError(
+                f"system mean {mean!r} is not a number", record=where, field="mean"
+            ) from None
     return table
 
 
-def evaluate_audio(name: str, split: str, records: Sequence[BenchRecord],
-                   preds: Sequence[Prediction], mode: Mode, *, protocol: str, fallback: float,
-                   round_gt: bool, system_level: bool) -> BenchScore:
+def evaluate_audio(
+    name: str,
+    split: str,
+    records: Sequence[BenchRecord],
+    preds: Sequence[Prediction],
+    mode: Mode,
+    *,
+    protocol: str,
+    fallback: float,
+    round_gt: bool,
+    system_level: bool,
+) -> BenchScore:
     proto = get_protocol(protocol)
     grouped = group_predictions(preds)
     trials = trials_of(grouped) or [0]
@@ -91,8 +109,9 @@ def evaluate_audio(name: str, split: str, records: Sequence[BenchRecord],
         for t in trials:
             p = grouped.get(rec.id, {}).get(t)
             if rec.error is not None or p is None or p.status == "error" or p.text is None:
-                why = rec.error or ("no prediction for this trial" if p is None
-                                    else p.error or "no output")
+                why = rec.error or (
+                    "no prediction for this trial" if p is None else p.error or "no output"
+                )
                 rows.append(ScoredRow(rec.id, t, rec.gold, error=why, categories=rec.categories))
                 continue
             v = proto.parse(p.text, mode=mode, finish_reason=p.finish_reason)
@@ -102,17 +121,32 @@ def evaluate_audio(name: str, split: str, records: Sequence[BenchRecord],
                 value = fallback
             gold = float(rec.gold)
             human = round(gold, 1) if (round_gt and mode == "reference") else gold
-            rows.append(ScoredRow(rec.id, t, rec.gold, value, None, failed, None,
-                                  rec.categories, reasoning_words=reasoning_words(p.text),
-                                  judge=value, human=human))
+            rows.append(
+                ScoredRow(
+                    rec.id,
+                    t,
+                    rec.gold,
+                    value,
+                    None,
+                    failed,
+                    None,
+                    rec.categories,
+                    reasoning_words=reasoning_words(p.text),
+                    judge=value,
+                    human=human,
+                )
+            )
     by_set: dict[str, dict[str, float]] = {}
     for s in sorted({r.categories.get("set", "all") for r in rows}):
         by_set[s] = per_trial_correlation([r for r in rows if r.categories.get("set", "all") == s])
     combined = per_trial_correlation(rows)
     metrics = {"lcc": combined["pearson"], "srcc": combined["spearman"], "mse": combined["mse"]}
-    by_cat = {"utterance (per set)": {k: {"lcc": m["pearson"], "srcc": m["spearman"],
-                                          "mse": m["mse"], "n": m["n"]}
-                                      for k, m in by_set.items()}}
+    by_cat = {
+        "utterance (per set)": {
+            k: {"lcc": m["pearson"], "srcc": m["spearman"], "mse": m["mse"], "n": m["n"]}
+            for k, m in by_set.items()
+        }
+    }
     notes: list[str] = []
     if system_level:
         sys_metrics = _system_level(records, rows)
@@ -128,9 +162,19 @@ def evaluate_audio(name: str, split: str, records: Sequence[BenchRecord],
             quirks.append("ground truth rounded to one decimal (Q10)")
         quirks.append("Q10 audio amplitude path is a property of the backend's audio loading")
     ci = correlation_ci(rows)
-    return BenchScore(name, split, mode, metrics, {"lcc": ci["pearson"], "srcc": ci["spearman"]},
-                      by_cat, count_rows(rows, len(records)), quirks, notes, rows=rows,
-                      kind="correlation")
+    return BenchScore(
+        name,
+        split,
+        mode,
+        metrics,
+        {"lcc": ci["pearson"], "srcc": ci["spearman"]},
+        by_cat,
+        count_rows(rows, len(records)),
+        quirks,
+        notes,
+        rows=rows,
+        kind="correlation",
+    )
 
 
 def _system_level(records: Sequence[BenchRecord], rows: Sequence[ScoredRow]) -> dict[str, float]:
@@ -145,9 +189,8 @@ def _system_level(records: Sequence[BenchRecord], rows: Sequence[ScoredRow]) -> 
     preds: dict[str, list[float]] = defaultdict(list)
     for row in rows:
         sid = system_of.get(row.id)
-        if row.error is None and row.judge is not None and not (row.failed and row.judge is None):
-            if sid is not None:
-                preds[str(sid)].append(row.judge)
+        if row.error is None and row.judge is not None and sid is not None:
+            preds[str(sid)].append(row.judge)
     systems = sorted(s for s in preds if s in gt_table or s in gts)
     if len(systems) < 2:
         return {}

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flexjudge.bench._metrics import bootstrap_ci, pearson, spearman, mse, nan_to_zero
+from flexjudge.bench._metrics import bootstrap_ci, mse, nan_to_zero, pearson, spearman
 from flexjudge.protocol import extract_reasoning
 
 
@@ -26,9 +26,9 @@ class BenchRecord:
     categories: dict[str, str] = field(default_factory=dict)
     question: str | None = None
     responses: list[str] = field(default_factory=list)
-    images: list[Any] = field(default_factory=list)
-    videos: list[Any] = field(default_factory=list)
-    audios: list[Any] = field(default_factory=list)
+    images: Sequence[Any] = ()
+    videos: Sequence[Any] = ()
+    audios: Sequence[Any] = ()
     fields: dict[str, str] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
@@ -199,8 +199,15 @@ def count_rows(rows: Sequence[ScoredRow], n_records: int) -> dict[str, int]:
             correct += 1
         elif r.correct is False:
             wrong += 1
-    return {"records": n_records, "rows": len(rows), "scored": len(rows) - errors,
-            "errors": errors, "parse_failures": failures, "correct": correct, "wrong": wrong}
+    return {
+        "records": n_records,
+        "rows": len(rows),
+        "scored": len(rows) - errors,
+        "errors": errors,
+        "parse_failures": failures,
+        "correct": correct,
+        "wrong": wrong,
+    }
 
 
 def accuracy_table(
@@ -211,8 +218,10 @@ def accuracy_table(
     for r in rows:
         if r.error is None and r.correct is not None and (keep is None or keep(r)):
             buckets[r.categories.get(group, "all")].append(r)
-    return {c: {"accuracy": trial_mean_accuracy(b), "n": float(len(b))}
-            for c, b in sorted(buckets.items())}
+    return {
+        c: {"accuracy": trial_mean_accuracy(b), "n": float(len(b))}
+        for c, b in sorted(buckets.items())
+    }
 
 
 def trial_mean_accuracy(rows: Sequence[ScoredRow]) -> float:
@@ -226,7 +235,9 @@ def trial_mean_accuracy(rows: Sequence[ScoredRow]) -> float:
     return sum(sum(v) / len(v) for v in per.values()) / len(per)
 
 
-def item_means(rows: Sequence[ScoredRow], value: Callable[[ScoredRow], float | None]) -> list[float]:
+def item_means(
+    rows: Sequence[ScoredRow], value: Callable[[ScoredRow], float | None]
+) -> list[float]:
     """Per-record mean over trials of ``value`` (None skipped): the unit the bootstrap resamples."""
     if len({r.trial for r in rows}) <= 1:  # one trial: the rows are the items
         return [v for v in (value(r) for r in rows if r.error is None) if v is not None]
@@ -261,10 +272,16 @@ def per_trial_correlation(rows: Sequence[ScoredRow]) -> dict[str, float]:
             per[r.trial].append(r)
     if not per:
         return {"pearson": math.nan, "spearman": math.nan, "mse": math.nan, "n": 0.0}
-    stats = [correlation_metrics([r.judge for r in v if r.judge is not None],
-                                 [r.human for r in v if r.human is not None]) for v in per.values()]
-    return {k: sum(nan_to_zero(s[k]) if k != "mse" else s[k] for s in stats) / len(stats)
-            for k in ("pearson", "spearman", "mse", "n")}
+    stats = [
+        correlation_metrics(
+            [r.judge for r in v if r.judge is not None], [r.human for r in v if r.human is not None]
+        )
+        for v in per.values()
+    ]
+    return {
+        k: sum(nan_to_zero(s[k]) if k != "mse" else s[k] for s in stats) / len(stats)
+        for k in ("pearson", "spearman", "mse", "n")
+    }
 
 
 def correlation_ci(rows: Sequence[ScoredRow], seed: int = 0) -> dict[str, tuple[float, float]]:

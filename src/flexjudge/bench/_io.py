@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flexjudge.errors import InputError
 
-try:  # optional: several times faster on large result files
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover - depends on the environment
-    _loads = json.loads
+
+def _pick_loads() -> Callable[[str], Any]:
+    try:  # optional: several times faster on large result files
+        from orjson import loads
+    except ImportError:  # pragma: no cover - depends on the environment
+        return json.loads
+    return loads  # type: ignore[no-any-return]
+
+
+_loads = _pick_loads()
 
 
 @dataclass(frozen=True)
@@ -96,8 +102,7 @@ def need(record: Any, key: str, where: str, *types: type) -> Any:
     value = record[key]
     if types and not isinstance(value, types):
         names = "/".join(t.__name__ for t in types)
-        raise InputError(f"expected {names}, got {type(value).__name__}", record=where,
-                         field=key)
+        raise InputError(f"expected {names}, got {type(value).__name__}", record=where, field=key)
     return value
 
 
@@ -108,11 +113,17 @@ def hf_rows(hf_id: str, split: str, config: str | None = None) -> list[tuple[str
 
     datasets = require("datasets", "bench")
     try:
-        ds = datasets.load_dataset(hf_id, config, split=split) if config else \
-            datasets.load_dataset(hf_id, split=split)
+        ds = (
+            datasets.load_dataset(hf_id, config, split=split)
+            if config
+            else datasets.load_dataset(hf_id, split=split)
+        )
     except Exception as exc:  # hub unreachable, unknown split, ...
-        raise InputError(f"cannot load {hf_id} ({split}) from the Hugging Face hub: {exc}; "
-                         "pass --data with local files", field="data") from exc
+        raise InputError(
+            f"cannot load {hf_id} ({split}) from the Hugging Face hub: {exc}; "
+            "pass --data with local files",
+            field="data",
+        ) from exc
     return [(f"{hf_id}[{i}]", dict(row)) for i, row in enumerate(ds)]
 
 

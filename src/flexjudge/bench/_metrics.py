@@ -73,7 +73,7 @@ def precision_recall_f1(
     """Macro precision, recall and F1 over ``labels`` (sklearn's ``average="macro"`` with
     ``labels=...``, zero_division=0).  Predictions outside ``labels`` (parse failures) count
     against recall of the gold class and add to no class's precision."""
-    pairs = Counter(zip(pred, gold))
+    pairs = Counter(zip(pred, gold, strict=False))
     n_pred: Counter[object] = Counter()
     n_gold: Counter[object] = Counter()
     for (p, g), n in pairs.items():

@@ -63,13 +63,13 @@ def score_rows(
         for t in trials:
             p = per.get(t)
             if rec.error is not None:
-                rows.append(ScoredRow(rec.id, t, rec.gold, error=rec.error,
-                                      categories=rec.categories))
+                rows.append(
+                    ScoredRow(rec.id, t, rec.gold, error=rec.error, categories=rec.categories)
+                )
                 continue
             if p is None or p.status == "error" or p.text is None:
                 reason = "no prediction for this trial" if p is None else (p.error or "no output")
-                rows.append(ScoredRow(rec.id, t, rec.gold, error=reason,
-                                      categories=rec.categories))
+                rows.append(ScoredRow(rec.id, t, rec.gold, error=reason, categories=rec.categories))
                 continue
             extra = p.extra
             label: str | None
@@ -90,9 +90,21 @@ def score_rows(
                 pred = unswap(label, p.order) if flip_back(t, mode) else label
             text = p.text
             words = (reasoning_words(text) if "think>" in text else 0) if text else None
-            rows.append(ScoredRow(rec.id, t, rec.gold, pred, pred == rec.gold, failed, None,
-                                  rec.categories, first or _POSITION.get(label or ""),
-                                  len_diff, words))
+            rows.append(
+                ScoredRow(
+                    rec.id,
+                    t,
+                    rec.gold,
+                    pred,
+                    pred == rec.gold,
+                    failed,
+                    None,
+                    rec.categories,
+                    first or _POSITION.get(label or ""),
+                    len_diff,
+                    words,
+                )
+            )
     return rows
 
 
@@ -105,8 +117,13 @@ def preference_metrics(rows: Sequence[ScoredRow]) -> dict[str, float]:
         if r.error is None:
             per[r.trial].append(r)
     if not per:
-        return {"accuracy": math.nan, "accuracy_no_tie": math.nan, "precision": math.nan,
-                "recall": math.nan, "f1": math.nan}
+        return {
+            "accuracy": math.nan,
+            "accuracy_no_tie": math.nan,
+            "precision": math.nan,
+            "recall": math.nan,
+            "f1": math.nan,
+        }
     sums: dict[str, list[float]] = defaultdict(list)
     for rs in per.values():
         sums["accuracy"].append(sum(1 for r in rs if r.correct) / len(rs))
@@ -137,6 +154,15 @@ def preference_score(
     scored = [r for r in rows if keep is None or keep(r)]
     metrics = preference_metrics(scored)
     by_cat = {g: accuracy_table(scored, g) for g in groups}
-    return BenchScore(benchmark, split, mode, metrics, {"accuracy": accuracy_ci(scored)}, by_cat,
-                      count_rows(rows, len(records)), quirks, rows=list(rows),
-                      labels=list(PREF_LABELS))
+    return BenchScore(
+        benchmark,
+        split,
+        mode,
+        metrics,
+        {"accuracy": accuracy_ci(scored)},
+        by_cat,
+        count_rows(rows, len(records)),
+        quirks,
+        rows=list(rows),
+        labels=list(PREF_LABELS),
+    )

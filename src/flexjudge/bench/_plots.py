@@ -29,8 +29,11 @@ def make_plots(score: BenchScore, out: Path) -> dict[str, Path]:
     made: dict[str, Path] = {}
     title = f"{score.benchmark}/{score.split} ({score.mode})"
     if score.kind == "correlation":
-        pts = [(r.human, r.judge) for r in rows if r.judge is not None and r.human is not None
-               and not r.failed]
+        pts = [
+            (r.human, r.judge)
+            for r in rows
+            if r.judge is not None and r.human is not None and not r.failed
+        ]
         if pts:
             fig, ax = plt.subplots(figsize=(4.5, 4))
             ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=10, alpha=0.6)
@@ -46,8 +49,11 @@ def make_plots(score: BenchScore, out: Path) -> dict[str, Path]:
         lens = [r for r in rows if r.len_diff is not None and r.correct is not None]
         if len(lens) >= 2:
             made["length_bias"] = _length(plt, lens, out / "length_bias.png", title)
-    reasoning = [r for r in rows if r.reasoning_words is not None and
-                 (r.correct is not None or r.judge is not None)]
+    reasoning = [
+        r
+        for r in rows
+        if r.reasoning_words is not None and (r.correct is not None or r.judge is not None)
+    ]
     if score.kind == "classification" and len(reasoning) >= 2:
         made["reasoning_length"] = _reasoning(plt, reasoning, out / "reasoning_length.png", title)
     return made
@@ -60,8 +66,7 @@ def _save(plt: Any, fig: Any, path: Path) -> Path:
     return path
 
 
-def _confusion(plt: Any, rows: list[ScoredRow], score: BenchScore, path: Path,
-               title: str) -> Path:
+def _confusion(plt: Any, rows: list[ScoredRow], score: BenchScore, path: Path, title: str) -> Path:
     golds = sorted({str(r.gold) for r in rows})
     preds = sorted({str(r.pred) for r in rows})
     m = np.zeros((len(golds), len(preds)))
@@ -114,8 +119,11 @@ def _length(plt: Any, rows: list[ScoredRow], path: Path, title: str) -> Path:
         xs.append(float(np.mean([r.len_diff for r in sel if r.len_diff is not None])))
         acc.append(float(np.mean([bool(r.correct) for r in sel])))
         prefs = [r for r in sel if r.pred in ("A", "B") and r.len_diff]
-        longer.append(float(np.mean([(r.pred == "A") == ((r.len_diff or 0) > 0) for r in prefs]))
-                      if prefs else np.nan)
+        longer.append(
+            float(np.mean([(r.pred == "A") == ((r.len_diff or 0) > 0) for r in prefs]))
+            if prefs
+            else np.nan
+        )
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
     ax.plot(xs, acc, "o-", label="accuracy")
     ax.plot(xs, longer, "s--", label="prefers longer")

@@ -48,8 +48,9 @@ class Benchmark:
     def check_split(self, split: str | None) -> str:
         split = split or self.default_split
         if split not in self.splits:
-            raise InputError(f"{self.name} has splits {list(self.splits)}, not {split!r}",
-                             field="split")
+            raise InputError(
+                f"{self.name} has splits {list(self.splits)}, not {split!r}", field="split"
+            )
         return split
 
 
@@ -66,8 +67,9 @@ def get_benchmark(name: str) -> Benchmark:
     try:
         return _BENCHMARKS[name]
     except KeyError:
-        raise InputError(f"unknown benchmark {name!r}; known: {sorted(_BENCHMARKS)}",
-                         field="benchmark") from None
+        raise InputError(
+            f"unknown benchmark {name!r}; known: {sorted(_BENCHMARKS)}", field="benchmark"
+        ) from None
 
 
 def list_benchmarks() -> list[Benchmark]:

@@ -46,18 +46,27 @@ def to_markdown(score: BenchScore, meta: dict[str, Any] | None = None) -> str:
     out.append("")
     for group, cats in score.by_category.items():
         cols = sorted({k for m in cats.values() for k in m}, key=lambda k: (k == "n", k))
-        out += [f"## by {group}", "", "| " + " | ".join([group, *cols]) + " |",
-                "|" + "---|" * (len(cols) + 1)]
+        out += [
+            f"## by {group}",
+            "",
+            "| " + " | ".join([group, *cols]) + " |",
+            "|" + "---|" * (len(cols) + 1),
+        ]
         for cat, m in cats.items():
             out.append("| " + " | ".join([cat, *[_fmt(m.get(c)) for c in cols]]) + " |")
         out.append("")
     c = score.counts
     pfr = score.parse_failure_rate
-    out += ["## counts", "", "| records | judged | errors | parse failures | parse-failure rate |"
-            " wrong | correct |", "|---|---|---|---|---|---|---|",
-            f"| {c.get('records', 0)} | {c.get('scored', 0)} | {c.get('errors', 0)} | "
-            f"{c.get('parse_failures', 0)} | {_fmt(pfr)} | {c.get('wrong', 0)} | "
-            f"{c.get('correct', 0)} |", ""]
+    out += [
+        "## counts",
+        "",
+        "| records | judged | errors | parse failures | parse-failure rate | wrong | correct |",
+        "|---|---|---|---|---|---|---|",
+        f"| {c.get('records', 0)} | {c.get('scored', 0)} | {c.get('errors', 0)} | "
+        f"{c.get('parse_failures', 0)} | {_fmt(pfr)} | {c.get('wrong', 0)} | "
+        f"{c.get('correct', 0)} |",
+        "",
+    ]
     if score.quirks:
         out += ["## reference quirks applied", "", *[f"- {q}" for q in score.quirks], ""]
     if score.notes:
@@ -72,7 +81,7 @@ def to_markdown(score: BenchScore, meta: dict[str, Any] | None = None) -> str:
 
 def to_csv(score: BenchScore) -> str:
     rows = table_rows(score)
-    cols = ["group", "category"] + sorted({k for r in rows for k in r} - {"group", "category"})
+    cols = ["group", "category", *sorted({k for r in rows for k in r} - {"group", "category"})]
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=cols)
     w.writeheader()
@@ -81,14 +90,19 @@ def to_csv(score: BenchScore) -> str:
     return buf.getvalue()
 
 
-def write_report(score: BenchScore, out: Path, meta: dict[str, Any] | None = None, *,
-                 plots: bool = True) -> dict[str, Path]:
+def write_report(
+    score: BenchScore, out: Path, meta: dict[str, Any] | None = None, *, plots: bool = True
+) -> dict[str, Path]:
     """Write ``report.json``, ``report.md``, ``report.csv``, ``scored.jsonl`` and (with
     matplotlib) PNG plots into ``out``; returns the paths.  A missing matplotlib only adds a
     note."""
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out / "report.json", "md": out / "report.md", "csv": out / "report.csv",
-             "rows": out / "scored.jsonl"}
+    paths = {
+        "json": out / "report.json",
+        "md": out / "report.md",
+        "csv": out / "report.csv",
+        "rows": out / "scored.jsonl",
+    }
     if plots:
         from flexjudge.bench._plots import make_plots
         from flexjudge.errors import MissingDependencyError
@@ -98,8 +112,11 @@ def write_report(score: BenchScore, out: Path, meta: dict[str, Any] | None = Non
                 paths[f"plot:{name}"] = p
         except MissingDependencyError as exc:
             score.notes.append(f"plots skipped: {exc}")
-    doc = {**score.to_dict(), "meta": meta or {},
-           "plots": {k[5:]: str(v.name) for k, v in paths.items() if k.startswith("plot:")}}
+    doc = {
+        **score.to_dict(),
+        "meta": meta or {},
+        "plots": {k[5:]: str(v.name) for k, v in paths.items() if k.startswith("plot:")},
+    }
     paths["json"].write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
     paths["md"].write_text(to_markdown(score, meta), encoding="utf-8")
     paths["csv"].write_text(to_csv(score), encoding="utf-8")
@@ -125,8 +142,10 @@ def compare_runs(dirs: Sequence[Path]) -> tuple[str, list[dict[str, Any]]]:
             col = f"{r['benchmark']}/{r['split']} {k}"
             if col not in columns:
                 columns.append(col)
-    lines = ["| run | mode | " + " | ".join(columns) + " | parse-fail | errors |",
-             "|" + "---|" * (len(columns) + 4)]
+    lines = [
+        "| run | mode | " + " | ".join(columns) + " | parse-fail | errors |",
+        "|" + "---|" * (len(columns) + 4),
+    ]
     table = []
     for d, r in zip(dirs, runs, strict=True):
         name = r.get("meta", {}).get("model") or d.name
@@ -138,7 +157,9 @@ def compare_runs(dirs: Sequence[Path]) -> tuple[str, list[dict[str, Any]]]:
         row["parse_failure_rate"] = r.get("parse_failure_rate")
         row["errors"] = r.get("counts", {}).get("errors", 0)
         table.append(row)
-        lines.append(f"| {row['run']} | {row['mode']} | "
-                     + " | ".join(_fmt(row.get(c)) for c in columns)
-                     + f" | {_fmt(row['parse_failure_rate'])} | {row['errors']} |")
+        lines.append(
+            f"| {row['run']} | {row['mode']} | "
+            + " | ".join(_fmt(row.get(c)) for c in columns)
+            + f" | {_fmt(row['parse_failure_rate'])} | {row['errors']} |"
+        )
     return "\n".join(lines) + "\n", table

@@ -16,8 +16,12 @@ from flexjudge.bench._registry import Benchmark, get_benchmark
 from flexjudge.errors import InputError
 from flexjudge.protocol import Format, Mode, get_protocol, list_protocols
 
-_TASK = {Format.SCORE: "score", Format.PAIR: "compare", Format.RANK: "rank",
-         Format.OPTION: "compare"}
+_TASK = {
+    Format.SCORE: "score",
+    Format.PAIR: "compare",
+    Format.RANK: "rank",
+    Format.OPTION: "compare",
+}
 
 
 @dataclass
@@ -100,8 +104,12 @@ def pick_protocol(bench: Benchmark, split: str, family: str) -> str:
     return name
 
 
-def build_items(bench: Benchmark, records: Sequence[BenchRecord],
-                orders: Sequence[tuple[int, ...]], protocol: str) -> list[dict[str, Any]]:
+def build_items(
+    bench: Benchmark,
+    records: Sequence[BenchRecord],
+    orders: Sequence[tuple[int, ...]],
+    protocol: str,
+) -> list[dict[str, Any]]:
     """Judge items for the non-error records, with responses (or response media) shown in
     ``orders``."""
     task = _TASK[get_protocol(protocol).format]
@@ -118,9 +126,19 @@ def build_items(bench: Benchmark, records: Sequence[BenchRecord],
                 media = images if bench.media_slot == "images" else videos
                 k = len(order)
                 media[-k:] = [media[len(media) - k + i] for i in order]
-        items.append({"id": rec.id, "question": rec.question, "responses": responses,
-                      "images": images, "videos": videos, "audios": list(rec.audios),
-                      "fields": rec.fields, "protocol": protocol, "task": task})
+        items.append(
+            {
+                "id": rec.id,
+                "question": rec.question,
+                "responses": responses,
+                "images": images,
+                "videos": videos,
+                "audios": list(rec.audios),
+                "fields": rec.fields,
+                "protocol": protocol,
+                "task": task,
+            }
+        )
     return items
 
 
@@ -139,8 +157,9 @@ def run_benchmark(cfg: BenchRunConfig, judge: Any = None) -> BenchScore:
     if judge is None:
         from flexjudge.judge import Judge
 
-        judge = Judge.from_pretrained(cfg.model, backend=cfg.backend,
-                                      backend_kwargs=cfg.backend_kwargs)
+        judge = Judge.from_pretrained(
+            cfg.model, backend=cfg.backend, backend_kwargs=cfg.backend_kwargs
+        )
     protocol = pick_protocol(bench, split, judge.backend.family)
     cfg.out.mkdir(parents=True, exist_ok=True)
     store = open_store(cfg.out) if cfg.store else None
@@ -149,13 +168,18 @@ def run_benchmark(cfg: BenchRunConfig, judge: Any = None) -> BenchScore:
         orders = bench.orders(records, trial, cfg.mode)
         order_of = {r.id: o for r, o in zip(records, orders, strict=True)}
         items = build_items(bench, records, orders, protocol)
-        overrides: dict[str, Any] = {"protocol": protocol, "mode": cfg.mode, "seed": trial,
-                                     "batch_size": cfg.batch_size}
+        overrides: dict[str, Any] = {
+            "protocol": protocol,
+            "mode": cfg.mode,
+            "seed": trial,
+            "batch_size": cfg.batch_size,
+        }
         for key in ("max_tokens", "temperature", "top_p"):
             if getattr(cfg, key) is not None:
                 overrides[key] = getattr(cfg, key)
-        trial_store = None if store is None else _TrialStore(
-            store, f"bench:{bench.name}:{split}:{trial}:")
+        trial_store = (
+            None if store is None else _TrialStore(store, f"bench:{bench.name}:{split}:{trial}:")
+        )
         judge_items = [JudgeItem.from_dict(i, record=i["id"]) for i in items]
         results = judge.run(judge_items, store=trial_store, **overrides)
         for rec in records:
@@ -164,16 +188,34 @@ def run_benchmark(cfg: BenchRunConfig, judge: Any = None) -> BenchScore:
         for item, res in zip(items, results, strict=True):
             order = order_of[item["id"]]
             if res.status == "error" or not res.samples:
-                preds.append(Prediction(item["id"], trial, None, tuple(order), "error",
-                                        res.error or "no output"))
+                preds.append(
+                    Prediction(
+                        item["id"], trial, None, tuple(order), "error", res.error or "no output"
+                    )
+                )
                 continue
             s = res.samples[0]
-            preds.append(Prediction(item["id"], trial, s.text, tuple(order), "ok", None,
-                                    s.num_tokens, s.finish_reason))
+            preds.append(
+                Prediction(
+                    item["id"],
+                    trial,
+                    s.text,
+                    tuple(order),
+                    "ok",
+                    None,
+                    s.num_tokens,
+                    s.finish_reason,
+                )
+            )
     write_predictions(cfg.out / "predictions.jsonl", preds)
     score = bench.evaluate(split, records, preds, cfg.mode)
-    meta = {"model": cfg.model, "backend": cfg.backend, "protocol": protocol,
-            "trials": trials, "limit": cfg.limit}
+    meta = {
+        "model": cfg.model,
+        "backend": cfg.backend,
+        "protocol": protocol,
+        "trials": trials,
+        "limit": cfg.limit,
+    }
     write_report(score, cfg.out, meta, plots=cfg.plots)
     return score
 
@@ -213,16 +255,28 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def score_file(benchmark: str, split: str | None, predictions: Path, fmt: str, mode: Mode,
-               cfg: LoadConfig | None = None) -> BenchScore:
+def score_file(
+    benchmark: str,
+    split: str | None,
+    predictions: Path,
+    fmt: str,
+    mode: Mode,
+    cfg: LoadConfig | None = None,
+) -> BenchScore:
     """Score a predictions file of format ``fmt`` (``flexjudge`` needs ``cfg.data`` for the
     gold labels; the authors' formats carry or join them)."""
     with _gc_paused():
         return _score_file(benchmark, split, predictions, fmt, mode, cfg)
 
 
-def _score_file(benchmark: str, split: str | None, predictions: Path, fmt: str, mode: Mode,
-                cfg: LoadConfig | None) -> BenchScore:
+def _score_file(
+    benchmark: str,
+    split: str | None,
+    predictions: Path,
+    fmt: str,
+    mode: Mode,
+    cfg: LoadConfig | None,
+) -> BenchScore:
     bench = get_benchmark(benchmark)
     split = bench.check_split(split)
     load_cfg = cfg or LoadConfig(split)

@@ -33,13 +33,30 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
     return records[: cfg.limit] if cfg.limit is not None else records
 
 
-def evaluate(split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction],
-             mode: Mode) -> BenchScore:
-    return evaluate_audio("bvcc", split, records, preds, mode, protocol="bvcc", fallback=0.0,
-                          round_gt=True, system_level=True)
+def evaluate(
+    split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction], mode: Mode
+) -> BenchScore:
+    return evaluate_audio(
+        "bvcc",
+        split,
+        records,
+        preds,
+        mode,
+        protocol="bvcc",
+        fallback=0.0,
+        round_gt=True,
+        system_level=True,
+    )
 
 
-BENCHMARK = register_benchmark(Benchmark(
-    name="bvcc", description="BVCC MOS, utterance and system level (spec 8.3)",
-    splits=("test",), protocols={"test": "bvcc"}, load=load, evaluate=evaluate, family="omni",
-))
+BENCHMARK = register_benchmark(
+    Benchmark(
+        name="bvcc",
+        description="BVCC MOS, utterance and system level (spec 8.3)",
+        splits=("test",),
+        protocols={"test": "bvcc"},
+        load=load,
+        evaluate=evaluate,
+        family="omni",
+    )
+)

@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-bench_app = typer.Typer(help="Judge benchmarks: run, score existing judgments, compare runs.",
-                        no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Judge benchmarks: run, score existing judgments, compare runs.", no_args_is_help=True
+)
 
 DataOpt = Annotated[Path | None, typer.Option(help="Local benchmark file or folder.")]
 MediaOpt = Annotated[Path | None, typer.Option("--media-root", help="Folder of media files.")]
@@ -40,10 +41,10 @@ def bench_run(
     model: Annotated[str, typer.Option("--model", "-m", help="Checkpoint path or model id.")],
     out: Annotated[Path, typer.Option(help="Output folder (predictions, report, plots).")],
     split: Annotated[str | None, typer.Option(help="Benchmark split.")] = None,
-    backend: Annotated[str, typer.Option(help="transformers | vllm | openai | mock.")] =
-    "transformers",
-    trials: Annotated[int | None, typer.Option(help="Trials k (default: the reference's).")] =
-    None,
+    backend: Annotated[
+        str, typer.Option(help="transformers | vllm | openai | mock.")
+    ] = "transformers",
+    trials: Annotated[int | None, typer.Option(help="Trials k (default: the reference's).")] = None,
     limit: Annotated[int | None, typer.Option(help="First N records only.")] = None,
     mode: ModeOpt = "reference",
     data: DataOpt = None,
@@ -59,11 +60,25 @@ def bench_run(
     """Judge BENCHMARK (resumable through OUT/store.sqlite) and write its report."""
     from flexjudge.bench._runner import BenchRunConfig, run_benchmark
 
-    cfg = BenchRunConfig(benchmark, model, out, split, backend, trials, limit,
-                         _mode(mode),  # type: ignore[arg-type]
-                         data, media_root, gold, max_tokens, temperature, top_p, batch_size,
-                         plots=plots,
-                         backend_kwargs={"base_url": base_url} if base_url else {})
+    cfg = BenchRunConfig(
+        benchmark,
+        model,
+        out,
+        split,
+        backend,
+        trials,
+        limit,
+        _mode(mode),  # type: ignore[arg-type]
+        data,
+        media_root,
+        gold,
+        max_tokens,
+        temperature,
+        top_p,
+        batch_size,
+        plots=plots,
+        backend_kwargs={"base_url": base_url} if base_url else {},
+    )
     score = run_benchmark(cfg)
     typer.echo(_summary(score, out))
 
@@ -73,8 +88,9 @@ def bench_score(
     benchmark: Annotated[str, typer.Argument(help="Benchmark name.")],
     predictions: Annotated[Path, typer.Option(help="Predictions / published results file.")],
     split: Annotated[str | None, typer.Option(help="Benchmark split.")] = None,
-    format: Annotated[str, typer.Option(
-        help="flexjudge | genai-bench | judgelrm | pandalm | mj-bench")] = "flexjudge",
+    format: Annotated[
+        str, typer.Option(help="flexjudge | genai-bench | judgelrm | pandalm | mj-bench")
+    ] = "flexjudge",
     out: Annotated[Path | None, typer.Option(help="Write the report here.")] = None,
     mode: ModeOpt = "reference",
     data: DataOpt = None,
@@ -89,11 +105,16 @@ def bench_score(
     from flexjudge.bench._runner import score_file
 
     sp = get_benchmark(benchmark).check_split(split)
-    score = score_file(benchmark, sp, predictions, format, _mode(mode),  # type: ignore[arg-type]
-                       LoadConfig(sp, data, media_root, gold))
+    score = score_file(
+        benchmark,
+        sp,
+        predictions,
+        format,
+        _mode(mode),  # type: ignore[arg-type]
+        LoadConfig(sp, data, media_root, gold),
+    )
     if out is not None:
-        write_report(score, out, {"predictions": str(predictions), "format": format},
-                     plots=plots)
+        write_report(score, out, {"predictions": str(predictions), "format": format}, plots=plots)
     typer.echo(_summary(score, out))
 
 
@@ -119,10 +140,22 @@ def bench_list() -> None:
     """The benchmarks, their splits, protocols and reference trial counts."""
     from flexjudge.bench._registry import list_benchmarks
 
-    typer.echo(json.dumps([{"name": b.name, "splits": list(b.splits), "protocols": b.protocols,
-                            "trials": b.default_trials, "hf": b.hf_id,
-                            "formats": ["flexjudge", *sorted(b.formats)],
-                            "description": b.description} for b in list_benchmarks()]))
+    typer.echo(
+        json.dumps(
+            [
+                {
+                    "name": b.name,
+                    "splits": list(b.splits),
+                    "protocols": b.protocols,
+                    "trials": b.default_trials,
+                    "hf": b.hf_id,
+                    "formats": ["flexjudge", *sorted(b.formats)],
+                    "description": b.description,
+                }
+                for b in list_benchmarks()
+            ]
+        )
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -49,10 +49,19 @@ EQUIVALENT = {
     "bothbad_vote": frozenset({"[[A=B=Bad]]", "[[A=B]]"}),
 }
 _FIRST_BRACKET = re.compile(r"\[\[.*\]\]")
-_REFERENCE_VOTE = {"A>B": "leftvote", "B>A": "rightvote", "A=B=Good": "tievote",
-                   "A=B=Bad": "bothbad_vote"}
-_CLEAN_TOKEN = {"A>B": "[[A>B]]", "B>A": "[[B>A]]", "A=B=Good": "[[A=B=Good]]",
-                "A=B=Bad": "[[A=B=Bad]]", "A=B": "[[A=B]]"}
+_REFERENCE_VOTE = {
+    "A>B": "leftvote",
+    "B>A": "rightvote",
+    "A=B=Good": "tievote",
+    "A=B=Bad": "bothbad_vote",
+}
+_CLEAN_TOKEN = {
+    "A>B": "[[A>B]]",
+    "B>A": "[[B>A]]",
+    "A=B=Good": "[[A=B=Good]]",
+    "A=B=Bad": "[[A=B=Bad]]",
+    "A=B": "[[A=B]]",
+}
 _MEDIA = {
     "image": ("images", ("left_image", "right_image")),
     "editing": ("images", ("source_image", "left_output_image", "right_output_image")),
@@ -86,19 +95,21 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
 def _record(split: str, raw: Any, where: str, root: Path | None, rid: str) -> BenchRecord:
     vote = raw.get("vote_type", raw.get("human_vote")) if isinstance(raw, dict) else None
     if vote not in VOTES:
-        raise InputError(f"expected one of {VOTES}, got {vote!r}", record=where,
-                         field="vote_type")
+        raise InputError(f"expected one of {VOTES}, got {vote!r}", record=where, field="vote_type")
     slot, keys = _MEDIA[split]
     media = []
     for key in keys:
         value = need(raw, key, where)
-        media.append(resolve_media(root, value) if root is not None and isinstance(value, str)
-                     else value)
+        media.append(
+            resolve_media(root, value) if root is not None and isinstance(value, str) else value
+        )
     fields: dict[str, str] = {}
     question: str | None = None
     if split == "editing":
-        fields = {k: str(need(raw, k, where, str))
-                  for k in ("source_prompt", "target_prompt", "instruct_prompt")}
+        fields = {
+            k: str(need(raw, k, where, str))
+            for k in ("source_prompt", "target_prompt", "instruct_prompt")
+        }
     else:
         question = need(raw, "prompt", where, str)
     rec = BenchRecord(rid, vote, {}, question, [], fields=fields)
@@ -131,8 +142,9 @@ def _correct(label: str | None, gold: str, mode: Mode) -> bool:
     return label == gold
 
 
-def evaluate(split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction],
-             mode: Mode) -> BenchScore:
+def evaluate(
+    split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction], mode: Mode
+) -> BenchScore:
     grouped = group_predictions(preds)
     trials = trials_of(grouped) or [0]
     protocol = f"genai-bench/{split}"
@@ -141,8 +153,9 @@ def evaluate(split: str, records: Sequence[BenchRecord], preds: Sequence[Predict
         for t in trials:
             p = grouped.get(rec.id, {}).get(t)
             if rec.error is not None or p is None or p.status == "error" or p.text is None:
-                why = rec.error or ("no prediction for this trial" if p is None
-                                    else p.error or "no output")
+                why = rec.error or (
+                    "no prediction for this trial" if p is None else p.error or "no output"
+                )
                 rows.append(ScoredRow(rec.id, t, rec.gold, error=why, categories=rec.categories))
                 continue
             if "correct" in p.extra:
@@ -151,10 +164,27 @@ def evaluate(split: str, records: Sequence[BenchRecord], preds: Sequence[Predict
             else:
                 label, parsed = _vote_of(p.text, mode, protocol)
                 correct = _correct(label, str(rec.gold), mode)
-            first = {"leftvote": "first", "rightvote": "second", "[[A>B]]": "first",
-                     "[[B>A]]": "second"}.get(label or "", "tie" if parsed else None)
-            rows.append(ScoredRow(rec.id, t, rec.gold, label, correct, not parsed, None,
-                                  rec.categories, first, None, reasoning_words(p.text)))
+            first = {
+                "leftvote": "first",
+                "rightvote": "second",
+                "[[A>B]]": "first",
+                "[[B>A]]": "second",
+            }.get(label or "", "tie" if parsed else None)
+            rows.append(
+                ScoredRow(
+                    rec.id,
+                    t,
+                    rec.gold,
+                    label,
+                    correct,
+                    not parsed,
+                    None,
+                    rec.categories,
+                    first,
+                    None,
+                    reasoning_words(p.text),
+                )
+            )
     per_trial: dict[int, list[bool]] = defaultdict(list)
     for r in rows:
         if r.error is None:
@@ -163,11 +193,23 @@ def evaluate(split: str, records: Sequence[BenchRecord], preds: Sequence[Predict
     metrics = {"accuracy": sum(accs) / len(accs) if accs else float("nan")}
     if len(trials) > 1:
         metrics["majority_accuracy"] = _majority(rows, mode)
-    quirks = (["Q18: any unrecognised [[...]] verdict counts as bothbad_vote; no match is "
-               "'none' (wrong)"] if mode == "reference" else [])
-    return BenchScore("genai-bench", split, mode, metrics, {"accuracy": accuracy_ci(rows)}, {},
-                      count_rows(rows, len(records)), quirks, rows=rows,
-                      labels=list(VOTES) + ["none"])
+    quirks = (
+        ["Q18: any unrecognised [[...]] verdict counts as bothbad_vote; no match is 'none' (wrong)"]
+        if mode == "reference"
+        else []
+    )
+    return BenchScore(
+        "genai-bench",
+        split,
+        mode,
+        metrics,
+        {"accuracy": accuracy_ci(rows)},
+        {},
+        count_rows(rows, len(records)),
+        quirks,
+        rows=rows,
+        labels=[*list(VOTES), "none"],
+    )
 
 
 def _majority(rows: Sequence[ScoredRow], mode: Mode) -> float:
@@ -187,8 +229,9 @@ def _majority(rows: Sequence[ScoredRow], mode: Mode) -> float:
     return hits / len(per)
 
 
-def convert_pairwise(path: Path, split: str, cfg: LoadConfig) -> tuple[list[BenchRecord],
-                                                                       list[Prediction]]:
+def convert_pairwise(
+    path: Path, split: str, cfg: LoadConfig
+) -> tuple[list[BenchRecord], list[Prediction]]:
     """GenAI-Bench ``results/<task>/<judge>/pairwise.jsonl`` (``response``, ``human_vote``)
     scored with GenAI-Bench's own parsing and equivalences."""
     records: list[BenchRecord] = []
@@ -200,8 +243,9 @@ def convert_pairwise(path: Path, split: str, cfg: LoadConfig) -> tuple[list[Benc
                 raise raw
             vote = need(raw, "human_vote", where, str)
             if vote not in VOTES:
-                raise InputError(f"expected one of {VOTES}, got {vote!r}", record=where,
-                                 field="human_vote")
+                raise InputError(
+                    f"expected one of {VOTES}, got {vote!r}", record=where, field="human_vote"
+                )
             response = need(raw, "response", where, str)
         except InputError as exc:
             records.append(BenchRecord(rid, None, error=str(exc)))
@@ -209,21 +253,29 @@ def convert_pairwise(path: Path, split: str, cfg: LoadConfig) -> tuple[list[Benc
         m = _FIRST_BRACKET.search(response)
         token = m.group(0) if m else None
         records.append(BenchRecord(rid, vote, {}, raw.get("prompt")))
-        preds.append(Prediction(rid, 0, response, extra={
-            "label": token, "correct": token is not None and token in EQUIVALENT[vote]}))
+        preds.append(
+            Prediction(
+                rid,
+                0,
+                response,
+                extra={"label": token, "correct": token is not None and token in EQUIVALENT[vote]},
+            )
+        )
     return records, preds
 
 
-BENCHMARK = register_benchmark(Benchmark(
-    name="genai-bench",
-    description="GenAI-Bench image/editing/video option verdicts, 7 trials (spec 7.4)",
-    splits=SPLITS,
-    protocols={s: f"genai-bench/{s}" for s in SPLITS},
-    load=load,
-    evaluate=evaluate,
-    default_trials=7,
-    orders=orders,
-    hf_id=HF_ID,
-    formats={"genai-bench": convert_pairwise},
-    media_slot="images",
-))
+BENCHMARK = register_benchmark(
+    Benchmark(
+        name="genai-bench",
+        description="GenAI-Bench image/editing/video option verdicts, 7 trials (spec 7.4)",
+        splits=SPLITS,
+        protocols={s: f"genai-bench/{s}" for s in SPLITS},
+        load=load,
+        evaluate=evaluate,
+        default_trials=7,
+        orders=orders,
+        hf_id=HF_ID,
+        formats={"genai-bench": convert_pairwise},
+        media_slot="images",
+    )
+)

@@ -57,10 +57,14 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
             elif rid in gold:
                 pref = _gpt4_pref(gold[rid][1], gold[rid][0])
             else:
-                raise InputError("no GPT-4 judgment for this question_id", record=where,
-                                 field="question_id")
-            out.append(BenchRecord(rid, pref, {"category": str(raw.get("category", "all"))},
-                                   question, answers))
+                raise InputError(
+                    "no GPT-4 judgment for this question_id", record=where, field="question_id"
+                )
+            out.append(
+                BenchRecord(
+                    rid, pref, {"category": str(raw.get("category", "all"))}, question, answers
+                )
+            )
         except InputError as exc:
             out.append(BenchRecord(rid, None, error=str(exc)))
         if cfg.limit is not None and len(out) >= cfg.limit:
@@ -68,16 +72,24 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
     return out
 
 
-def evaluate(split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction],
-             mode: Mode) -> BenchScore:
+def evaluate(
+    split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction], mode: Mode
+) -> BenchScore:
     rows = score_rows(records, preds, mode, "judgelm")
-    quirks = ["Q12: the reference saves pred='None' for every item; scores are re-parsed from "
-              "the text", *(["Q17: unparsable outputs count as ties"] if mode == "reference"
-                            else [])]
+    quirks = [
+        "Q12: the reference saves pred='None' for every item; scores are re-parsed from the text",
+        *(["Q17: unparsable outputs count as ties"] if mode == "reference" else []),
+    ]
     return preference_score("judgelm", split, mode, records, rows, ["category"], quirks)
 
 
-BENCHMARK = register_benchmark(Benchmark(
-    name="judgelm", description="JudgeLM val 5K against GPT-4 judgments (spec 9.1)",
-    splits=("val",), protocols={"val": "judgelm"}, load=load, evaluate=evaluate,
-))
+BENCHMARK = register_benchmark(
+    Benchmark(
+        name="judgelm",
+        description="JudgeLM val 5K against GPT-4 judgments (spec 9.1)",
+        splits=("val",),
+        protocols={"val": "judgelm"},
+        load=load,
+        evaluate=evaluate,
+    )
+)

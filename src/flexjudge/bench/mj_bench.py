@@ -65,8 +65,9 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
     return out
 
 
-def _records(raw: Any, where: str, root: Path | None, split: str, subset: str,
-             pos: int) -> list[BenchRecord]:
+def _records(
+    raw: Any, where: str, root: Path | None, split: str, subset: str, pos: int
+) -> list[BenchRecord]:
     cats = {"perspective": split, "subset": subset}
     rid = f"{subset}/{raw.get('id', pos)}" if isinstance(raw, dict) else f"{subset}/{pos}"
     try:
@@ -85,15 +86,18 @@ def _records(raw: Any, where: str, root: Path | None, split: str, subset: str,
             pairs.append((rid, raw["image_0"], need(raw, "image_1", where), _label0(raw, where)))
         else:
             label = need(raw, "label", where, int, str)
-            gold = {"0": "A", "1": "B", "tie": "tie", "0.5": "tie"}.get(str(label).strip())
-            if gold is None:
-                raise InputError(f"expected 0, 1 or 'tie', got {label!r}", record=where,
-                                 field="label")
-            pairs.append((rid, need(raw, "image0", where), need(raw, "image1", where), gold))
+            found = {"0": "A", "1": "B", "tie": "tie", "0.5": "tie"}.get(str(label).strip())
+            if found is None:
+                raise InputError(
+                    f"expected 0, 1 or 'tie', got {label!r}", record=where, field="label"
+                )
+            pairs.append((rid, need(raw, "image0", where), need(raw, "image1", where), found))
         out = []
         for pid, a, b, gold in pairs:
-            images = [_media(root, a) if root is not None and isinstance(a, str) else a,
-                      _media(root, b) if root is not None and isinstance(b, str) else b]
+            images = [
+                _media(root, a) if root is not None and isinstance(a, str) else a,
+                _media(root, b) if root is not None and isinstance(b, str) else b,
+            ]
             out.append(BenchRecord(pid, gold, dict(cats), caption, [], images=images))
         return out
     except InputError as exc:
@@ -116,27 +120,37 @@ def _flip_back(trial: int, mode: Mode) -> bool:
     return mode == "clean" or trial <= 1
 
 
-def evaluate(split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction],
-             mode: Mode) -> BenchScore:
+def evaluate(
+    split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction], mode: Mode
+) -> BenchScore:
     rows = score_rows(records, preds, mode, f"mj-bench/{split}", flip_back=_flip_back)
     quirks: list[str] = []
     if mode == "reference":
         quirks.append("Q17: unparsable outputs become the tie 2")
         if any(r.trial >= 2 for r in rows):
             quirks.append("Q9: trials >= 2 swap the images but keep the positional prediction")
-    score = preference_score("mj-bench", split, mode, records, rows,
-                             ["perspective", "subset", "source"], quirks,
-                             keep=lambda r: r.gold != "tie")
+    score = preference_score(
+        "mj-bench",
+        split,
+        mode,
+        records,
+        rows,
+        ["perspective", "subset", "source"],
+        quirks,
+        keep=lambda r: r.gold != "tie",
+    )
     n_tie = sum(1 for r in records if r.gold == "tie")
     if n_tie:
         score.notes.append(f"{n_tie} records with a human tie are left out of the accuracies")
-    score.by_category = {k: v for k, v in score.by_category.items()
-                         if not (k == "source" and set(v) == {"all"})}
+    score.by_category = {
+        k: v for k, v in score.by_category.items() if not (k == "source" and set(v) == {"all"})
+    }
     return score
 
 
-def convert_gpt4v(path: Path, split: str, cfg: LoadConfig) -> tuple[list[BenchRecord],
-                                                                    list[Prediction]]:
+def convert_gpt4v(
+    path: Path, split: str, cfg: LoadConfig
+) -> tuple[list[BenchRecord], list[Prediction]]:
     """MJ-Bench's ``validation_gpt4score_eval.json``: ``score_0``/``score_1`` are raw rating
     strings (stray text and newlines); the first number of each is the score.  A missing
     number makes the prediction unparsable."""
@@ -150,16 +164,23 @@ def convert_gpt4v(path: Path, split: str, cfg: LoadConfig) -> tuple[list[BenchRe
             label = str(need(raw, "label", where, str, int)).strip()
             gold = {"0": "A", "1": "B", "tie": "tie"}.get(label)
             if gold is None:
-                raise InputError(f"expected '0', '1' or 'tie', got {label!r}", record=where,
-                                 field="label")
+                raise InputError(
+                    f"expected '0', '1' or 'tie', got {label!r}", record=where, field="label"
+                )
             s = [_NUMBER.search(str(raw.get(k) or "")) for k in ("score_0", "score_1")]
             if s[0] is None or s[1] is None:
                 pref = None
             else:
                 a, b = float(s[0].group(0)), float(s[1].group(0))
                 pref = "A" if a > b else "B" if b > a else "tie"
-            records.append(BenchRecord(rid, gold, {"perspective": split, "subset": "gpt4v"},
-                                       str(raw.get("caption", ""))))
+            records.append(
+                BenchRecord(
+                    rid,
+                    gold,
+                    {"perspective": split, "subset": "gpt4v"},
+                    str(raw.get("caption", "")),
+                )
+            )
             text = str(raw.get("reasoning_process") or "")
             preds.append(Prediction(rid, 0, text, extra={"label": pref}))
         except InputError as exc:
@@ -167,16 +188,18 @@ def convert_gpt4v(path: Path, split: str, cfg: LoadConfig) -> tuple[list[BenchRe
     return records, preds
 
 
-BENCHMARK = register_benchmark(Benchmark(
-    name="mj-bench",
-    description="MJ-Bench image preference; trial 0 original, trial 1 swapped (spec 7.3)",
-    splits=SPLITS,
-    protocols={s: f"mj-bench/{s}" for s in SPLITS},
-    load=load,
-    evaluate=evaluate,
-    default_trials=2,
-    orders=orders,
-    hf_id=HF_ID,
-    formats={"mj-bench": convert_gpt4v},
-    media_slot="images",
-))
+BENCHMARK = register_benchmark(
+    Benchmark(
+        name="mj-bench",
+        description="MJ-Bench image preference; trial 0 original, trial 1 swapped (spec 7.3)",
+        splits=SPLITS,
+        protocols={s: f"mj-bench/{s}" for s in SPLITS},
+        load=load,
+        evaluate=evaluate,
+        default_trials=2,
+        orders=orders,
+        hf_id=HF_ID,
+        formats={"mj-bench": convert_gpt4v},
+        media_slot="images",
+    )
+)

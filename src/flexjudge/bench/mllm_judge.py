@@ -23,8 +23,8 @@ from flexjudge.bench._core import (
     Prediction,
     ScoredRow,
     accuracy_ci,
-    count_rows,
     correlation_ci,
+    count_rows,
     group_predictions,
     reasoning_words,
     trials_of,
@@ -34,8 +34,8 @@ from flexjudge.bench._io import LoadConfig, need, read_records, resolve_media
 from flexjudge.bench._metrics import (
     bootstrap_ci,
     median3,
-    normalized_levenshtein,
     nan_to_zero,
+    normalized_levenshtein,
     pearson,
 )
 from flexjudge.bench._pairs import positional, unswap
@@ -64,12 +64,18 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
     ``human_answer`` → ``human`` and ``image/``-prefixed ``image_path`` (Q19), ``human`` as int
     or str.  A malformed record becomes an error record naming the field."""
     if cfg.data is None:
-        raise InputError("MLLM-as-a-Judge has no loadable HF split here; pass --data "
-                         "(Benchmark/{pair,score,batch}.jsonl of the release)", field="data")
+        raise InputError(
+            "MLLM-as-a-Judge has no loadable HF split here; pass --data "
+            "(Benchmark/{pair,score,batch}.jsonl of the release)",
+            field="data",
+        )
     data = cfg.data
     if data.is_dir():
-        for name in (f"{cfg.split}.jsonl", f"{cfg.split}_sample.jsonl",
-                     f"Benchmark/{cfg.split}.jsonl"):
+        for name in (
+            f"{cfg.split}.jsonl",
+            f"{cfg.split}_sample.jsonl",
+            f"Benchmark/{cfg.split}.jsonl",
+        ):
             if (data / name).is_file():
                 data = data / name
                 break
@@ -81,8 +87,11 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
                 raise raw
             out.append(_record(cfg.split, raw, where, root, i))
         except InputError as exc:
-            rid = str(raw.get("score_id", raw.get("pair_id", raw.get("id", where)))) \
-                if isinstance(raw, dict) else where
+            rid = (
+                str(raw.get("score_id", raw.get("pair_id", raw.get("id", where))))
+                if isinstance(raw, dict)
+                else where
+            )
             out.append(BenchRecord(id=rid, gold=None, error=str(exc)))
         if cfg.limit is not None and len(out) >= cfg.limit:
             break
@@ -102,21 +111,24 @@ def _record(split: str, raw: Any, where: str, root: Path, index: int) -> BenchRe
         try:
             gold = float(str(human).strip())
         except ValueError:
-            raise InputError(f"human score {human!r} is not a number", record=where,
-                             field="human") from None
+            raise InputError(
+                f"human score {human!r} is not a number", record=where, field="human"
+            ) from None
         answer = need(raw, "answer", where, str, dict)
         text = answer["answer"] if isinstance(answer, dict) else answer
-        return BenchRecord(rid, gold, cats, instruction, [str(text)], images=images,
-                           meta={"name": raw.get("name")})
+        return BenchRecord(
+            rid, gold, cats, instruction, [str(text)], images=images, meta={"name": raw.get("name")}
+        )
     if split == "pair":
         rid = str(raw.get("pair_id", index))
-        gold = _PAIR_GOLD.get(str(human).strip())
-        if gold is None:
-            raise InputError(f"expected 'A', 'B' or 'C', got {human!r}", record=where,
-                             field="human")
+        pair_gold = _PAIR_GOLD.get(str(human).strip())
+        if pair_gold is None:
+            raise InputError(
+                f"expected 'A', 'B' or 'C', got {human!r}", record=where, field="human"
+            )
         answers = [need(raw, k, where, dict) for k in ("answer1", "answer2")]
         texts = [str(need(a, "answer", where, str)) for a in answers]
-        return BenchRecord(rid, gold, cats, instruction, texts, images=images)
+        return BenchRecord(rid, pair_gold, cats, instruction, texts, images=images)
     rid = str(raw.get("id", index))
     answers = need(raw, "answers", where, list)
     texts = []
@@ -124,14 +136,18 @@ def _record(split: str, raw: Any, where: str, root: Path, index: int) -> BenchRe
         texts.append(str(a["answer"]) if isinstance(a, dict) and "answer" in a else str(a))
     gold_rank = str(human).strip().upper()
     if sorted(gold_rank) != [chr(65 + i) for i in range(len(texts))]:
-        raise InputError(f"ranking {human!r} is not a permutation of A..{chr(64 + len(texts))}",
-                         record=where, field="human")
+        raise InputError(
+            f"ranking {human!r} is not a permutation of A..{chr(64 + len(texts))}",
+            record=where,
+            field="human",
+        )
     return BenchRecord(rid, gold_rank, cats, instruction, texts, images=images)
 
 
 # ---------------------------------------------------------------------------------- scoring
-def evaluate(split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction],
-             mode: Mode) -> BenchScore:
+def evaluate(
+    split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction], mode: Mode
+) -> BenchScore:
     """Score predictions of one split (see the module docstring for the definitions)."""
     if split == "pair":
         return _evaluate_pair(records, preds, mode)
@@ -153,16 +169,19 @@ def _error_row(rec: BenchRecord, t: int, p: Prediction | None) -> ScoredRow | No
     if rec.error is not None:
         return ScoredRow(rec.id, t, rec.gold, error=rec.error, categories=rec.categories)
     if p is None:
-        return ScoredRow(rec.id, t, rec.gold, error="no prediction for this trial",
-                         categories=rec.categories)
+        return ScoredRow(
+            rec.id, t, rec.gold, error="no prediction for this trial", categories=rec.categories
+        )
     if p.status == "error" or p.text is None:
-        return ScoredRow(rec.id, t, rec.gold, error=p.error or "no output",
-                         categories=rec.categories)
+        return ScoredRow(
+            rec.id, t, rec.gold, error=p.error or "no output", categories=rec.categories
+        )
     return None
 
 
-def _evaluate_pair(records: Sequence[BenchRecord], preds: Sequence[Prediction],
-                   mode: Mode) -> BenchScore:
+def _evaluate_pair(
+    records: Sequence[BenchRecord], preds: Sequence[Prediction], mode: Mode
+) -> BenchScore:
     proto = get_protocol("mllm-judge/pair")
     rows: list[ScoredRow] = []
     for rec, t, p in _rows(records, preds):
@@ -182,17 +201,31 @@ def _evaluate_pair(records: Sequence[BenchRecord], preds: Sequence[Prediction],
         if failed and mode == "reference" and "label" not in p.extra:
             label = "tie"  # Q17: unparsable → "C"
         pred = unswap(label, p.order)
-        rows.append(ScoredRow(rec.id, t, rec.gold, pred, None if pred is None else pred == rec.gold,
-                              failed, None, rec.categories, first, word_len_diff(rec),
-                              reasoning_words(p.text)))
+        rows.append(
+            ScoredRow(
+                rec.id,
+                t,
+                rec.gold,
+                pred,
+                None if pred is None else pred == rec.gold,
+                failed,
+                None,
+                rec.categories,
+                first,
+                word_len_diff(rec),
+                reasoning_words(p.text),
+            )
+        )
     cats = sorted({r.categories.get("original_dataset", "all") for r in rows})
     quirks: list[str] = []
     by_tie: dict[str, dict[str, float]] = {}
     by_notie: dict[str, dict[str, float]] = {}
     if mode == "reference":
-        quirks = ["Q17: unparsable or under-length outputs count as tie 'C'",
-                  "signed vote over trials (A=-1, B=+1, C=0)",
-                  "Q8: 'Ave' averages per-category accuracies rounded to 3 decimals"]
+        quirks = [
+            "Q17: unparsable or under-length outputs count as tie 'C'",
+            "signed vote over trials (A=-1, B=+1, C=0)",
+            "Q8: 'Ave' averages per-category accuracies rounded to 3 decimals",
+        ]
         final: dict[str, str | None] = {}
         per_id: dict[str, list[ScoredRow]] = defaultdict(list)
         for r in rows:
@@ -211,10 +244,13 @@ def _evaluate_pair(records: Sequence[BenchRecord], preds: Sequence[Prediction],
             by_tie[c] = {"accuracy": _acc(ids, final, gold), "n": float(len(ids))}
             by_notie[c] = {"accuracy": _acc(nt, final, gold), "n": float(len(nt))}
         ave_t = [round(m["accuracy"], 3) for m in by_tie.values() if not math.isnan(m["accuracy"])]
-        ave_n = [round(m["accuracy"], 3) for m in by_notie.values()
-                 if not math.isnan(m["accuracy"])]
-        metrics = {"accuracy_tie": round(sum(ave_t) / len(ave_t), 3) if ave_t else math.nan,
-                   "accuracy_no_tie": round(sum(ave_n) / len(ave_n), 3) if ave_n else math.nan}
+        ave_n = [
+            round(m["accuracy"], 3) for m in by_notie.values() if not math.isnan(m["accuracy"])
+        ]
+        metrics = {
+            "accuracy_tie": round(sum(ave_t) / len(ave_t), 3) if ave_t else math.nan,
+            "accuracy_no_tie": round(sum(ave_n) / len(ave_n), 3) if ave_n else math.nan,
+        }
     else:
         from flexjudge.bench._core import accuracy_table
 
@@ -222,11 +258,18 @@ def _evaluate_pair(records: Sequence[BenchRecord], preds: Sequence[Prediction],
         by_notie = accuracy_table(rows, "original_dataset", keep=lambda r: r.gold != "tie")
         metrics = {"accuracy_tie": _macro(by_tie), "accuracy_no_tie": _macro(by_notie)}
     metrics["accuracy"] = metrics["accuracy_tie"]
-    return BenchScore("mllm-judge", "pair", mode, metrics, {"accuracy": accuracy_ci(rows)},
-                      {"original_dataset (w. tie)": by_tie,
-                       "original_dataset (w.o. tie)": by_notie},
-                      count_rows(rows, len(records)), quirks, rows=rows,
-                      labels=["A", "B", "tie"])
+    return BenchScore(
+        "mllm-judge",
+        "pair",
+        mode,
+        metrics,
+        {"accuracy": accuracy_ci(rows)},
+        {"original_dataset (w. tie)": by_tie, "original_dataset (w.o. tie)": by_notie},
+        count_rows(rows, len(records)),
+        quirks,
+        rows=rows,
+        labels=["A", "B", "tie"],
+    )
 
 
 def _acc(ids: list[str], final: dict[str, str | None], gold: dict[str, Any]) -> float:
@@ -238,8 +281,9 @@ def _macro(table: dict[str, dict[str, float]]) -> float:
     return sum(vals) / len(vals) if vals else math.nan
 
 
-def _evaluate_score(records: Sequence[BenchRecord], preds: Sequence[Prediction],
-                    mode: Mode) -> BenchScore:
+def _evaluate_score(
+    records: Sequence[BenchRecord], preds: Sequence[Prediction], mode: Mode
+) -> BenchScore:
     proto = get_protocol("mllm-judge/score")
     rows: list[ScoredRow] = []
     for rec, t, p in _rows(records, preds):
@@ -256,16 +300,33 @@ def _evaluate_score(records: Sequence[BenchRecord], preds: Sequence[Prediction],
             v = proto.parse(p.text, mode="clean", count=1, finish_reason=p.finish_reason)
             value = v.scores[0] if v.ok else None
             failed = value is None
-        rows.append(ScoredRow(rec.id, t, rec.gold, value, None, failed, None, rec.categories,
-                              reasoning_words=reasoning_words(p.text), judge=value,
-                              human=float(rec.gold)))
+        rows.append(
+            ScoredRow(
+                rec.id,
+                t,
+                rec.gold,
+                value,
+                None,
+                failed,
+                None,
+                rec.categories,
+                reasoning_words=reasoning_words(p.text),
+                judge=value,
+                human=float(rec.gold),
+            )
+        )
     trials = sorted({r.trial for r in rows})
     by_cat: dict[str, dict[str, float]] = {}
     quirks: list[str] = []
     cats = sorted({r.categories.get("original_dataset", "all") for r in rows})
     for c in cats:
-        crows = [r for r in rows if r.categories.get("original_dataset", "all") == c
-                 and r.error is None and r.judge is not None]
+        crows = [
+            r
+            for r in rows
+            if r.categories.get("original_dataset", "all") == c
+            and r.error is None
+            and r.judge is not None
+        ]
         if mode == "reference":
             pooled_j: list[float] = []
             pooled_h: list[float] = []
@@ -276,23 +337,40 @@ def _evaluate_score(records: Sequence[BenchRecord], preds: Sequence[Prediction],
                 rs.append(nan_to_zero(pearson(pooled_j, pooled_h)))
             by_cat[c] = {"pearson": median3(rs), "n": float(len(crows))}
         else:
-            per = [pearson([r.judge for r in crows if r.trial == t and r.judge is not None],
-                           [r.human for r in crows if r.trial == t and r.human is not None])
-                   for t in trials]
+            per = [
+                pearson(
+                    [r.judge for r in crows if r.trial == t and r.judge is not None],
+                    [r.human for r in crows if r.trial == t and r.human is not None],
+                )
+                for t in trials
+            ]
             per = [x for x in per if not math.isnan(x)]
-            by_cat[c] = {"pearson": sum(per) / len(per) if per else math.nan,
-                         "n": float(len(crows))}
+            by_cat[c] = {
+                "pearson": sum(per) / len(per) if per else math.nan,
+                "n": float(len(crows)),
+            }
     vals = [m["pearson"] for m in by_cat.values() if not math.isnan(m["pearson"])]
     metrics = {"pearson": sum(vals) / len(vals) if vals else math.nan}
     if mode == "reference":
-        quirks = ["Q17: unparsable outputs score -1 and stay in the correlation",
-                  "Q7: category r = median of r(trial 0), r(trials 0-1 pooled), "
-                  "r(trials 0-2 pooled); Pearson nan -> 0",
-                  "Q8: reference prints categories in set order; sorted here"]
+        quirks = [
+            "Q17: unparsable outputs score -1 and stay in the correlation",
+            "Q7: category r = median of r(trial 0), r(trials 0-1 pooled), "
+            "r(trials 0-2 pooled); Pearson nan -> 0",
+            "Q8: reference prints categories in set order; sorted here",
+        ]
     ci = correlation_ci(rows)
-    return BenchScore("mllm-judge", "score", mode, metrics, {"pearson": ci["pearson"]},
-                      {"original_dataset": by_cat}, count_rows(rows, len(records)), quirks,
-                      rows=rows, kind="correlation")
+    return BenchScore(
+        "mllm-judge",
+        "score",
+        mode,
+        metrics,
+        {"pearson": ci["pearson"]},
+        {"original_dataset": by_cat},
+        count_rows(rows, len(records)),
+        quirks,
+        rows=rows,
+        kind="correlation",
+    )
 
 
 def ranking_letters(scores: Sequence[float], *, reference: bool) -> str:
@@ -300,12 +378,14 @@ def ranking_letters(scores: Sequence[float], *, reference: bool) -> str:
     (equal scores put the later letter first); clean: ties keep the letter order."""
     letters = [chr(65 + i) for i in range(len(scores))]
     if reference:
-        return "".join(letter for _, letter in sorted(zip(scores, letters), reverse=True))
+        pairs = sorted(zip(scores, letters, strict=True), reverse=True)
+        return "".join(letter for _, letter in pairs)
     return "".join(letters[i] for i in sorted(range(len(scores)), key=lambda i: (-scores[i], i)))
 
 
-def _evaluate_batch(records: Sequence[BenchRecord], preds: Sequence[Prediction],
-                    mode: Mode) -> BenchScore:
+def _evaluate_batch(
+    records: Sequence[BenchRecord], preds: Sequence[Prediction], mode: Mode
+) -> BenchScore:
     proto = get_protocol("mllm-judge/batch")
     rows: list[ScoredRow] = []
     for rec, t, p in _rows(records, preds):
@@ -319,18 +399,36 @@ def _evaluate_batch(records: Sequence[BenchRecord], preds: Sequence[Prediction],
             ranking = ranking_letters(ints, reference=True)
             failed = len(ints) != len(rec.responses)
         else:
-            v = proto.parse(p.text, mode="clean", count=len(rec.responses),
-                            finish_reason=p.finish_reason)
+            v = proto.parse(
+                p.text, mode="clean", count=len(rec.responses), finish_reason=p.finish_reason
+            )
             ranking = ranking_letters(list(v.scores), reference=False) if v.ok else ""
             failed = not v.ok
         dist = normalized_levenshtein(ranking, str(rec.gold))
-        rows.append(ScoredRow(rec.id, t, rec.gold, ranking, None, failed, None, rec.categories,
-                              reasoning_words=reasoning_words(p.text), judge=dist))
+        rows.append(
+            ScoredRow(
+                rec.id,
+                t,
+                rec.gold,
+                ranking,
+                None,
+                failed,
+                None,
+                rec.categories,
+                reasoning_words=reasoning_words(p.text),
+                judge=dist,
+            )
+        )
     trials = sorted({r.trial for r in rows})
     by_cat: dict[str, dict[str, float]] = {}
     for c in sorted({r.categories.get("original_dataset", "all") for r in rows}):
-        crows = [r for r in rows if r.categories.get("original_dataset", "all") == c
-                 and r.error is None and r.judge is not None]
+        crows = [
+            r
+            for r in rows
+            if r.categories.get("original_dataset", "all") == c
+            and r.error is None
+            and r.judge is not None
+        ]
         if mode == "reference":
             seen: list[float] = []
             cumulative = []
@@ -349,13 +447,28 @@ def _evaluate_batch(records: Sequence[BenchRecord], preds: Sequence[Prediction],
         by_cat[c] = {"levenshtein": value, "n": float(len(crows))}
     vals = [m["levenshtein"] for m in by_cat.values() if not math.isnan(m["levenshtein"])]
     metrics = {"levenshtein": sum(vals) / len(vals) if vals else math.nan}
-    quirks = (["Q7: cumulative (pooled) means over trials", "Q8: category value = max "
-               "(worst) of the cumulative means", "all <answer> integers are used; equal "
-               "scores rank the later letter first"] if mode == "reference" else [])
+    quirks = (
+        [
+            "Q7: cumulative (pooled) means over trials",
+            "Q8: category value = max (worst) of the cumulative means",
+            "all <answer> integers are used; equal scores rank the later letter first",
+        ]
+        if mode == "reference"
+        else []
+    )
     per_item = [sum(v) / len(v) for v in _by_id(rows).values() if v]
-    return BenchScore("mllm-judge", "batch", mode, metrics,
-                      {"levenshtein": bootstrap_ci(per_item)}, {"original_dataset": by_cat},
-                      count_rows(rows, len(records)), quirks, rows=rows, kind="distance")
+    return BenchScore(
+        "mllm-judge",
+        "batch",
+        mode,
+        metrics,
+        {"levenshtein": bootstrap_ci(per_item)},
+        {"original_dataset": by_cat},
+        count_rows(rows, len(records)),
+        quirks,
+        rows=rows,
+        kind="distance",
+    )
 
 
 def _by_id(rows: Sequence[ScoredRow]) -> dict[str, list[float]]:
@@ -366,12 +479,14 @@ def _by_id(rows: Sequence[ScoredRow]) -> dict[str, list[float]]:
     return out
 
 
-BENCHMARK = register_benchmark(Benchmark(
-    name="mllm-judge",
-    description="MLLM-as-a-Judge score/pair/batch (spec 7.1)",
-    splits=SPLITS,
-    protocols={s: f"mllm-judge/{s}" for s in SPLITS},
-    load=load,
-    evaluate=evaluate,
-    default_trials=3,
-))
+BENCHMARK = register_benchmark(
+    Benchmark(
+        name="mllm-judge",
+        description="MLLM-as-a-Judge score/pair/batch (spec 7.1)",
+        splits=SPLITS,
+        protocols={s: f"mllm-judge/{s}" for s in SPLITS},
+        load=load,
+        evaluate=evaluate,
+        default_trials=3,
+    )
+)

@@ -40,10 +40,17 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
                 try:
                     gold = float(row.get("mos") or "")
                 except ValueError:
-                    raise InputError(f"mos {row.get('mos')!r} is not a number", record=where,
-                                     field="mos") from None
-                out.append(BenchRecord(f"{_set_name(path)}/{rel}", gold,
-                                       {"set": _set_name(path)}, audios=[str(root / rel)]))
+                    raise InputError(
+                        f"mos {row.get('mos')!r} is not a number", record=where, field="mos"
+                    ) from None
+                out.append(
+                    BenchRecord(
+                        f"{_set_name(path)}/{rel}",
+                        gold,
+                        {"set": _set_name(path)},
+                        audios=[str(root / rel)],
+                    )
+                )
             except InputError as exc:
                 out.append(BenchRecord(where, None, {"set": _set_name(path)}, error=str(exc)))
             if cfg.limit is not None and len(out) >= cfg.limit:
@@ -51,13 +58,30 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
     return out
 
 
-def evaluate(split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction],
-             mode: Mode) -> BenchScore:
-    return evaluate_audio("nisqa", split, records, preds, mode, protocol="nisqa", fallback=3.0,
-                          round_gt=True, system_level=False)
+def evaluate(
+    split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction], mode: Mode
+) -> BenchScore:
+    return evaluate_audio(
+        "nisqa",
+        split,
+        records,
+        preds,
+        mode,
+        protocol="nisqa",
+        fallback=3.0,
+        round_gt=True,
+        system_level=False,
+    )
 
 
-BENCHMARK = register_benchmark(Benchmark(
-    name="nisqa", description="NISQA speech quality MOS (spec 8.2)", splits=("test",),
-    protocols={"test": "nisqa"}, load=load, evaluate=evaluate, family="omni",
-))
+BENCHMARK = register_benchmark(
+    Benchmark(
+        name="nisqa",
+        description="NISQA speech quality MOS (spec 8.2)",
+        splits=("test",),
+        protocols={"test": "nisqa"},
+        load=load,
+        evaluate=evaluate,
+        family="omni",
+    )
+)

@@ -33,13 +33,30 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
     return records[: cfg.limit] if cfg.limit is not None else records
 
 
-def evaluate(split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction],
-             mode: Mode) -> BenchScore:
-    return evaluate_audio("somos", split, records, preds, mode, protocol="somos", fallback=3.0,
-                          round_gt=True, system_level=True)
+def evaluate(
+    split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction], mode: Mode
+) -> BenchScore:
+    return evaluate_audio(
+        "somos",
+        split,
+        records,
+        preds,
+        mode,
+        protocol="somos",
+        fallback=3.0,
+        round_gt=True,
+        system_level=True,
+    )
 
 
-BENCHMARK = register_benchmark(Benchmark(
-    name="somos", description="SOMOS TTS MOS, utterance and system level (spec 8.4)",
-    splits=("test",), protocols={"test": "somos"}, load=load, evaluate=evaluate, family="omni",
-))
+BENCHMARK = register_benchmark(
+    Benchmark(
+        name="somos",
+        description="SOMOS TTS MOS, utterance and system level (spec 8.4)",
+        splits=("test",),
+        protocols={"test": "somos"},
+        load=load,
+        evaluate=evaluate,
+        family="omni",
+    )
+)

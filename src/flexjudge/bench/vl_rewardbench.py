@@ -71,10 +71,13 @@ def _record(raw: Any, where: str, root: Any, index: int) -> BenchRecord:
     if len(responses) != 2 or not all(isinstance(r, str) for r in responses):
         raise InputError("expected a list of two strings", record=where, field="response")
     ranking = need(raw, "human_ranking", where, list)
-    gold = {(0, 1): "A", (1, 0): "B"}.get(tuple(int(x) for x in ranking))
+    key: tuple[int, ...] = tuple(int(x) for x in ranking)
+    golds: dict[tuple[int, ...], str] = {(0, 1): "A", (1, 0): "B"}
+    gold = golds.get(key)
     if gold is None:
-        raise InputError(f"expected [0, 1] or [1, 0], got {ranking!r}", record=where,
-                         field="human_ranking")
+        raise InputError(
+            f"expected [0, 1] or [1, 0], got {ranking!r}", record=where, field="human_ranking"
+        )
     image = raw.get("image_path", raw.get("image"))
     if image is None:
         raise InputError("missing field", record=where, field="image")
@@ -91,26 +94,33 @@ def orders(records: Sequence[BenchRecord], trial: int, mode: str) -> list[tuple[
     return [(0, 1) if rng.uniform() < 0.5 else (1, 0) for _ in records]
 
 
-def evaluate(split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction],
-             mode: Mode) -> BenchScore:
+def evaluate(
+    split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction], mode: Mode
+) -> BenchScore:
     rows = score_rows(records, preds, mode, "vl-rewardbench")
-    quirks = ["Q17: unparsable outputs become the tie [0, 0] (always wrong)"] \
-        if mode == "reference" else []
+    quirks = (
+        ["Q17: unparsable outputs become the tie [0, 0] (always wrong)"]
+        if mode == "reference"
+        else []
+    )
     score = preference_score("vl-rewardbench", split, mode, records, rows, ["task"], quirks)
-    groups = [m["accuracy"] for m in score.by_category["task"].values()
-              if not math.isnan(m["accuracy"])]
+    groups = [
+        m["accuracy"] for m in score.by_category["task"].values() if not math.isnan(m["accuracy"])
+    ]
     score.metrics["macro_accuracy"] = sum(groups) / len(groups) if groups else math.nan
     return score
 
 
-BENCHMARK = register_benchmark(Benchmark(
-    name="vl-rewardbench",
-    description="VL-RewardBench pairwise, random order seeded by trial (spec 7.2)",
-    splits=("test",),
-    protocols={"test": "vl-rewardbench"},
-    load=load,
-    evaluate=evaluate,
-    default_trials=1,
-    orders=orders,
-    hf_id=HF_ID,
-))
+BENCHMARK = register_benchmark(
+    Benchmark(
+        name="vl-rewardbench",
+        description="VL-RewardBench pairwise, random order seeded by trial (spec 7.2)",
+        splits=("test",),
+        protocols={"test": "vl-rewardbench"},
+        load=load,
+        evaluate=evaluate,
+        default_trials=1,
+        orders=orders,
+        hf_id=HF_ID,
+    )
+)

@@ -29,12 +29,18 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
             try:
                 gold = float(parts[4])
             except ValueError:
-                raise InputError(f"similarity {parts[4]!r} is not a number", record=where,
-                                 field="score") from None
+                raise InputError(
+                    f"similarity {parts[4]!r} is not a number", record=where, field="score"
+                ) from None
             same = "same" if parts[2] == "1" else "different"
-            out.append(BenchRecord(f"{parts[0]}|{parts[1]}", gold,
-                                   {"set": "voxsim", "speaker": same},
-                                   audios=[str(root / parts[0]), str(root / parts[1])]))
+            out.append(
+                BenchRecord(
+                    f"{parts[0]}|{parts[1]}",
+                    gold,
+                    {"set": "voxsim", "speaker": same},
+                    audios=[str(root / parts[0]), str(root / parts[1])],
+                )
+            )
         except InputError as exc:
             out.append(BenchRecord(where, None, error=str(exc)))
         if cfg.limit is not None and len(out) >= cfg.limit:
@@ -42,16 +48,35 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
     return out
 
 
-def evaluate(split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction],
-             mode: Mode) -> BenchScore:
-    score = evaluate_audio("voxsim", split, records, preds, mode, protocol="voxsim",
-                           fallback=3.5, round_gt=False, system_level=False)
-    score.notes.append("MSE compares a 1-5 judge score with the dataset's own similarity "
-                       "scale and is not meaningful; LCC/SRCC are")
+def evaluate(
+    split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction], mode: Mode
+) -> BenchScore:
+    score = evaluate_audio(
+        "voxsim",
+        split,
+        records,
+        preds,
+        mode,
+        protocol="voxsim",
+        fallback=3.5,
+        round_gt=False,
+        system_level=False,
+    )
+    score.notes.append(
+        "MSE compares a 1-5 judge score with the dataset's own similarity "
+        "scale and is not meaningful; LCC/SRCC are"
+    )
     return score
 
 
-BENCHMARK = register_benchmark(Benchmark(
-    name="voxsim", description="VoxSim speaker similarity (spec 8.5)", splits=("test",),
-    protocols={"test": "voxsim"}, load=load, evaluate=evaluate, family="omni",
-))
+BENCHMARK = register_benchmark(
+    Benchmark(
+        name="voxsim",
+        description="VoxSim speaker similarity (spec 8.5)",
+        splits=("test",),
+        protocols={"test": "voxsim"},
+        load=load,
+        evaluate=evaluate,
+        family="omni",
+    )
+)
