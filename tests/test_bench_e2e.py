@@ -312,3 +312,27 @@ def test_bench_report_compares_runs(tmp_path: Path) -> None:
     runs = json.loads(res.stdout.strip().splitlines()[-1])["runs"]
     assert [r["mode"] for r in runs] == ["reference", "clean"]
     assert "pandalm/test f1" in (tmp_path / "cmp" / "comparison.md").read_text()
+
+
+def test_mock_omni_run_bvcc_system_level_and_scatter(tmp_path: Path) -> None:
+    args = make_data(tmp_path, "bvcc", "test")
+    gold = tmp_path / "sys.csv"
+    gold.write_text("system,mean\nsysA,3.1\nsysB,2.2\n")
+    out = tmp_path / "bvcc"
+    score = run_benchmark(
+        BenchRunConfig("bvcc", "mock", out, data=Path(args[1]), gold=gold),
+        judge=Judge(MockBackend(family="qwen2_5_omni")),
+    )
+    assert score.counts == {
+        "records": 2,
+        "rows": 2,
+        "scored": 2,
+        "errors": 0,
+        "parse_failures": 0,
+        "correct": 0,
+        "wrong": 0,
+    }
+    assert "system_lcc" in score.metrics and (out / "scatter.png").is_file()
+    report = json.loads((out / "report.json").read_text())
+    assert report["plots"] == {"scatter": "scatter.png"}
+    assert any("Q11" in q for q in report["quirks"])
