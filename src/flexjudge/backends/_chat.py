@@ -1,0 +1,212 @@
+"""Rendered prompt ⇄ OpenAI chat messages, shared by the OpenAI backend and the OpenAI server.
+
+A rendered prompt (ChatML, or Llama-3 headers) is split back into ``system``/``user``/
+``assistant`` messages; in user text every typed media placeholder becomes a content part
+(``image_url``, ``video_url``, ``input_audio``) in order, with the media as base64 data URLs.
+The Qwen chat templates join content parts with nothing in between, so
+:func:`messages_to_prompt` rebuilds the exact same string.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import wave
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from flexjudge.errors import BackendError, InputError
+
+PLACEHOLDERS: dict[str, dict[str, str]] = {
+    "qwen2_5_vl": {
+        "image": "<|vision_start|><|image_pad|><|vision_end|>",
+        "video": "<|vision_start|><|video_pad|><|vision_end|>",
+    },
+    "qwen2_5_omni": {
+        "image": "<|vision_bos|><|IMAGE|><|vision_eos|>",
+        "video": "<|vision_bos|><|VIDEO|><|vision_eos|>",
+        "audio": "<|audio_bos|><|AUDIO|><|audio_eos|>",
+    },
+}
+_CHATML_TURN = re.compile(r"<\|im_start\|>(\w+)\n(.*?)(?:<\|im_end\|>\n?|$)", re.S)
+_LLAMA_TURN = re.compile(
+    r"<\|start_header_id\|>(\w+)<\|end_header_id\|>\n\n(.*?)(?:<\|eot_id\|>|$)", re.S
+)
+AUDIO_RATE = 16000
+
+
+def prompt_to_messages(prompt: str) -> tuple[list[dict[str, str]], bool]:
+    """Split a rendered prompt into ``[{"role", "content"}]`` text messages.
+
+    Returns ``(messages, continues)``: ``continues`` is True when the prompt ends inside a
+    non-empty assistant turn (a prefix to continue, as budget forcing does); an empty final
+    assistant turn (the generation prompt) is dropped.  Raises :class:`BackendError` for a
+    prompt in neither ChatML nor Llama-3 format.
+    """
+    if "<|im_start|>" in prompt:
+        turns, closed_end = _CHATML_TURN.findall(prompt), "<|im_end|>"
+    elif "<|start_header_id|>" in prompt:
+        turns, closed_end = _LLAMA_TURN.findall(prompt), "<|eot_id|>"
+    else:
+        raise BackendError("prompt is neither ChatML nor Llama-3: cannot build chat messages")
+    messages = [{"role": role, "content": content} for role, content in turns]
+    continues = False
+    if (
+        messages
+        and messages[-1]["role"] == "assistant"
+        and not prompt.rstrip("\n").endswith(closed_end)
+    ):
+        if messages[-1]["content"]:
+            continues = True
+        else:
+            messages.pop()
+    return messages, continues
+
+
+def split_media(text: str, family: str) -> list[tuple[str, str]]:
+    """``text`` as ``[(kind, piece)]``: kind ``"text"`` with its text, or a media kind."""
+    marks = PLACEHOLDERS.get(family, {})
+    if not marks:
+        return [("text", text)] if text else []
+    pattern = re.compile("|".join(re.escape(m) for m in marks.values()))
+    by_mark = {m: k for k, m in marks.items()}
+    parts: list[tuple[str, str]] = []
+    last = 0
+    for m in pattern.finditer(text):
+        if m.start() > last:
+            parts.append(("text", text[last : m.start()]))
+        parts.append((by_mark[m.group(0)], ""))
+        last = m.end()
+    if last < len(text):
+        parts.append(("text", text[last:]))
+    return parts
+
+
+def image_data_url(image: Image.Image) -> str:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def audio_wav_base64(wave_f32: np.ndarray, rate: int = AUDIO_RATE) -> str:
+    """16-bit PCM mono WAV of a float waveform in [-1, 1], base64-encoded."""
+    pcm = (np.clip(np.asarray(wave_f32, dtype=np.float32), -1, 1) * 32767).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def video_data_url(frames: np.ndarray, fps: float) -> str:
+    """An MP4 (mpeg4) data URL of ``(T, H, W, 3)`` uint8 frames; needs the ``av`` package."""
+    from flexjudge._optional import require
+
+    av = require("av", "video")
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format="mp4") as container:
+        stream = container.add_stream("mpeg4", rate=max(1, round(fps)))
+        stream.height, stream.width = int(frames.shape[1]) // 2 * 2, int(frames.shape[2]) // 2 * 2
+        stream.pix_fmt = "yuv420p"
+        for frame in frames:
+            crop = np.ascontiguousarray(frame[: stream.height, : stream.width])
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(crop, format="rgb24")))
+        container.mux(stream.encode())
+    return "data:video/mp4;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def media_part(kind: str, value: Any, fps: float = 2.0) -> dict[str, Any]:
+    if kind == "image":
+        return {"type": "image_url", "image_url": {"url": image_data_url(value)}}
+    if kind == "video":
+        return {"type": "video_url", "video_url": {"url": video_data_url(value, fps)}}
+    return {
+        "type": "input_audio",
+        "input_audio": {"data": audio_wav_base64(value), "format": "wav"},
+    }
+
+
+def build_messages(
+    prompt: str,
+    family: str,
+    images: Sequence[Any],
+    videos: Sequence[Any],
+    audios: Sequence[Any],
+    video_fps: Sequence[float] = (),
+) -> tuple[list[dict[str, Any]], bool]:
+    """OpenAI chat messages for a rendered prompt and its media (placeholders → parts)."""
+    messages, continues = prompt_to_messages(prompt)
+    pools = {"image": list(images), "video": list(videos), "audio": list(audios)}
+    fps = list(video_fps)
+    used = {"image": 0, "video": 0, "audio": 0}
+    out: list[dict[str, Any]] = []
+    for msg in messages:
+        parts = split_media(msg["content"], family) if msg["role"] == "user" else []
+        if not any(kind != "text" for kind, _ in parts):
+            out.append(msg)
+            continue
+        content: list[dict[str, Any]] = []
+        for kind, text in parts:
+            if kind == "text":
+                content.append({"type": "text", "text": text})
+                continue
+            i = used[kind]
+            if i >= len(pools[kind]):
+                raise BackendError(f"prompt has more {kind} placeholders than {kind}s given")
+            content.append(media_part(kind, pools[kind][i], fps[i] if i < len(fps) else 2.0))
+            used[kind] += 1
+        out.append({"role": "user", "content": content})
+    for kind, n in used.items():
+        if n != len(pools[kind]):
+            raise BackendError(f"{len(pools[kind])} {kind}s given for {n} placeholders")
+    return out, continues
+
+
+# ---------------------------------------------------------------------- server side
+def decode_data_url(url: str, field: str) -> bytes:
+    if not url.startswith("data:") or ";base64," not in url:
+        raise InputError("only base64 data URLs are accepted", field=field)
+    try:
+        return base64.b64decode(url.split(";base64,", 1)[1], validate=True)
+    except ValueError as exc:
+        raise InputError(f"invalid base64: {exc}", field=field) from exc
+
+
+def decode_image(data: bytes, field: str) -> Image.Image:
+    try:
+        return Image.open(io.BytesIO(data)).convert("RGB")
+    except Exception as exc:  # PIL raises several types for corrupt data
+        raise InputError(f"not a decodable image: {exc}", field=field) from exc
+
+
+def decode_wav(data: bytes, field: str) -> np.ndarray:
+    try:
+        with wave.open(io.BytesIO(data), "rb") as w:
+            if w.getsampwidth() != 2 or w.getnchannels() != 1 or w.getframerate() != AUDIO_RATE:
+                raise InputError("audio must be 16 kHz mono 16-bit WAV", field=field)
+            pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    except (wave.Error, EOFError) as exc:
+        raise InputError(f"not a WAV file: {exc}", field=field) from exc
+    return (pcm.astype(np.float32) / 32767).astype(np.float32)
+
+
+def decode_video(data: bytes, field: str) -> tuple[np.ndarray, float]:
+    from flexjudge._optional import require
+
+    av = require("av", "video")
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            stream = container.streams.video[0]
+            frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
+            fps = float(stream.average_rate or 2.0)
+    except Exception as exc:  # av raises its own error family
+        raise InputError(f"not a decodable video: {exc}", field=field) from exc
+    if not frames:
+        raise InputError("video has no frames", field=field)
+    return np.stack(frames).astype(np.uint8), fps

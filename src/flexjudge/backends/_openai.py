@@ -1,0 +1,224 @@
+"""OpenAI-compatible backend: ``POST {base_url}/chat/completions`` (vLLM, SGLang, OpenAI, …).
+
+Each :class:`GenerationRequest` becomes one chat-completions call: the rendered prompt is split
+back into messages and its media placeholders into base64 ``image_url`` / ``video_url`` /
+``input_audio`` parts (:mod:`flexjudge.backends._chat`).  ``n`` and ``seed`` pass through, so
+votes share one prefill on servers that support ``n``.  Calls run on a thread pool of
+``max_concurrency`` workers; 429, 5xx, timeouts and connection errors are retried with
+exponential backoff (honouring ``Retry-After``) up to ``max_retries`` times.
+
+``vllm_extras=True`` (default) also sends vLLM's sampling extensions (``top_k=-1``,
+``repetition_penalty=1``, ``include_stop_str_in_output``, ``skip_special_tokens``); set it
+False for commercial APIs, which reject unknown fields — the single stop string of a protocol
+is then re-appended client-side when generation stopped on it.
+
+Budget forcing needs a prompt that ends inside the assistant turn.  With
+``continue_final_message=True`` the partial assistant message is sent last with vLLM's
+``continue_final_message=true, add_generation_prompt=false``, and the backend reports
+``supports_continuation``; otherwise such prompts are refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from flexjudge._optional import require
+from flexjudge.backends._base import Backend, Completion, GenerationRequest, ModelFamily
+from flexjudge.backends._chat import build_messages
+from flexjudge.errors import BackendError
+
+_RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+
+class OpenAIBackend(Backend):
+    """Chat completions over HTTP (``httpx``).
+
+    ``model`` is the server's model name.  ``base_url`` defaults to ``$OPENAI_BASE_URL`` or
+    ``https://api.openai.com/v1``; ``api_key`` to ``$OPENAI_API_KEY`` (servers without auth
+    accept any value).  ``family`` says which placeholders the rendered prompts use
+    (default ``qwen2_5_vl``).
+
+    Failures: a request that still fails after its retries (or gets a non-retryable 4xx)
+    yields ``n`` completions with ``finish_reason="error"`` and the message as text; when
+    every request of a call fails, :class:`~flexjudge.errors.BackendError` is raised naming
+    the URL and the last error.
+    """
+
+    name = "openai"
+    supports_continuation = False
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        family: ModelFamily = "qwen2_5_vl",
+        max_concurrency: int = 8,
+        max_retries: int = 4,
+        timeout: float = 300.0,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        vllm_extras: bool = True,
+        continue_final_message: bool = False,
+        extra_body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        httpx = require("httpx", "serve")
+        super().__init__(model, family)
+        self.base_url = (
+            base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        ).rstrip("/")
+        key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
+        self.max_retries = max_retries
+        self.backoff, self.max_backoff = backoff, max_backoff
+        self.vllm_extras = vllm_extras
+        self.continue_final_message = continue_final_message
+        self.supports_continuation = continue_final_message  # type: ignore[misc]
+        self.extra_body = dict(extra_body or {})
+        self._httpx = httpx
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)),
+            headers={"Authorization": f"Bearer {key}", **(headers or {})},
+            limits=httpx.Limits(max_connections=max_concurrency),
+        )
+        self._pool = ThreadPoolExecutor(
+            max_workers=max_concurrency, thread_name_prefix="flexjudge-openai"
+        )
+        self._closed = threading.Event()
+
+    # ------------------------------------------------------------------ request building
+    def build_body(self, request: GenerationRequest) -> dict[str, Any]:
+        """The JSON body for ``request`` (raises :class:`BackendError` if it cannot be sent)."""
+        messages, continues = build_messages(
+            request.prompt,
+            self.family,
+            request.images,
+            request.videos,
+            request.audios,
+            request.video_fps,
+        )
+        s = request.sampling
+        body: dict[str, Any] = {
+            "model": self.model_id,
+            "messages": messages,
+            "temperature": s.temperature,
+            "top_p": s.top_p,
+            "max_tokens": s.max_tokens,
+            "n": s.n,
+        }
+        if s.seed is not None:
+            body["seed"] = s.seed
+        if s.stop:
+            body["stop"] = list(s.stop)
+        if self.vllm_extras:
+            body.update(
+                top_k=-1,
+                repetition_penalty=1.0,
+                skip_special_tokens=True,
+                include_stop_str_in_output=s.include_stop_str_in_output,
+            )
+        if continues:
+            if not self.continue_final_message:
+                raise BackendError(
+                    "prompt continues an assistant turn; pass "
+                    "continue_final_message=True for a server that supports it"
+                )
+            body.update(continue_final_message=True, add_generation_prompt=False)
+        body.update(self.extra_body)
+        return body
+
+    def fingerprint(self) -> str:
+        import hashlib
+
+        base = super().fingerprint()
+        return hashlib.sha256(f"{base}|{self.base_url}".encode()).hexdigest()[:16]
+
+    # ------------------------------------------------------------------ calls
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Completion]]:
+        """All requests concurrently (``max_concurrency``); results in request order."""
+        if not requests:
+            return []
+        results = list(self._pool.map(self._one, requests))
+        if all(c.finish_reason == "error" for cs in results for c in cs):
+            raise BackendError(
+                f"every request to {self.base_url} failed; last error: {results[-1][0].text}"
+            )
+        return results
+
+    def _one(self, request: GenerationRequest) -> list[Completion]:
+        n = request.sampling.n
+        try:
+            body = self.build_body(request)
+            data = self._post(body)
+            return self._parse(data, request)
+        except BackendError as exc:
+            return [Completion(str(exc), "error") for _ in range(n)]
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        url = f"{self.base_url}/chat/completions"
+        last = "no attempt"
+        for attempt in range(self.max_retries + 1):
+            wait = min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
+            try:
+                response = self._client.post(url, json=body)
+            except (self._httpx.TimeoutException, self._httpx.TransportError) as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code == 200:
+                    try:
+                        data: dict[str, Any] = response.json()
+                    except ValueError as exc:
+                        raise BackendError(f"{url} returned invalid JSON: {exc}") from exc
+                    return data
+                last = f"HTTP {response.status_code}: {response.text[:300]}"
+                if response.status_code not in _RETRY_STATUS:
+                    raise BackendError(f"{url}: {last}")
+                retry_after = response.headers.get("retry-after")
+                if retry_after is not None:
+                    with contextlib.suppress(ValueError):
+                        wait = min(self.max_backoff, float(retry_after))
+            if attempt < self.max_retries and not self._closed.is_set():
+                time.sleep(wait)
+        raise BackendError(f"{url} failed after {self.max_retries + 1} attempts: {last}")
+
+    def _parse(self, data: dict[str, Any], request: GenerationRequest) -> list[Completion]:
+        s = request.sampling
+        try:
+            choices = sorted(data["choices"], key=lambda c: c.get("index", 0))
+        except (KeyError, TypeError) as exc:
+            raise BackendError(f"response without choices: {str(data)[:200]}") from exc
+        if len(choices) != s.n:
+            raise BackendError(f"asked for n={s.n} choices, got {len(choices)}")
+        total = (data.get("usage") or {}).get("completion_tokens")
+        out = []
+        for c in choices:
+            text = (c.get("message") or {}).get("content") or ""
+            reason = c.get("finish_reason") or "stop"
+            finish = "length" if reason == "length" else "stop" if reason != "error" else "error"
+            if (
+                finish == "stop"
+                and not self.vllm_extras
+                and s.include_stop_str_in_output
+                and len(s.stop) == 1
+                and not text.endswith(s.stop[0])
+                and c.get("stop_reason", s.stop[0]) == s.stop[0]
+            ):
+                text += s.stop[0]
+            tokens = c.get("num_tokens")
+            if tokens is None:
+                tokens = total if (s.n == 1 and isinstance(total, int)) else 0
+            out.append(Completion(text.strip(), finish, int(tokens)))  # type: ignore[arg-type]
+        return out
+
+    def close(self) -> None:
+        self._closed.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._client.close()
