@@ -28,7 +28,6 @@ from flexjudge.apps._server_models import (
     HealthResponse,
     JudgeRequest,
     JudgeResponse,
-    MediaInput,
     RewardRequest,
     RewardResponse,
 )
@@ -138,6 +137,11 @@ def create_app(
         first = detail[0] if detail else {"loc": [], "msg": "invalid request"}
         return error(422, f"invalid request: {'.'.join(first['loc'])}: {first['msg']}", detail)
 
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # a bug, not the client's fault: still a JSON body with a reason, never a traceback
+        return error(500, f"internal error: {type(exc).__name__}")
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error(exc.status_code, str(exc.detail))
@@ -170,37 +174,9 @@ def create_app(
         return await run_judge(req)
 
     if importlib.util.find_spec("multipart") is not None:
-        from fastapi import File, Form, UploadFile
+        from flexjudge.apps._server_upload import add_upload_route
 
-        @app.post("/v1/judge/upload", response_model=JudgeResponse)
-        async def upload_route(
-            request: str = Form(description="a /v1/judge JSON body without media"),
-            images: list[UploadFile] = File(default=[]),
-            videos: list[UploadFile] = File(default=[]),
-            audios: list[UploadFile] = File(default=[]),
-        ) -> JudgeResponse:
-            """Multipart variant of /v1/judge: the body as a ``request`` form field, files
-            as ``images``/``videos``/``audios`` parts."""
-            try:
-                body = json.loads(request)
-            except json.JSONDecodeError as exc:
-                raise RequestRejected(422, f"request: invalid JSON ({exc.msg})") from None
-            if not isinstance(body, dict):
-                raise RequestRejected(422, "request: must be a JSON object")
-            for key, files in (("images", images), ("videos", videos), ("audios", audios)):
-                if len(files) > cfg.max_media:
-                    raise RequestRejected(413, f"{key}: more than {cfg.max_media} media")
-                encoded = [MediaInput(base64=_b64(await f.read())) for f in files]
-                body[key] = (
-                    [*body.get(key, []), *encoded]
-                    if isinstance(body.get(key, []), list)
-                    else body.get(key)
-                )
-            try:
-                req = JudgeRequest.model_validate(body)
-            except ValueError as exc:
-                raise RequestRejected(422, f"request: {exc}") from None
-            return await run_judge(req)
+        add_upload_route(app, run_judge, cfg.max_media)
 
     @app.post("/get_reward", response_model=RewardResponse)
     async def reward_route(req: RewardRequest) -> RewardResponse:
@@ -233,12 +209,6 @@ def _mount_openai(app: FastAPI, backend: Backend | None) -> None:
         raise InputError("flexjudge.apps.openai_compat is not available in this version")
     module = importlib.import_module("flexjudge.apps.openai_compat")
     app.include_router(module.make_openai_router(backend))
-
-
-def _b64(data: bytes) -> str:
-    import base64
-
-    return base64.b64encode(data).decode("ascii")
 
 
 def _judge_item(req: JudgeRequest, limits: MediaLimits) -> JudgeItem:
@@ -312,31 +282,36 @@ class BodyLimitMiddleware:
                 return
         seen = 0
         started = False
+        refused = False
 
         async def limited_receive() -> Any:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _BodyTooLarge
+                    # answer now and tell the app the client left: it stops reading
+                    refused = True
+                    if not started:
+                        await _send_json(send, 413, f"request body is over {self.max_bytes} bytes")
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Any) -> None:
+        async def guarded_send(message: Any) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 already went out
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await _send_json(send, 413, f"request body is over {self.max_bytes} bytes")
-
-
-class _BodyTooLarge(Exception):
-    pass
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
 
 
 async def _send_json(send: Any, status: int, message: str) -> None:

@@ -69,13 +69,24 @@ def read_under_root(raw: str, root: Path, max_bytes: int, where: str) -> bytes:
         fd = os.open(resolved, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         raise RequestRejected(422, f"{where}: file cannot be opened") from None
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
+    try:
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise RequestRejected(422, f"{where}: not a regular file")
         if info.st_size > max_bytes:
             raise RequestRejected(413, f"{where}: file is over {max_bytes} bytes")
-        return fh.read(max_bytes + 1)
+        chunks, total = [], 0
+        while total <= max_bytes:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        return b"".join(chunks)
+    except OSError:
+        raise RequestRejected(422, f"{where}: file cannot be read") from None
+    finally:
+        os.close(fd)
 
 
 def _check_image(data: bytes, max_pixels: int, where: str) -> None:
