@@ -336,3 +336,17 @@ def test_mock_omni_run_bvcc_system_level_and_scatter(tmp_path: Path) -> None:
     report = json.loads((out / "report.json").read_text())
     assert report["plots"] == {"scatter": "scatter.png"}
     assert any("Q11" in q for q in report["quirks"])
+
+
+def test_mock_run_mj_bench_swaps_the_images_in_trial_one(tmp_path: Path) -> None:
+    import numpy as np
+
+    args = make_data(tmp_path, "mj-bench", "alignment")
+    backend = MockBackend()
+    run_benchmark(
+        BenchRunConfig("mj-bench", "mock", tmp_path / "mj", data=Path(args[1]), plots=False),
+        judge=Judge(backend),
+    )
+    means = [[float(np.asarray(im).mean()) for im in call.images] for call in backend.calls]
+    assert len(means) == 4  # 2 records x trials 0 (original) and 1 (swapped)
+    assert means[2] == means[0][::-1] and means[3] == means[1][::-1]
