@@ -9,6 +9,7 @@ Think once (text-only reasoning traces), judge anywhere.  The public API:
 * :mod:`flexjudge.media` — image, video, audio and molecule inputs.
 """
 
+from flexjudge._bias import PositionBiasReport, position_bias
 from flexjudge._results import JudgeItem, JudgeResult, Sample
 from flexjudge.backends import (
     Backend,
@@ -47,6 +48,7 @@ __all__ = [
     "MissingDependencyError",
     "MockBackend",
     "ParseStatus",
+    "PositionBiasReport",
     "ProtocolError",
     "Sample",
     "SamplingParams",
@@ -56,4 +58,5 @@ __all__ = [
     "get_protocol",
     "list_protocols",
     "load_backend",
+    "position_bias",
 ]
