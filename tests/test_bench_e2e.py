@@ -271,7 +271,7 @@ def test_mock_run_resumes_from_store_and_counts_errors(tmp_path: Path) -> None:
     assert len(backend.calls) == n_calls  # every judged item came from the store
     assert again.metrics == score.metrics
     md = (tmp_path / "run" / "report.md").read_text()
-    assert "errors" in md and "Q17" in md
+    assert "error rows" in md and "Q17" in md and "missing.jpg" in md
 
 
 def test_mock_run_vl_rewardbench_orders_follow_numpy_seed(tmp_path: Path) -> None:

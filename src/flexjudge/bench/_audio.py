@@ -161,8 +161,10 @@ def evaluate_audio(
         if round_gt:
             quirks.append("ground truth rounded to one decimal (Q10)")
         quirks.append("Q10 audio amplitude path is a property of the backend's audio loading")
-        quirks.append("Q11 not reproduced: a missing audio file is an error row under its own "
-                      "id instead of shifting the metadata of later rows")
+        quirks.append(
+            "Q11 not reproduced: a missing audio file is an error row under its own "
+            "id instead of shifting the metadata of later rows"
+        )
     ci = correlation_ci(rows)
     return BenchScore(
         name,

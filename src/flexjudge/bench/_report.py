@@ -15,9 +15,11 @@ from flexjudge.bench._core import BenchScore
 from flexjudge.errors import InputError
 
 
-def _fmt(v: Any) -> str:
+def _fmt(v: Any, key: str = "") -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
+    if key == "n" and isinstance(v, float):
+        return str(int(v))
     if isinstance(v, float):
         return f"{v:.4f}"
     return str(v)
@@ -53,14 +55,15 @@ def to_markdown(score: BenchScore, meta: dict[str, Any] | None = None) -> str:
             "|" + "---|" * (len(cols) + 1),
         ]
         for cat, m in cats.items():
-            out.append("| " + " | ".join([cat, *[_fmt(m.get(c)) for c in cols]]) + " |")
+            out.append("| " + " | ".join([cat, *[_fmt(m.get(c), c) for c in cols]]) + " |")
         out.append("")
     c = score.counts
     pfr = score.parse_failure_rate
     out += [
         "## counts",
         "",
-        "| records | judged | errors | parse failures | parse-failure rate | wrong | correct |",
+        "| records | judged rows | error rows | parse failures | parse-failure rate "
+        "| wrong | correct |",
         "|---|---|---|---|---|---|---|",
         f"| {c.get('records', 0)} | {c.get('scored', 0)} | {c.get('errors', 0)} | "
         f"{c.get('parse_failures', 0)} | {_fmt(pfr)} | {c.get('wrong', 0)} | "
@@ -86,7 +89,7 @@ def to_csv(score: BenchScore) -> str:
     w = csv.DictWriter(buf, fieldnames=cols)
     w.writeheader()
     for r in rows:
-        w.writerow({k: _fmt(r.get(k)) if k not in ("group", "category") else r[k] for k in cols})
+        w.writerow({k: _fmt(r.get(k), k) if k not in ("group", "category") else r[k] for k in cols})
     return buf.getvalue()
 
 

@@ -211,7 +211,7 @@ def run_benchmark(cfg: BenchRunConfig, judge: Any = None) -> BenchScore:
     score = bench.evaluate(split, records, preds, cfg.mode)
     meta = {
         "model": cfg.model,
-        "backend": cfg.backend,
+        "backend": getattr(judge.backend, "name", cfg.backend),
         "protocol": protocol,
         "trials": trials,
         "limit": cfg.limit,

@@ -258,12 +258,16 @@ def _evaluate_pair(
         by_notie = accuracy_table(rows, "original_dataset", keep=lambda r: r.gold != "tie")
         metrics = {"accuracy_tie": _macro(by_tie), "accuracy_no_tie": _macro(by_notie)}
     metrics["accuracy"] = metrics["accuracy_tie"]
+    ci = accuracy_ci(rows)
+    if mode == "reference":  # the CI of the voted verdicts the headline is made of
+        voted = [float(final[i] == gold[i]) for i in final if final[i] is not None]
+        ci = bootstrap_ci(voted)
     return BenchScore(
         "mllm-judge",
         "pair",
         mode,
         metrics,
-        {"accuracy": accuracy_ci(rows)},
+        {"accuracy": ci},
         {"original_dataset (w. tie)": by_tie, "original_dataset (w.o. tie)": by_notie},
         count_rows(rows, len(records)),
         quirks,
