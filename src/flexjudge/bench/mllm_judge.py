@@ -23,26 +23,24 @@ from flexjudge.bench._core import (
     Prediction,
     ScoredRow,
     accuracy_ci,
-    correlation_ci,
     count_rows,
-    group_predictions,
     reasoning_words,
-    trials_of,
     word_len_diff,
 )
 from flexjudge.bench._io import LoadConfig, need, read_records, resolve_media
 from flexjudge.bench._metrics import (
     bootstrap_ci,
-    median3,
-    nan_to_zero,
-    normalized_levenshtein,
-    pearson,
+)
+from flexjudge.bench._mllm_scoring import (
+    error_row,
+    evaluate_batch,
+    evaluate_score,
+    record_trials,
 )
 from flexjudge.bench._pairs import positional, unswap
 from flexjudge.bench._registry import Benchmark, register_benchmark
 from flexjudge.errors import InputError
 from flexjudge.protocol import Mode, get_protocol
-from flexjudge.protocol._parse import REF_INT
 
 SPLITS = ("pair", "score", "batch")
 _PAIR_GOLD = {"A": "A", "B": "B", "C": "tie"}
@@ -152,31 +150,8 @@ def evaluate(
     if split == "pair":
         return _evaluate_pair(records, preds, mode)
     if split == "score":
-        return _evaluate_score(records, preds, mode)
-    return _evaluate_batch(records, preds, mode)
-
-
-def _rows(records: Sequence[BenchRecord], preds: Sequence[Prediction]):  # type: ignore[no-untyped-def]
-    grouped = group_predictions(preds)
-    trials = trials_of(grouped) or [0]
-    for rec in records:
-        for t in trials:
-            p = grouped.get(rec.id, {}).get(t)
-            yield rec, t, p
-
-
-def _error_row(rec: BenchRecord, t: int, p: Prediction | None) -> ScoredRow | None:
-    if rec.error is not None:
-        return ScoredRow(rec.id, t, rec.gold, error=rec.error, categories=rec.categories)
-    if p is None:
-        return ScoredRow(
-            rec.id, t, rec.gold, error="no prediction for this trial", categories=rec.categories
-        )
-    if p.status == "error" or p.text is None:
-        return ScoredRow(
-            rec.id, t, rec.gold, error=p.error or "no output", categories=rec.categories
-        )
-    return None
+        return evaluate_score(records, preds, mode)
+    return evaluate_batch(records, preds, mode)
 
 
 def _evaluate_pair(
@@ -184,8 +159,8 @@ def _evaluate_pair(
 ) -> BenchScore:
     proto = get_protocol("mllm-judge/pair")
     rows: list[ScoredRow] = []
-    for rec, t, p in _rows(records, preds):
-        err = _error_row(rec, t, p)
+    for rec, t, p in record_trials(records, preds):
+        err = error_row(rec, t, p)
         if err is not None:
             rows.append(err)
             continue
@@ -283,204 +258,6 @@ def _acc(ids: list[str], final: dict[str, str | None], gold: dict[str, Any]) -> 
 def _macro(table: dict[str, dict[str, float]]) -> float:
     vals = [m["accuracy"] for m in table.values() if not math.isnan(m["accuracy"])]
     return sum(vals) / len(vals) if vals else math.nan
-
-
-def _evaluate_score(
-    records: Sequence[BenchRecord], preds: Sequence[Prediction], mode: Mode
-) -> BenchScore:
-    proto = get_protocol("mllm-judge/score")
-    rows: list[ScoredRow] = []
-    for rec, t, p in _rows(records, preds):
-        err = _error_row(rec, t, p)
-        if err is not None:
-            rows.append(err)
-            continue
-        assert p is not None and p.text is not None
-        if mode == "reference":
-            m = REF_INT.search(p.text)
-            value: float | None = float(m.group(1)) if m else -1.0  # Q17
-            failed = m is None
-        else:
-            v = proto.parse(p.text, mode="clean", count=1, finish_reason=p.finish_reason)
-            value = v.scores[0] if v.ok else None
-            failed = value is None
-        rows.append(
-            ScoredRow(
-                rec.id,
-                t,
-                rec.gold,
-                value,
-                None,
-                failed,
-                None,
-                rec.categories,
-                reasoning_words=reasoning_words(p.text),
-                judge=value,
-                human=float(rec.gold),
-            )
-        )
-    trials = sorted({r.trial for r in rows})
-    by_cat: dict[str, dict[str, float]] = {}
-    quirks: list[str] = []
-    cats = sorted({r.categories.get("original_dataset", "all") for r in rows})
-    for c in cats:
-        crows = [
-            r
-            for r in rows
-            if r.categories.get("original_dataset", "all") == c
-            and r.error is None
-            and r.judge is not None
-        ]
-        if mode == "reference":
-            pooled_j: list[float] = []
-            pooled_h: list[float] = []
-            rs = []
-            for t in trials:
-                pooled_j += [r.judge for r in crows if r.trial == t and r.judge is not None]
-                pooled_h += [r.human for r in crows if r.trial == t and r.human is not None]
-                rs.append(nan_to_zero(pearson(pooled_j, pooled_h)))
-            by_cat[c] = {"pearson": median3(rs), "n": float(len(crows))}
-        else:
-            per = [
-                pearson(
-                    [r.judge for r in crows if r.trial == t and r.judge is not None],
-                    [r.human for r in crows if r.trial == t and r.human is not None],
-                )
-                for t in trials
-            ]
-            per = [x for x in per if not math.isnan(x)]
-            by_cat[c] = {
-                "pearson": sum(per) / len(per) if per else math.nan,
-                "n": float(len(crows)),
-            }
-    vals = [m["pearson"] for m in by_cat.values() if not math.isnan(m["pearson"])]
-    metrics = {"pearson": sum(vals) / len(vals) if vals else math.nan}
-    if mode == "reference":
-        quirks = [
-            "Q17: unparsable outputs score -1 and stay in the correlation",
-            "Q7: category r = median of r(trial 0), r(trials 0-1 pooled), "
-            "r(trials 0-2 pooled); Pearson nan -> 0",
-            "Q8: reference prints categories in set order; sorted here",
-        ]
-    ci = correlation_ci(rows)
-    return BenchScore(
-        "mllm-judge",
-        "score",
-        mode,
-        metrics,
-        {"pearson": ci["pearson"]},
-        {"original_dataset": by_cat},
-        count_rows(rows, len(records)),
-        quirks,
-        rows=rows,
-        kind="correlation",
-    )
-
-
-def ranking_letters(scores: Sequence[float], *, reference: bool) -> str:
-    """Letters A, B, ... sorted best first; reference: ``sorted(zip(v, letters), reverse=True)``
-    (equal scores put the later letter first); clean: ties keep the letter order."""
-    letters = [chr(65 + i) for i in range(len(scores))]
-    if reference:
-        pairs = sorted(zip(scores, letters, strict=True), reverse=True)
-        return "".join(letter for _, letter in pairs)
-    return "".join(letters[i] for i in sorted(range(len(scores)), key=lambda i: (-scores[i], i)))
-
-
-def _evaluate_batch(
-    records: Sequence[BenchRecord], preds: Sequence[Prediction], mode: Mode
-) -> BenchScore:
-    proto = get_protocol("mllm-judge/batch")
-    rows: list[ScoredRow] = []
-    for rec, t, p in _rows(records, preds):
-        err = _error_row(rec, t, p)
-        if err is not None:
-            rows.append(err)
-            continue
-        assert p is not None and p.text is not None
-        if mode == "reference":
-            ints = [float(x) for x in REF_INT.findall(p.text)]
-            ranking = ranking_letters(ints, reference=True)
-            failed = len(ints) != len(rec.responses)
-        else:
-            v = proto.parse(
-                p.text, mode="clean", count=len(rec.responses), finish_reason=p.finish_reason
-            )
-            ranking = ranking_letters(list(v.scores), reference=False) if v.ok else ""
-            failed = not v.ok
-        dist = normalized_levenshtein(ranking, str(rec.gold))
-        rows.append(
-            ScoredRow(
-                rec.id,
-                t,
-                rec.gold,
-                ranking,
-                None,
-                failed,
-                None,
-                rec.categories,
-                reasoning_words=reasoning_words(p.text),
-                judge=dist,
-            )
-        )
-    trials = sorted({r.trial for r in rows})
-    by_cat: dict[str, dict[str, float]] = {}
-    for c in sorted({r.categories.get("original_dataset", "all") for r in rows}):
-        crows = [
-            r
-            for r in rows
-            if r.categories.get("original_dataset", "all") == c
-            and r.error is None
-            and r.judge is not None
-        ]
-        if mode == "reference":
-            seen: list[float] = []
-            cumulative = []
-            for t in trials:
-                seen += [r.judge for r in crows if r.trial == t and r.judge is not None]
-                if seen:
-                    cumulative.append(sum(seen) / len(seen))
-            value = max(cumulative) if cumulative else math.nan
-        else:
-            per = []
-            for t in trials:
-                d = [r.judge for r in crows if r.trial == t and r.judge is not None]
-                if d:
-                    per.append(sum(d) / len(d))
-            value = sum(per) / len(per) if per else math.nan
-        by_cat[c] = {"levenshtein": value, "n": float(len(crows))}
-    vals = [m["levenshtein"] for m in by_cat.values() if not math.isnan(m["levenshtein"])]
-    metrics = {"levenshtein": sum(vals) / len(vals) if vals else math.nan}
-    quirks = (
-        [
-            "Q7: cumulative (pooled) means over trials",
-            "Q8: category value = max (worst) of the cumulative means",
-            "all <answer> integers are used; equal scores rank the later letter first",
-        ]
-        if mode == "reference"
-        else []
-    )
-    per_item = [sum(v) / len(v) for v in _by_id(rows).values() if v]
-    return BenchScore(
-        "mllm-judge",
-        "batch",
-        mode,
-        metrics,
-        {"levenshtein": bootstrap_ci(per_item)},
-        {"original_dataset": by_cat},
-        count_rows(rows, len(records)),
-        quirks,
-        rows=rows,
-        kind="distance",
-    )
-
-
-def _by_id(rows: Sequence[ScoredRow]) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = defaultdict(list)
-    for r in rows:
-        if r.error is None and r.judge is not None:
-            out[r.id].append(r.judge)
-    return out
 
 
 BENCHMARK = register_benchmark(
