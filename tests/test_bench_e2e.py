@@ -311,7 +311,8 @@ def test_bench_report_compares_runs(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     runs = json.loads(res.stdout.strip().splitlines()[-1])["runs"]
     assert [r["mode"] for r in runs] == ["reference", "clean"]
-    assert "pandalm/test f1" in (tmp_path / "cmp" / "comparison.md").read_text()
+    md = (tmp_path / "cmp" / "comparison.md").read_text()
+    assert "pandalm/test f1" in md and "pandalm/test cmp_key: a_b (accuracy)" in md
 
 
 def test_mock_omni_run_bvcc_system_level_and_scatter(tmp_path: Path) -> None:

@@ -165,4 +165,28 @@ def compare_runs(dirs: Sequence[Path]) -> tuple[str, list[dict[str, Any]]]:
             + " | ".join(_fmt(row.get(c)) for c in columns)
             + f" | {_fmt(row['parse_failure_rate'])} | {row['errors']} |"
         )
-    return "\n".join(lines) + "\n", table
+    return "\n".join(lines) + "\n" + _category_table(dirs, runs), table
+
+
+def _category_table(dirs: Sequence[Path], runs: Sequence[dict[str, Any]]) -> str:
+    """Per-category columns (e.g. MLLM-as-a-Judge's datasets), runs as rows, as in the paper."""
+    columns: list[tuple[str, str, str, str]] = []
+    for r in runs:
+        for group, cats in r.get("by_category", {}).items():
+            for cat, metrics in cats.items():
+                metric = next((k for k in metrics if k != "n"), None)
+                key = (f"{r['benchmark']}/{r['split']}", group, cat, metric or "")
+                if metric is not None and key not in columns:
+                    columns.append(key)
+    if not columns:
+        return ""
+    heads = [f"{bs} {g}: {c} ({m})" for bs, g, c, m in columns]
+    lines = ["", "| run | " + " | ".join(heads) + " |", "|" + "---|" * (len(heads) + 1)]
+    for d, r in zip(dirs, runs, strict=True):
+        cells = []
+        for bs, g, c, m in columns:
+            same = f"{r['benchmark']}/{r['split']}" == bs
+            value = r.get("by_category", {}).get(g, {}).get(c, {}).get(m) if same else None
+            cells.append(_fmt(value))
+        lines.append(f"| {d.name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
