@@ -78,7 +78,14 @@ def generate_command(
         kwargs: dict[str, Any] = {"base_url": base_url} if base_url is not None else {}
         model = load_backend(backend, teacher, **kwargs)
         result_store = _open_store(store) if store is not None else None
-        report = generate(model, input_path, out, cfg, store=result_store)
+        report = generate(
+            model,
+            input_path,
+            out,
+            cfg,
+            store=result_store,
+            progress=lambda name, rows: typer.echo(f"{name}: {rows} rows", err=True),
+        )
     except (FlexJudgeError, ValueError, OSError) as exc:
         _fail(str(exc))
         return
