@@ -32,10 +32,12 @@ def serve(app: Any) -> Iterator[str]:
     """Run ``app`` with uvicorn on a free loopback port in a background thread."""
     import uvicorn
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", backlog=2048))
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", backlog=2048)
+    )
     started = threading.Event()
     original = server.startup
 
@@ -44,7 +46,7 @@ def serve(app: Any) -> Iterator[str]:
         started.set()
 
     server.startup = startup  # type: ignore[method-assign]
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     assert started.wait(30), "uvicorn did not start"
     try:
@@ -52,7 +54,6 @@ def serve(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(30)
-        sock.close()
 
 
 def png_bytes(width: int = 24, height: int = 24) -> bytes:

@@ -162,7 +162,10 @@ def create_app(
 
     async def run_judge(req: JudgeRequest) -> JudgeResponse:
         with gate:
-            item = await prepare(_judge_item, req, limits)
+            if req.images or req.videos or req.audios:
+                item = await prepare(_judge_item, req, limits)
+            else:  # nothing to decode: skip the thread hop
+                item = _judge_item(req, limits)
             result = (await judge_items([item]))[0]
         if result.status == "error":
             raise RequestRejected(422, f"cannot judge this item: {result.error}")
