@@ -134,3 +134,23 @@ def test_exact_filter_7b_against_3b_scores_matches_hand_count(tmp_path: Path) ->
     report2 = select(input_path, [gen, gen], SelectConfig(agreement="exact"))
     assert report2.stats.kept == 2 * kept
     assert report2.stats.winners_by_file == [len(kept_keys), 0]
+
+
+def test_single_score_cut_on_real_r1_reasoning() -> None:
+    """DeepSeek-R1's full reasoning on PandaLM rows 0 and 1: the Assistant-1 part is a
+    sentence-aligned slice that stops before Assistant 2 is first discussed."""
+    from flexjudge.curate import first_answer_reasoning, split_trace
+
+    records = _load("data", "judgelrm", "results_r1_sample.json")
+    starts = ["Okay, let's see.", "Looking at Assistant 1's answer:"]
+    for record, start in zip(records, starts, strict=True):
+        output = record["output"].split("<think>", 1)[-1]
+        trace = split_trace(output)
+        assert trace is not None and len(trace.scores) == 2
+        part = first_answer_reasoning(trace.reasoning)
+        assert part is not None and part.startswith(start)
+        assert part in trace.reasoning
+        assert "Assistant 2" not in part and "Assistant 1" in part
+        end = trace.reasoning.index(part) + len(part)
+        assert trace.reasoning.find("Assistant 2") >= end  # nothing about 2 is cut off early
+        assert len(part.split()) > 100
