@@ -245,3 +245,22 @@ def test_score_cli_prints_metrics_json(tmp_path: Path) -> None:
         app, ["bench", "score", "pandalm", "--predictions", str(path), "--format", "genai-bench"]
     )
     assert bad.exit_code != 0 and "genai-bench" in str(bad.exception or bad.output)
+
+
+def test_genai_pairwise_file_with_bad_records(tmp_path: Path) -> None:
+    from flexjudge.bench import score_file
+
+    path = tmp_path / "pairwise.jsonl"
+    path.write_text(
+        json.dumps({"idx": 0, "response": "so [[A>>B]]", "human_vote": "leftvote"})
+        + "\n"
+        + json.dumps({"idx": 1, "response": "[[A=B]] ok", "human_vote": "maybe"})
+        + "\n{oops\n"
+        + json.dumps({"idx": 3, "response": 7, "human_vote": "tievote"})
+        + "\n"
+    )
+    score = score_file("genai-bench", "image", path, "genai-bench", "reference")
+    assert score.metrics["accuracy"] == 1.0
+    assert score.counts["errors"] == 3 and score.counts["scored"] == 1
+    reasons = " ".join(str(r.error) for r in score.rows if r.error)
+    assert "human_vote" in reasons and "not valid JSON" in reasons and "'response'" in reasons

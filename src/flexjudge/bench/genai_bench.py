@@ -62,6 +62,14 @@ _CLEAN_TOKEN = {
     "A=B=Bad": "[[A=B=Bad]]",
     "A=B": "[[A=B]]",
 }
+_FIRST_SHOWN = {
+    "leftvote": "first",
+    "rightvote": "second",
+    "[[A>B]]": "first",
+    "[[B>A]]": "second",
+    "[[A>>B]]": "first",
+    "[[B>>A]]": "second",
+}
 _MEDIA = {
     "image": ("images", ("left_image", "right_image")),
     "editing": ("images", ("source_image", "left_output_image", "right_output_image")),
@@ -164,12 +172,7 @@ def evaluate(
             else:
                 label, parsed = _vote_of(p.text, mode, protocol)
                 correct = _correct(label, str(rec.gold), mode)
-            first = {
-                "leftvote": "first",
-                "rightvote": "second",
-                "[[A>B]]": "first",
-                "[[B>A]]": "second",
-            }.get(label or "", "tie" if parsed else None)
+            first = _FIRST_SHOWN.get(label or "", "tie" if parsed else None)
             rows.append(
                 ScoredRow(
                     rec.id,
@@ -229,6 +232,16 @@ def _majority(rows: Sequence[ScoredRow], mode: Mode) -> float:
     return hits / len(per)
 
 
+def _checked_vote(raw: Any, where: str) -> tuple[str, str]:
+    """``(human_vote, response)`` or :class:`InputError` naming the bad field."""
+    if isinstance(raw, Exception):
+        raise raw
+    vote = need(raw, "human_vote", where, str)
+    if vote not in VOTES:
+        raise InputError(f"expected one of {VOTES}, got {vote!r}", record=where, field="human_vote")
+    return vote, need(raw, "response", where, str)
+
+
 def convert_pairwise(
     path: Path, split: str, cfg: LoadConfig
 ) -> tuple[list[BenchRecord], list[Prediction]]:
@@ -237,19 +250,15 @@ def convert_pairwise(
     records: list[BenchRecord] = []
     preds: list[Prediction] = []
     for pos, (where, raw) in enumerate(read_records(path)):
-        rid = str(raw.get("idx", pos)) if isinstance(raw, dict) else str(pos)
-        try:
-            if isinstance(raw, Exception):
-                raise raw
-            vote = need(raw, "human_vote", where, str)
-            if vote not in VOTES:
-                raise InputError(
-                    f"expected one of {VOTES}, got {vote!r}", record=where, field="human_vote"
-                )
-            response = need(raw, "response", where, str)
-        except InputError as exc:
-            records.append(BenchRecord(rid, None, error=str(exc)))
-            continue
+        is_dict = type(raw) is dict
+        rid = str(raw.get("idx", pos)) if is_dict else str(pos)
+        vote, response = (raw.get("human_vote"), raw.get("response")) if is_dict else (None, None)
+        if vote not in EQUIVALENT or type(response) is not str:
+            try:
+                vote, response = _checked_vote(raw, where)
+            except InputError as exc:
+                records.append(BenchRecord(rid, None, error=str(exc)))
+                continue
         m = _FIRST_BRACKET.search(response)
         token = m.group(0) if m else None
         records.append(BenchRecord(rid, vote, {}, raw.get("prompt")))
