@@ -165,7 +165,7 @@ def _mllm_preds(split: str, texts: list[list[str]]) -> list[Prediction]:
     ]
 
 
-def test_mllm_judge_score_pooled_trial_quirk() -> None:
+def test_mllm_judge_score_pooled_trial_quirk(tmp_path: Path) -> None:
     data = shared_path("data", "mllm-judge", "score_sample.jsonl")
     bench = get_benchmark("mllm-judge")
     recs = bench.load(LoadConfig("score", data))
@@ -184,6 +184,8 @@ def test_mllm_judge_score_pooled_trial_quirk() -> None:
         for i in range(n)
     ]
     preds = [Prediction(r.id, k, texts[i][k]) for i, r in enumerate(recs) for k in range(3)]
+    pred_file = tmp_path / "predictions.jsonl"  # a 3-trial file in `bench score`'s format
+    pred_file.write_text("".join(json.dumps(p.to_dict()) + "\n" for p in preds))
     cats = {r.categories["original_dataset"] for r in recs}
     assert len(cats) == 1  # the sample is one category, so Ave = that category's value
 
@@ -196,7 +198,9 @@ def test_mllm_judge_score_pooled_trial_quirk() -> None:
 
     j1 = [-1.0] + [float(v) for v in t1[1:]]  # Q17: unparsable → −1, kept
     pooled = [r(t0, human), r(t0 + j1, human * 2), r(t0 + j1 + t2, human * 3)]
-    ref = bench.evaluate("score", recs, preds, "reference")
+    ref = score_file(
+        "mllm-judge", "score", pred_file, "flexjudge", "reference", LoadConfig("score", data)
+    )
     assert ref.metrics["pearson"] == pytest.approx(sorted(pooled)[1])
     clean_vals = [r(t0, human), r([float(v) for v in t1[1:]], human[1:]), r(t2, human)]
     clean = bench.evaluate("score", recs, preds, "clean")
