@@ -327,3 +327,17 @@ def test_missing_data_file_is_an_input_error(tiny_vl: Path, tmp_path: Path) -> N
     with pytest.raises(InputError) as err:
         train(tiny_config(tiny_vl, tmp_path / "none.jsonl", tmp_path / "out"))
     assert err.value.field == "data"
+
+
+def test_cli_train_command_reports_bad_input_as_json(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from flexjudge.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        ["train", "--base", "b", "--data", "d", "--output", str(tmp_path / "o"), "--mode", "weird"],
+    )
+    assert result.exit_code == 2
+    assert "mode must be" in json.loads(result.stderr.strip().splitlines()[-1])["error"]
