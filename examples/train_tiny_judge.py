@@ -136,7 +136,7 @@ def main() -> None:
     )
     after = evaluate(work / "judge", heldout, args.max_tokens)
     report = {
-        "model": f"Qwen2.5-VL architecture, hidden {args.hidden}, {args.layers} layers, random init",
+        "model": f"Qwen2.5-VL arch, hidden {args.hidden}, {args.layers} layers, random init",
         "train_rows": args.train,
         "epochs": args.epochs,
         "steps": result.steps,
