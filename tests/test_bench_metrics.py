@@ -264,3 +264,12 @@ def test_genai_pairwise_file_with_bad_records(tmp_path: Path) -> None:
     assert score.counts["errors"] == 3 and score.counts["scored"] == 1
     reasons = " ".join(str(r.error) for r in score.rows if r.error)
     assert "human_vote" in reasons and "not valid JSON" in reasons and "'response'" in reasons
+
+
+def test_hub_loading_offline_is_a_clear_input_error() -> None:
+    from flexjudge.errors import InputError
+
+    with pytest.raises(InputError, match="--data"):
+        get_benchmark("vl-rewardbench").load(LoadConfig("test"))
+    with pytest.raises(InputError, match="--data"):
+        get_benchmark("nisqa").load(LoadConfig("test"))

@@ -109,9 +109,8 @@ def need(record: Any, key: str, where: str, *types: type) -> Any:
 def hf_rows(hf_id: str, split: str, config: str | None = None) -> list[tuple[str, Any]]:
     """Rows of a Hugging Face dataset (needs the hub or a local cache).  Raises
     :class:`InputError` saying to pass ``--data`` when it cannot be loaded."""
-    from flexjudge._optional import require
+    import datasets  # a core dependency, imported only when the hub is used
 
-    datasets = require("datasets", "bench")
     try:
         ds = (
             datasets.load_dataset(hf_id, config, split=split)
