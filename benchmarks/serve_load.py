@@ -126,7 +126,7 @@ def main() -> None:
         )
     else:
         judge = Judge.from_pretrained("mock-judge", backend="mock")
-    bodies = [
+    bodies: list[dict[str, Any]] = [
         {
             "mode": "compare",
             "question": f"Question {i}: which answer is better?",

@@ -107,7 +107,7 @@ def test_verl_compute_score(backend: MockBackend) -> None:
 @pytest.mark.slow
 def test_trl_grpo_trainer_two_steps_with_tiny_judge(tiny_vl: Path, tmp_path: Path) -> None:
     from datasets import Dataset
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOConfig, GRPOTrainer  # type: ignore[attr-defined]
 
     from flexjudge.testing import build_tiny_model
 

@@ -254,7 +254,7 @@ class AsyncJudgeReward(JudgeReward):
 
 def make_compute_score(
     judge: Judge, config: RewardConfig | None = None
-) -> Callable[..., float | dict[str, Any]]:
+) -> Callable[..., dict[str, Any]]:
     """A verl ``compute_score(data_source, solution_str, ground_truth, extra_info=None)``.
 
     The question is ``extra_info["question"]`` (or ``["prompt"]``, a string or messages);
