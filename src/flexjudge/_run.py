@@ -139,8 +139,7 @@ def _run_local(
 
 
 def _count_finished(store: Any, run_id: str) -> int:
-    keys = [k for _, k, _ in store.manifest(run_id) if k is not None]
-    return len(store.get_many(keys)) if keys else 0
+    return int(store.count_done(run_id))
 
 
 def _input_error_row(exc: Exception) -> dict[str, Any]:

@@ -267,6 +267,13 @@ class Judge:
         return [r for r in results if r is not None]
 
     # ------------------------------------------------------------------ internals
+    def _fingerprint(self) -> str:
+        cached: tuple[Backend, str] | None = getattr(self, "_fingerprint_cache", None)
+        if cached is None or cached[0] is not self.backend:
+            cached = (self.backend, self.backend.fingerprint())
+            self._fingerprint_cache = cached
+        return cached[1]
+
     def _plan(self, index: int, item: JudgeItem, cfg: JudgeConfig, draw: float) -> _Plan:
         task = item.resolved_task()
         protocol = protocol_for(task, item.protocol or cfg.protocol)
@@ -324,9 +331,7 @@ class Judge:
             stop=d.stop,
             n=cfg.votes,
         )
-        key = item_key(
-            self.backend.fingerprint(), protocol.name, hashes, media.hashes, sampling, cfg
-        )
+        key = item_key(self._fingerprint(), protocol.name, hashes, media.hashes, sampling, cfg)
         return _Plan(index, item, task, protocol, orders, prompts, hashes, medias, sampling, n, key)
 
     def _request(

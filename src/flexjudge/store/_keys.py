@@ -10,6 +10,7 @@ stored one per key.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from typing import TYPE_CHECKING, Any
@@ -66,15 +67,30 @@ def item_key(
     cfg: JudgeConfig,
 ) -> str:
     """The store key of one item's result (see the module docstring)."""
+    settings = _settings_json(
+        sampling,
+        cfg.mode,
+        tuple(sorted(scaling_dict(cfg).items())),
+        (cfg.score_aggregate, cfg.pair_aggregate, cfg.rank_aggregate, cfg.swap_policy),
+        cfg.wait_token,
+    )
+    payload = json.dumps([fingerprint, protocol, prompts, media, settings])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=256)
+def _settings_json(
+    sampling: SamplingParams,
+    mode: str,
+    scaling: tuple[tuple[str, Any], ...],
+    aggregate: tuple[str, ...],
+    wait: str,
+) -> str:
     payload = {
-        "model": fingerprint,
-        "protocol": protocol,
-        "prompts": prompts,
-        "media": media,
         "sampling": sampling.to_dict(),
-        "mode": cfg.mode,
-        **scaling_dict(cfg),
-        "aggregate": [cfg.score_aggregate, cfg.pair_aggregate, cfg.rank_aggregate, cfg.swap_policy],
-        "wait": cfg.wait_token,
+        "mode": mode,
+        **dict(scaling),
+        "aggregate": list(aggregate),
+        "wait": wait,
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return json.dumps(payload, sort_keys=True)

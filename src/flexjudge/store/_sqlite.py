@@ -167,6 +167,14 @@ class ResultStore:
             for p, k, r in rows
         ]
 
+    def count_done(self, run: str) -> int:
+        """How many of ``run``'s keyed positions have a stored result."""
+        rows = self._read(
+            "SELECT COUNT(*) FROM manifest m JOIN results r ON r.key = m.key WHERE m.run = ?",
+            (run,),
+        )
+        return int(rows[0][0])
+
     def export(self, output: str | Path, run: str | None = None) -> dict[str, int]:
         """Rebuild a run's ``--output`` JSONL from the store alone, in input order.
 
@@ -241,10 +249,20 @@ class ResultStore:
         raise AssertionError("unreachable")
 
 
+_json_loads: Callable[[str], Any] = json.loads
+_DecodeError: type[ValueError] = json.JSONDecodeError
+try:  # orjson (optional, ``flexjudge[fast]``) decodes stored records about 3x faster
+    import orjson
+
+    _json_loads, _DecodeError = orjson.loads, orjson.JSONDecodeError
+except ImportError:  # pragma: no cover - exercised where orjson is absent
+    pass
+
+
 def _loads(text: str, path: Path, key: str) -> dict[str, Any]:
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
+        value = _json_loads(text)
+    except _DecodeError as exc:
         raise StoreError(f"result store {path}: record {key} is not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise StoreError(f"result store {path}: record {key} is not a JSON object")
