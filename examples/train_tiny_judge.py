@@ -1,6 +1,6 @@
 """Evidence that the training recipe teaches the judge format, on CPU in a few minutes.
 
-    python examples/train_tiny_judge.py [--train 320] [--heldout 40] [--epochs 3]
+    python examples/train_tiny_judge.py [--train 256] [--heldout 40] [--epochs 3]
 
 1. Builds a small random-init Qwen2.5-VL-architecture model offline (``flexjudge.testing``).
 2. Writes a few hundred synthetic reasoning traces in the curated format (spec §5.1): the
@@ -47,9 +47,9 @@ def make_item(rnd: random.Random) -> tuple[str, str, str, bool]:
 def trace(question: str, first_right: bool) -> str:
     good, bad = ("Assistant 1", "Assistant 2") if first_right else ("Assistant 2", "Assistant 1")
     s1, s2 = (9, 2) if first_right else (2, 9)
+    del question  # the tiny model cannot copy it reliably; real traces restate it
     return (
-        f"The question asks: {question} {good} gives the correct result. {bad} makes an "
-        f"arithmetic mistake, so its answer is wrong.\n</think>\n"
+        f"{good} gives the correct result. {bad} makes an arithmetic mistake.\n</think>\n"
         f"<answer>{s1}</answer><answer>{s2}</answer>"
     )
 
@@ -96,13 +96,13 @@ def evaluate(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--train", type=int, default=320)
+    ap.add_argument("--train", type=int, default=256)
     ap.add_argument("--heldout", type=int, default=40)
     ap.add_argument("--epochs", type=float, default=3.0)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--layers", type=int, default=4)
-    ap.add_argument("--max-tokens", type=int, default=96)
+    ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--workdir", type=Path, default=None)
     args = ap.parse_args()
 
