@@ -39,8 +39,8 @@ def main() -> None:
     judge = Judge(backend, max_tokens=args.max_tokens, temperature=0.6, batch_size=args.batch)
     judge.run(batch[:2], swap=True)  # warm-up
 
-    t_swap, _ = best_of(args.repeats, lambda: judge.run(batch, swap=True))
-    t_two, _ = best_of(args.repeats, lambda: (judge.run(batch), judge.run(reversed_batch)))
+    t_swap, r_swap = best_of(args.repeats, lambda: judge.run(batch, swap=True))
+    t_two, r_two = best_of(args.repeats, lambda: judge.run(batch) + judge.run(reversed_batch))
     out = {
         "device": args.device,
         "dtype": args.dtype,
@@ -49,6 +49,8 @@ def main() -> None:
         "swap_s": round(t_swap, 3),
         "two_runs_s": round(t_two, 3),
         "ratio": round(t_swap / t_two, 3),
+        "swap_tokens": sum(r.num_tokens for r in r_swap),
+        "two_runs_tokens": sum(r.num_tokens for r in r_two),
     }
     print(json.dumps(out))
     print(
