@@ -76,8 +76,13 @@ def reorder_media(
     if response_media is None or list(order) == sorted(order):
         return media
     kind, offset = response_media
-    out = PreparedMedia(list(media.images), list(media.videos), list(media.video_fps),
-                        list(media.audios), list(media.hashes))
+    out = PreparedMedia(
+        list(media.images),
+        list(media.videos),
+        list(media.video_fps),
+        list(media.audios),
+        list(media.hashes),
+    )
     if kind == "image":
         out.images = out.images[:offset] + [out.images[offset + j] for j in order]
     elif kind == "video":
