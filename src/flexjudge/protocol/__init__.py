@@ -4,7 +4,6 @@ This layer knows nothing of models or backends.
 """
 
 from flexjudge.protocol._catalog import (
-    DEFAULT_CRITERIA,
     DEFAULT_PROTOCOLS,
     get_protocol,
     list_protocols,
@@ -20,6 +19,7 @@ from flexjudge.protocol._chatml import (
     translate_placeholders,
 )
 from flexjudge.protocol._clean import CLEAN_FIXES, clean_prompt, spec_prompt
+from flexjudge.protocol._general import DEFAULT_CRITERIA
 from flexjudge.protocol._parse import (
     extract_reasoning,
     parse_mos_cascade,

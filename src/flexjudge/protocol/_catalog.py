@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flexjudge.errors import ProtocolError
 from flexjudge.protocol._clean import spec_prompt
+from flexjudge.protocol._general import general_system, general_user
 from flexjudge.protocol._protocol import (
     MediaPrepSpec,
     PromptInputs,
@@ -101,80 +102,6 @@ def _user_mol_pair(inputs: PromptInputs, mode: Mode) -> str:
     text = text.replace("<<QUESTION>>", _q(inputs).replace("<mol>", MOL_TOKENS))
     text = text.replace("<<ANSWER1>>", inputs.responses[0])
     return text.replace("<<ANSWER2>>", inputs.responses[1])
-
-
-# ---------------------------------------------------------------- general protocols
-_HEAD = (
-    "You are a helpful assistant. The assistant first performs a detailed, step-by-step "
-    "reasoning process in its mind and then provides the user with the answer. The reasoning "
-    "process and answer are enclosed within <think> </think> and <answer> </answer> tags, "
-    "respectively, i.e., <think> detailed reasoning process here, explaining each step of your "
-    "evaluation for {who} </think><answer> answer here </answer>. "
-)
-DEFAULT_CRITERIA = "Criteria include helpfulness, relevance, accuracy, and level of detail."
-
-
-def _general_system(kind: str, scale: Scale) -> SystemBuilder:
-    def build(mode: Mode, criteria: str | None) -> str:
-        crit = (criteria or DEFAULT_CRITERIA).strip()
-        rng = scale.label().replace("-", " to ") if scale.decimals else scale.label()
-        if kind == "score":
-            example = "3.8" if scale.decimals else "3"
-            decimal = " in first decimal" if scale.decimals else ""
-            return (
-                _HEAD.format(who="the assistant")
-                + "Now the user asks you to judge the performance of an AI assistant in "
-                f"response to the question. Score the assistant {rng}{decimal} (higher=better). "
-                f"{crit} Avoid length, style or other bias. After thinking, when you finally "
-                "reach a conclusion, clearly provide your evaluation score within <answer> "
-                f"</answer> tags, i.e., for example, <answer>{example}</answer>"
-            )
-        if kind == "pair":
-            return (
-                _HEAD.format(who="both assistants")
-                + "Now the user asks you to judge the performance of two AI assistants in "
-                f"response to the question. Score assistants {rng} (higher=better). {crit} "
-                "Avoid order, length, style or other bias. After thinking, when you finally "
-                "reach a conclusion, clearly provide your evaluation scores within <answer> "
-                "</answer> tags, i.e., for example, <answer>3</answer><answer>5</answer>"
-            )
-        if kind == "rank":
-            return (
-                _HEAD.format(who="all assistants")
-                + "Now the user asks you to judge the performance of multiple AI assistants in "
-                f"response to the question. Score assistants {rng} (higher=better). {crit} "
-                "DO NOT assign the same score to multiple assistants. Avoid order, length, "
-                "style or other bias. After thinking, when you finally reach a conclusion, "
-                "clearly provide one evaluation score per assistant, in order, within <answer> "
-                "</answer> tags, i.e., for example, <answer>3</answer><answer>8</answer>"
-                "<answer>6</answer>"
-            )
-        return (  # option
-            _HEAD.format(who="both assistants")
-            + "Now the user asks you to judge the performance of two AI assistants. You have "
-            "only FOUR options:\nOption 1. Model A is better: [[A>B]]\nOption 2. Model B is "
-            "better: [[B>A]]\nOption 3. Tie, relatively the same acceptable quality: "
-            "[[A=B=Good]]\nOption 4. Both are bad: [[A=B=Bad]]\n"
-            f"{crit} Avoid order, length, style or other bias. After thinking, when you "
-            "finally reach a conclusion, clearly provide your evaluation option within "
-            "<answer> </answer> tags, i.e., for example, <answer>[[B>A]]</answer>."
-        )
-
-    return build
-
-
-def _general_user(kind: str) -> UserBuilder:
-    def build(inputs: PromptInputs, mode: Mode) -> str:
-        q = "[Question]\n" + _q(inputs)
-        r = inputs.responses
-        if kind == "score":
-            return q + "\n\n[Assistant's Answer]\n" + r[0]
-        if kind == "option":
-            return q + "\n\n[Assistant A's Answer]\n" + r[0] + "\n\n[Assistant B's Answer]\n" + r[1]
-        blocks = "".join(f"\n\n[Assistant {i}'s Answer]\n{a}" for i, a in enumerate(r, start=1))
-        return q + blocks
-
-    return build
 
 
 # ---------------------------------------------------------------- registry
@@ -494,8 +421,8 @@ def _build_catalog() -> None:
             name,
             f"General {kind} protocol, {label} (criteria overridable)",
             fmt,
-            _general_system(kind, scale or S10),
-            _general_user(kind),
+            general_system(kind, scale or S10),
+            general_user(kind),
             scale,
             n_responses=n,
             number="decimal" if scale and scale.decimals else "int",
@@ -505,8 +432,8 @@ def _build_catalog() -> None:
         "similarity-5",
         "General similarity of two media, 1.0-5.0 (criteria overridable)",
         Format.SCORE,
-        _general_system("score", MOS5),
-        _general_user("score"),
+        general_system("score", MOS5),
+        general_user("score"),
         MOS5,
         number="decimal",
         supports_criteria=True,
