@@ -29,11 +29,13 @@ HEADER = "<|im_start|>assistant\n"
 
 
 def bare_trl(base: Path, rows: list[dict[str, str]], out: Path, args: Any) -> float:
+    import importlib
+
     import datasets
     import torch
-    import trl  # type: ignore[attr-defined]
     from transformers import AutoModelForImageTextToText, AutoTokenizer
 
+    trl: Any = importlib.import_module("trl")
     pc = []
     for r in rows:
         head, _, rest = r["prompt"].rpartition(HEADER)
@@ -70,7 +72,7 @@ def bare_trl(base: Path, rows: list[dict[str, str]], out: Path, args: Any) -> fl
     )
     started = time.perf_counter()
     trainer.train()
-    return trainer.state.num_input_tokens_seen / (time.perf_counter() - started)
+    return float(trainer.state.num_input_tokens_seen) / (time.perf_counter() - started)
 
 
 def flexjudge_recipe(base: Path, data: Path, out: Path, args: Any) -> float:
