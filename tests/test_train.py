@@ -341,3 +341,37 @@ def test_cli_train_command_reports_bad_input_as_json(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "mode must be" in json.loads(result.stderr.strip().splitlines()[-1])["error"]
+
+
+@pytest.mark.slow
+def test_plain_causal_lm_recipe(tmp_path: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
+    from flexjudge.testing import build_tiny_model
+
+    base = build_tiny_model(tmp_path / "qwen2", kind="qwen2")
+    data = write_rows(tmp_path / "train.jsonl", n=4)
+    result = train(tiny_config(base, data, tmp_path / "out", preset="llama-8b", max_steps=2))
+    assert result.family == "causal_lm" and result.frozen_modules == []
+    assert result.final_loss is not None and result.final_loss < result.losses[0][1]
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "out")
+    assert type(model).__name__ == "Qwen2ForCausalLM"
+    assert (tmp_path / "out" / "tokenizer.json").is_file()
+
+
+def test_zero3_rebuild_from_gathered_state_dict(tiny_vl: Path, tmp_path: Path) -> None:
+    import torch
+
+    from flexjudge.train import apply_lora, load_backbone
+    from flexjudge.train._recipe import _materialize
+
+    config = tiny_config(tiny_vl, tmp_path / "d.jsonl", tmp_path / "o", lora=True, lora_r=2)
+    trained = apply_lora(load_backbone(str(tiny_vl), torch.float32).model, 2, 32, 0.05)
+    with torch.no_grad():
+        for p in trained.parameters():
+            p.add_(0.01)
+    state = trained.state_dict()
+    rebuilt = _materialize(config, state, torch.float32)
+    again = rebuilt.state_dict()
+    assert again.keys() == state.keys()
+    assert all(torch.equal(again[k], state[k]) for k in state)
