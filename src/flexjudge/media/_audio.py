@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,9 @@ from flexjudge.media._common import (
     PathLike,
     Source,
     array_hash,
+    copied_source,
     describe,
+    encoded_source,
     to_bytes,
     to_path,
 )
@@ -109,24 +110,13 @@ class Audio:
         self._array: np.ndarray | None = None
         self._rate: int | None = None
         if isinstance(source, Audio):
-            self._src = Source(
-                path=source._src.path,
-                data=source._src.data,
-                record=record if record is not None else source._src.record,
-                field=field if field is not None else source._src.field,
-            )
+            self._src = copied_source(source._src, record, field)
             self._array, self._rate = source._array, source._rate
         elif isinstance(source, np.ndarray):
             self._src = Source(record=record, field=field)
             self._array, self._rate = _check_array(source, sample_rate, channels_first, self._src)
-        elif isinstance(source, bytes | bytearray | memoryview):
-            self._src = Source(data=to_bytes(source), record=record, field=field)
-        elif isinstance(source, str | os.PathLike):
-            self._src = Source(path=to_path(source), record=record, field=field)
         else:
-            raise InputError(
-                f"cannot make audio from {type(source).__name__}", record=record, field=field
-            )
+            self._src = encoded_source(source, "audio", record=record, field=field)
 
     @classmethod
     def from_path(

@@ -12,7 +12,7 @@ from typing import IO, NoReturn
 
 import numpy as np
 
-from flexjudge.errors import MediaError
+from flexjudge.errors import InputError, MediaError
 
 PathLike = str | os.PathLike[str]
 BytesLike = bytes | bytearray | memoryview
@@ -136,3 +136,25 @@ def describe(exc: BaseException) -> str:
         if isinstance(reason, str) and reason.strip():
             return reason.strip()
     return str(exc).strip() or type(exc).__name__
+
+
+def copied_source(src: Source, record: str | None, field: str | None) -> Source:
+    """``src`` for a new input object, with ``record``/``field`` overriding when given."""
+    return Source(
+        path=src.path,
+        data=src.data,
+        record=record if record is not None else src.record,
+        field=field if field is not None else src.field,
+    )
+
+
+def encoded_source(source: object, what: str, *, record: str | None, field: str | None) -> Source:
+    """A :class:`Source` for encoded media given as bytes or a path.
+
+    Raises :class:`InputError` naming the type when ``source`` is neither.
+    """
+    if isinstance(source, bytes | bytearray | memoryview):
+        return Source(data=to_bytes(source), record=record, field=field)
+    if isinstance(source, str | os.PathLike):
+        return Source(path=to_path(source), record=record, field=field)
+    raise InputError(f"cannot make {what} from {type(source).__name__}", record=record, field=field)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,16 @@ import numpy as np
 import PIL.Image
 
 from flexjudge.errors import InputError
-from flexjudge.media._common import BytesLike, PathLike, Source, describe, to_bytes, to_path
+from flexjudge.media._common import (
+    BytesLike,
+    PathLike,
+    Source,
+    copied_source,
+    describe,
+    encoded_source,
+    to_bytes,
+    to_path,
+)
 from flexjudge.media._spec import ImagePrep
 
 _DEFAULT_PREP = ImagePrep()
@@ -48,12 +56,7 @@ class Image:
         self._hash: str | None = None
         self._pil: PIL.Image.Image | None = None
         if isinstance(source, Image):
-            self._src = Source(
-                path=source._src.path,
-                data=source._src.data,
-                record=record if record is not None else source._src.record,
-                field=field if field is not None else source._src.field,
-            )
+            self._src = copied_source(source._src, record, field)
             self._pil = source._pil
         elif isinstance(source, PIL.Image.Image):
             self._src = Source(record=record, field=field)
@@ -61,14 +64,8 @@ class Image:
         elif isinstance(source, np.ndarray):
             self._src = Source(record=record, field=field)
             self._pil = _from_array(source, self._src)
-        elif isinstance(source, bytes | bytearray | memoryview):
-            self._src = Source(data=to_bytes(source), record=record, field=field)
-        elif isinstance(source, str | os.PathLike):
-            self._src = Source(path=to_path(source), record=record, field=field)
         else:
-            raise InputError(
-                f"cannot make an image from {type(source).__name__}", record=record, field=field
-            )
+            self._src = encoded_source(source, "an image", record=record, field=field)
 
     # -- constructors -------------------------------------------------------------------------
     @classmethod

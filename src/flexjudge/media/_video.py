@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,9 @@ from flexjudge.media._common import (
     PathLike,
     Source,
     array_hash,
+    copied_source,
     describe,
+    encoded_source,
     to_bytes,
     to_path,
 )
@@ -93,24 +94,13 @@ class Video:
         self._frames: np.ndarray | None = None
         self._fps: float | None = None
         if isinstance(source, Video):
-            self._src = Source(
-                path=source._src.path,
-                data=source._src.data,
-                record=record if record is not None else source._src.record,
-                field=field if field is not None else source._src.field,
-            )
+            self._src = copied_source(source._src, record, field)
             self._frames, self._fps = source._frames, source._fps
         elif isinstance(source, np.ndarray):
             self._src = Source(record=record, field=field)
             self._frames, self._fps = _check_frames(source, fps, self._src)
-        elif isinstance(source, bytes | bytearray | memoryview):
-            self._src = Source(data=to_bytes(source), record=record, field=field)
-        elif isinstance(source, str | os.PathLike):
-            self._src = Source(path=to_path(source), record=record, field=field)
         else:
-            raise InputError(
-                f"cannot make a video from {type(source).__name__}", record=record, field=field
-            )
+            self._src = encoded_source(source, "a video", record=record, field=field)
 
     @classmethod
     def from_path(
