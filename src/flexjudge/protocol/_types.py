@@ -106,15 +106,23 @@ class Verdict:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Verdict:
-        return cls(
-            status=ParseStatus(d["status"]),
+        """Rebuild a verdict from :meth:`to_dict` output (hot on resume: one per stored sample)."""
+        ranking = d.get("ranking")
+        obj = object.__new__(cls)
+        # bypasses the frozen-dataclass __init__ (several times slower); fields as __init__ sets
+        obj.__dict__.update(
+            status=_STATUS[d["status"]],
             raw=d.get("raw", ""),
-            scores=tuple(float(s) for s in d.get("scores", ())),
+            scores=tuple(map(float, d.get("scores", ()))),
             preference=d.get("preference"),
-            ranking=tuple(d["ranking"]) if d.get("ranking") is not None else None,
+            ranking=tuple(ranking) if ranking is not None else None,
             option=d.get("option"),
             reasoning=d.get("reasoning"),
             answer=d.get("answer"),
             error=d.get("error"),
             extra=dict(d.get("extra", {})),
         )
+        return obj
+
+
+_STATUS: dict[str, ParseStatus] = {s.value: s for s in ParseStatus}
