@@ -30,7 +30,7 @@ from flexjudge.bench._core import (
     reasoning_words,
     trials_of,
 )
-from flexjudge.bench._io import read_lines
+from flexjudge.bench._io import LoadConfig, read_lines
 from flexjudge.errors import InputError
 from flexjudge.protocol import Mode, get_protocol
 
@@ -87,6 +87,31 @@ def system_table(path: Path) -> dict[str, float]:
                 f"system mean {mean!r} is not a number", record=where, field="mean"
             ) from None
     return table
+
+
+def load_system_mos(
+    cfg: LoadConfig,
+    *,
+    benchmark: str,
+    audio_dir: str,
+    skip_header: bool,
+    system_of: Callable[[str], str],
+) -> list[BenchRecord]:
+    """A ``wav,score`` MOS list (BVCC, SOMOS) with per-system ground truth from ``--gold``.
+
+    Audio is read from ``--media-root`` or the nearest ``audio_dir`` folder.  Raises
+    :class:`InputError` when ``--data`` is missing.
+    """
+    if cfg.data is None:
+        raise InputError(f"{benchmark} is read from local files; pass --data", field="data")
+    root = cfg.media_root or find_dir(cfg.data.parent, audio_dir)
+    records = mos_list(cfg.data, root, skip_header=skip_header, system_of=system_of)
+    if cfg.gold is not None:
+        table = system_table(cfg.gold)
+        for r in records:
+            if r.meta.get("system") in table:
+                r.meta["system_gt"] = table[r.meta["system"]]
+    return records[: cfg.limit] if cfg.limit is not None else records
 
 
 def evaluate_audio(

@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from flexjudge.bench._audio import evaluate_audio, find_dir, mos_list, system_table
+from flexjudge.bench._audio import evaluate_audio, load_system_mos
 from flexjudge.bench._core import BenchRecord, BenchScore, Prediction
 from flexjudge.bench._io import LoadConfig
 from flexjudge.bench._registry import Benchmark, register_benchmark
-from flexjudge.errors import InputError
 from flexjudge.protocol import Mode
 
 
@@ -21,16 +20,9 @@ def system_id(wav: str) -> str:
 def load(cfg: LoadConfig) -> list[BenchRecord]:
     """``--data``: ``test_mos_list.txt`` (``wav,score``, no header); audio under ``--media-root``
     or the nearest ``wav`` folder; ``--gold`` the system CSV (``mydata_system.csv``)."""
-    if cfg.data is None:
-        raise InputError("BVCC is read from local files; pass --data", field="data")
-    root = cfg.media_root or find_dir(cfg.data.parent, "wav")
-    records = mos_list(cfg.data, root, skip_header=False, system_of=system_id)
-    if cfg.gold is not None:
-        table = system_table(cfg.gold)
-        for r in records:
-            if r.meta.get("system") in table:
-                r.meta["system_gt"] = table[r.meta["system"]]
-    return records[: cfg.limit] if cfg.limit is not None else records
+    return load_system_mos(
+        cfg, benchmark="BVCC", audio_dir="wav", skip_header=False, system_of=system_id
+    )
 
 
 def evaluate(
