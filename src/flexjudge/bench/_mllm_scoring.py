@@ -55,23 +55,35 @@ def error_row(rec: BenchRecord, t: int, p: Prediction | None) -> ScoredRow | Non
     return None
 
 
-def evaluate_score(
-    records: Sequence[BenchRecord], preds: Sequence[Prediction], mode: Mode
-) -> BenchScore:
-    proto = get_protocol("mllm-judge/score")
-    rows: list[ScoredRow] = []
+def scorable_trials(
+    records: Sequence[BenchRecord], preds: Sequence[Prediction], rows: list[ScoredRow]
+) -> Iterator[tuple[BenchRecord, int, Prediction, str]]:
+    """Every (record, trial) with an output to score, as ``(record, trial, prediction, text)``.
+
+    Trials that cannot be scored (bad record, missing or failed prediction) are appended to
+    ``rows`` as error rows instead of being yielded.
+    """
     for rec, t, p in record_trials(records, preds):
         err = error_row(rec, t, p)
         if err is not None:
             rows.append(err)
             continue
         assert p is not None and p.text is not None
+        yield rec, t, p, p.text
+
+
+def evaluate_score(
+    records: Sequence[BenchRecord], preds: Sequence[Prediction], mode: Mode
+) -> BenchScore:
+    proto = get_protocol("mllm-judge/score")
+    rows: list[ScoredRow] = []
+    for rec, t, p, text in scorable_trials(records, preds, rows):
         if mode == "reference":
-            m = REF_INT.search(p.text)
+            m = REF_INT.search(text)
             value: float | None = float(m.group(1)) if m else -1.0  # Q17
             failed = m is None
         else:
-            v = proto.parse(p.text, mode="clean", count=1, finish_reason=p.finish_reason)
+            v = proto.parse(text, mode="clean", count=1, finish_reason=p.finish_reason)
             value = v.scores[0] if v.ok else None
             failed = value is None
         rows.append(
@@ -84,7 +96,7 @@ def evaluate_score(
                 failed,
                 None,
                 rec.categories,
-                reasoning_words=reasoning_words(p.text),
+                reasoning_words=reasoning_words(text),
                 judge=value,
                 human=float(rec.gold),
             )
@@ -162,19 +174,14 @@ def evaluate_batch(
 ) -> BenchScore:
     proto = get_protocol("mllm-judge/batch")
     rows: list[ScoredRow] = []
-    for rec, t, p in record_trials(records, preds):
-        err = error_row(rec, t, p)
-        if err is not None:
-            rows.append(err)
-            continue
-        assert p is not None and p.text is not None
+    for rec, t, p, text in scorable_trials(records, preds, rows):
         if mode == "reference":
-            ints = [float(x) for x in REF_INT.findall(p.text)]
+            ints = [float(x) for x in REF_INT.findall(text)]
             ranking = ranking_letters(ints, reference=True)
             failed = len(ints) != len(rec.responses)
         else:
             v = proto.parse(
-                p.text, mode="clean", count=len(rec.responses), finish_reason=p.finish_reason
+                text, mode="clean", count=len(rec.responses), finish_reason=p.finish_reason
             )
             ranking = ranking_letters(list(v.scores), reference=False) if v.ok else ""
             failed = not v.ok
@@ -189,7 +196,7 @@ def evaluate_batch(
                 failed,
                 None,
                 rec.categories,
-                reasoning_words=reasoning_words(p.text),
+                reasoning_words=reasoning_words(text),
                 judge=dist,
             )
         )

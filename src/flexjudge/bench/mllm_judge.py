@@ -32,10 +32,9 @@ from flexjudge.bench._metrics import (
     bootstrap_ci,
 )
 from flexjudge.bench._mllm_scoring import (
-    error_row,
     evaluate_batch,
     evaluate_score,
-    record_trials,
+    scorable_trials,
 )
 from flexjudge.bench._pairs import positional, unswap
 from flexjudge.bench._registry import Benchmark, register_benchmark
@@ -159,15 +158,10 @@ def _evaluate_pair(
 ) -> BenchScore:
     proto = get_protocol("mllm-judge/pair")
     rows: list[ScoredRow] = []
-    for rec, t, p in record_trials(records, preds):
-        err = error_row(rec, t, p)
-        if err is not None:
-            rows.append(err)
-            continue
-        assert p is not None and p.text is not None
+    for rec, t, p, text in scorable_trials(records, preds, rows):
         label = p.extra.get("label") if "label" in p.extra else None
         if label is None:
-            v = proto.parse(p.text, mode=mode, count=2, finish_reason=p.finish_reason)
+            v = proto.parse(text, mode=mode, count=2, finish_reason=p.finish_reason)
             label = v.preference if v.ok else None
         else:
             label = str(label)
@@ -188,7 +182,7 @@ def _evaluate_pair(
                 rec.categories,
                 first,
                 word_len_diff(rec),
-                reasoning_words(p.text),
+                reasoning_words(text),
             )
         )
     cats = sorted({r.categories.get("original_dataset", "all") for r in rows})
