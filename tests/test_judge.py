@@ -186,3 +186,18 @@ def test_cli_single_commands_print_json() -> None:
     assert data["task"] == "compare" and len(data["samples"]) == 6
     res = CliRunner().invoke(app, ["protocols", "list"])
     assert "mllm-judge/pair" in res.output and "genai-bench/video" in res.output
+
+
+def test_undecodable_media_fails_its_item_at_batch_time_only(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really a png")
+    judge = Judge(MockBackend(), batch_size=8)
+    items = [
+        {"id": "ok", "question": "q", "responses": ["a", "b"]},
+        {"id": "bad", "question": "q", "responses": ["a"], "images": [str(bad)]},
+    ]
+    results = judge.run(items)
+    assert [r.status for r in results] == ["ok", "error"]
+    assert results[1].error_field == "images[0]" and str(bad) in (results[1].error or "")
+    with pytest.raises(InputError, match="images"):
+        judge.score("q", "a", images=[str(bad)])

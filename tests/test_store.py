@@ -224,3 +224,68 @@ def test_two_concurrent_writer_processes(tmp_path: Path) -> None:
     for tag in ("w1", "w2"):
         assert all(store.get(f"{tag}-{i}-4") == {"tag": tag, "i": i, "j": 4} for i in range(200))
     assert {store.get(f"shared-{i}")["tag"] for i in range(200)} <= {"w1", "w2"}  # type: ignore[index]
+
+
+def test_resumed_results_decode_samples_only_when_read(tmp_path: Path) -> None:
+    items = [JudgeItem("q", ["a", f"b{i}"], id=str(i)) for i in range(3)]
+    store = ResultStore(tmp_path / "s.sqlite")
+    first = Judge(MockBackend(), votes=2, swap=True).run(items, store=store)
+    again = Judge(MockBackend(), votes=2, swap=True).run(items, store=store)
+    assert "_pending_samples" in again[0].__dict__  # nothing decoded yet
+    assert again[0].order_decisions == first[0].order_decisions
+    assert again[0].stored_json() == json.dumps(first[0].to_dict(), ensure_ascii=False)
+    assert again[0].samples == first[0].samples  # decoded on first read
+    assert [r.to_dict() for r in again] == [r.to_dict() for r in first]
+    again[1].samples = []
+    assert again[1].stored_json() is None  # no longer what was stored
+
+
+def test_equal_content_under_two_ids_keeps_each_id_on_resume(tmp_path: Path) -> None:
+    items = [JudgeItem("q", ["a", "b"], id="first"), JudgeItem("q", ["a", "b"], id="second")]
+    store = ResultStore(tmp_path / "s.sqlite")
+    fresh = Judge(MockBackend()).run(items, store=store, run_id="r")
+    assert len(store) == 1  # one key for both
+    resumed = Judge(MockBackend()).run(items, store=store, run_id="r")
+    assert [r.id for r in fresh] == [r.id for r in resumed] == ["first", "second"]
+    assert resumed[1].stored_json() is None  # the stored text names "first"
+    store.export(tmp_path / "out.jsonl", "r")
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["first", "second"]
+
+
+def test_a_store_without_the_head_column_is_upgraded_and_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    items = [JudgeItem("q", ["a", "b"], id="0")]
+    with ResultStore(path) as store:
+        first = Judge(MockBackend()).run(items, store=store)
+    con = sqlite3.connect(path)  # rebuild the table as the first store layout had it
+    con.executescript(
+        "CREATE TABLE old AS SELECT seq, key, created, record FROM results;"
+        "DROP TABLE results; ALTER TABLE old RENAME TO results;"
+    )
+    con.close()
+    with ResultStore(path) as store:
+        backend = MockBackend()
+        again = Judge(backend).run(items, store=store)
+        assert not backend.calls and again[0].to_dict() == first[0].to_dict()
+
+
+def test_resume_keys_media_items_without_decoding_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import Image as PILImage
+
+    from flexjudge.media import Image
+
+    path = tmp_path / "cat.png"
+    PILImage.new("RGB", (32, 32), (200, 10, 10)).save(path)
+    items = [JudgeItem("q", ["a"], id="0", images=[str(path)])]
+    store = ResultStore(tmp_path / "s.sqlite")
+    first = Judge(MockBackend()).run(items, store=store)
+
+    def no_decoding(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a stored item's media were decoded")
+
+    monkeypatch.setattr(Image, "prepare", no_decoding)
+    again = Judge(MockBackend()).run(items, store=store)
+    assert again[0].to_dict() == first[0].to_dict()

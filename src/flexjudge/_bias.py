@@ -75,26 +75,38 @@ def _decide(winners: Sequence[int]) -> int:
     return counts[0][0]
 
 
+def order_decisions(samples: Iterable[Sample]) -> list[tuple[tuple[int, ...], int]]:
+    """Each presentation order's decision: the presented position that won the majority of
+    that order's countable samples (``-1``: tie), in order of first appearance."""
+    by_order: dict[tuple[int, ...], list[int]] = {}
+    for s in samples:
+        w = _presented_winner(s)
+        if w is not None and len(s.order) >= 2:
+            by_order.setdefault(tuple(s.order), []).append(w)
+    return [(order, _decide(winners)) for order, winners in by_order.items()]
+
+
 def position_bias(results: Iterable[JudgeResult]) -> PositionBiasReport:
     """Consistency and first-position preference rates over ``results`` (see module doc).
 
-    Never raises on odd input: results without countable samples are only counted in
-    ``skipped``.
+    Uses each result's recorded ``order_decisions`` and recomputes them from ``samples``
+    only where they were not recorded.  Never raises on odd input: results without
+    countable samples are only counted in ``skipped``.
     """
     n = skipped = decisions = first = ties = swapped = consistent = 0
     for result in results:
         n += 1
-        by_order: dict[tuple[int, ...], list[int]] = {}
-        for s in result.samples:
-            w = _presented_winner(s)
-            if w is not None and len(s.order) >= 2:
-                by_order.setdefault(s.order, []).append(w)
-        if result.status == "error" or not by_order:
+        if result.status == "error":
+            skipped += 1
+            continue
+        per_order = result.order_decisions
+        if per_order is None:
+            per_order = order_decisions(result.samples)
+        if not per_order:
             skipped += 1
             continue
         caller_winners = []
-        for order, winners in by_order.items():
-            decision = _decide(winners)
+        for order, decision in per_order:
             decisions += 1
             if decision == -1:
                 ties += 1
@@ -102,7 +114,7 @@ def position_bias(results: Iterable[JudgeResult]) -> PositionBiasReport:
             else:
                 first += decision == 0
                 caller_winners.append(order[decision])
-        if len(by_order) >= 2:
+        if len(per_order) >= 2:
             swapped += 1
             consistent += len(set(caller_winners)) == 1
     counted = decisions - ties

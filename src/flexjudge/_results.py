@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
+from flexjudge._json import loads as _json_loads
 from flexjudge.errors import InputError
 from flexjudge.protocol import ParseStatus, Verdict
 
@@ -114,6 +115,50 @@ class Sample:
         return d
 
 
+class _StoredSamples:
+    """The ``samples`` field of :class:`JudgeResult`, decoded on first access when the
+    result was read back from a result store (:meth:`JudgeResult.from_stored`): a resumed
+    10K-item run then decodes only the small result heads, not 60K stored samples."""
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> tuple[()]: ...
+
+    @overload
+    def __get__(self, obj: JudgeResult, owner: type | None = None) -> list[Sample]: ...
+
+    def __get__(
+        self, obj: JudgeResult | None, owner: type | None = None
+    ) -> list[Sample] | tuple[()]:
+        if obj is None:
+            return ()  # the dataclass default: no samples
+        state = obj.__dict__
+        pending = state.pop("_pending_samples", None)
+        if pending is not None:
+            state["_samples"] = _samples_from(_json_loads(pending).get("samples", []))
+        samples: list[Sample] = state["_samples"]
+        return samples
+
+    def __set__(self, obj: JudgeResult, value: Iterable[Sample]) -> None:
+        obj.__dict__.pop("_pending_samples", None)
+        obj.__dict__.pop("_stored_json", None)
+        obj.__dict__["_samples"] = list(value)
+
+
+def _samples_from(rows: Iterable[Mapping[str, Any]]) -> list[Sample]:
+    return [
+        Sample(
+            text=s["text"],
+            verdict=Verdict.from_dict(s["verdict"]),
+            order=tuple(s["order"]),
+            finish_reason=s.get("finish_reason", "stop"),
+            num_tokens=s.get("num_tokens", 0),
+            seed=s.get("seed"),
+            rounds=[Verdict.from_dict(v) for v in s.get("rounds", [])],
+        )
+        for s in rows
+    ]
+
+
 @dataclass
 class JudgeResult:
     """The outcome of one item.
@@ -134,7 +179,7 @@ class JudgeResult:
     preference: str | None = None
     ranking: list[int] | None = None
     option: str | None = None
-    samples: list[Sample] = field(default_factory=list)
+    samples: _StoredSamples = _StoredSamples()
     votes: dict[str, int] = field(default_factory=dict)
     agreement: float | None = None
     n_failed: int = 0
@@ -144,6 +189,10 @@ class JudgeResult:
     num_tokens: int = 0
     error: str | None = None
     error_field: str | None = None
+    #: per presentation order among the samples, the presented position that won that
+    #: order's samples by majority (``-1``: tie); ``None`` when not recorded (older stores).
+    #: This is what :func:`flexjudge.position_bias` counts.
+    order_decisions: list[tuple[tuple[int, ...], int]] | None = None
 
     @property
     def ok(self) -> bool:
@@ -182,24 +231,38 @@ class JudgeResult:
         }
         if self.error_field is not None:
             d["error_field"] = self.error_field
+        if self.order_decisions is not None:
+            d["order_decisions"] = [[list(o), w] for o, w in self.order_decisions]
         if include_samples:
             d["samples"] = [s.to_dict() for s in self.samples]
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> JudgeResult:
-        samples = [
-            Sample(
-                text=s["text"],
-                verdict=Verdict.from_dict(s["verdict"]),
-                order=tuple(s["order"]),
-                finish_reason=s.get("finish_reason", "stop"),
-                num_tokens=s.get("num_tokens", 0),
-                seed=s.get("seed"),
-                rounds=[Verdict.from_dict(v) for v in s.get("rounds", [])],
-            )
-            for s in d.get("samples", [])
-        ]
+        """Rebuild a result from :meth:`to_dict` output (``KeyError`` if a required field is
+        missing)."""
+        return cls._from_head(d, _samples_from(d.get("samples", [])))
+
+    @classmethod
+    def from_stored(cls, head: Mapping[str, Any], record_json: str) -> JudgeResult:
+        """A result read back from a store: ``head`` is the record without ``samples``,
+        ``record_json`` the whole stored record, decoded only when ``samples`` is read
+        (a corrupt record then raises ``json.JSONDecodeError`` at that point)."""
+        result = cls._from_head(head, [])
+        result.__dict__["_pending_samples"] = record_json
+        result.__dict__["_stored_json"] = (result.id, record_json)
+        return result
+
+    def stored_json(self) -> str | None:
+        """The stored record text this result was read from, while ``samples`` and ``id``
+        were not reassigned (``to_dict`` then serializes to the same JSON); else ``None``."""
+        stored: tuple[str | None, str] | None = self.__dict__.get("_stored_json")
+        if stored is None or stored[0] != self.id:
+            return None
+        return stored[1]
+
+    @classmethod
+    def _from_head(cls, d: Mapping[str, Any], samples: list[Sample]) -> JudgeResult:
         return cls(
             id=d.get("id"),
             task=d["task"],
@@ -210,7 +273,7 @@ class JudgeResult:
             preference=d.get("preference"),
             ranking=d.get("ranking"),
             option=d.get("option"),
-            samples=samples,
+            samples=samples,  # type: ignore[arg-type]
             votes=dict(d.get("votes", {})),
             agreement=d.get("agreement"),
             n_failed=d.get("n_failed", 0),
@@ -220,4 +283,11 @@ class JudgeResult:
             num_tokens=d.get("num_tokens", 0),
             error=d.get("error"),
             error_field=d.get("error_field"),
+            order_decisions=_decisions_from(d.get("order_decisions")),
         )
+
+
+def _decisions_from(rows: Any) -> list[tuple[tuple[int, ...], int]] | None:
+    if rows is None:
+        return None
+    return [(tuple(order), int(winner)) for order, winner in rows]

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from flexjudge._jsonl import read_items, write_jsonl
 from flexjudge._results import JudgeResult
 
 
@@ -51,8 +52,6 @@ def run_items_file(
     (:func:`flexjudge.position_bias`) with ``swap``.  Raises ``OSError`` for an unreadable
     input file and :class:`flexjudge.store.StoreError` for an unusable store.
     """
-    from flexjudge.cli import read_items
-
     raw = read_items(input_path)
     kwargs: dict[str, Any] = dict(backend_kwargs or {})
     if base_url is not None:
@@ -93,11 +92,19 @@ def run_items_file(
         if store is not None:
             store.close()
     by_pos = iter(results)
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any] | str] = []
+    statuses: list[str] = []
     for r in raw:
-        rows.append(_input_error_row(r) if isinstance(r, Exception) else next(by_pos).to_dict())
+        if isinstance(r, Exception):
+            rows.append(_input_error_row(r))
+            statuses.append("error")
+            continue
+        result = next(by_pos)
+        # a resumed result is written as stored: the same text to_dict would give
+        rows.append(result.stored_json() or result.to_dict())
+        statuses.append(result.status)
     write_jsonl(output_path, rows)
-    summary = summarize(results, rows, output_path)
+    summary = summarize(statuses, output_path)
     if store is not None:
         summary["resumed"] = resumed
         summary["store"] = str(store_path)
@@ -146,23 +153,11 @@ def _input_error_row(exc: Exception) -> dict[str, Any]:
     return {"id": getattr(exc, "record", None), "status": "error", "error": str(exc)}
 
 
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Write ``rows`` atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-
-
-def summarize(
-    results: list[JudgeResult], rows: list[dict[str, Any]], output_path: Path
-) -> dict[str, Any]:
+def summarize(statuses: list[str], output_path: Path) -> dict[str, Any]:
     return {
-        "items": len(rows),
-        "ok": sum(1 for r in rows if r.get("status") == "ok"),
-        "errors": sum(1 for r in rows if r.get("status") == "error"),
-        "failed_parse": sum(1 for r in rows if r.get("status") not in ("ok", "error")),
+        "items": len(statuses),
+        "ok": statuses.count("ok"),
+        "errors": statuses.count("error"),
+        "failed_parse": sum(1 for s in statuses if s not in ("ok", "error")),
         "output": str(output_path),
     }

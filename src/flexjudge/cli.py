@@ -181,28 +181,6 @@ for _kind in ("score", "compare", "rank"):
     _make_command(_kind)
 
 
-def read_items(path: Path) -> list[dict[str, Any] | Exception]:
-    """Read a JSONL items file; an unparsable line becomes an exception naming file:line."""
-    from flexjudge.errors import InputError
-
-    items: list[dict[str, Any] | Exception] = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                items.append(InputError(f"invalid JSON: {exc.msg}", record=f"{path}:{lineno}"))
-                continue
-            if isinstance(obj, dict):
-                obj.setdefault("id", str(lineno))
-                items.append(obj)
-            else:
-                items.append(InputError("line is not a JSON object", record=f"{path}:{lineno}"))
-    return items
-
-
 @judge_app.command("run")
 def judge_run(
     model: ModelOpt,

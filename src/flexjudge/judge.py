@@ -8,6 +8,7 @@ the rest of a batch still runs.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,9 +22,9 @@ from flexjudge._aggregate import (
     SwapPolicy,
     aggregate,
 )
-from flexjudge._bias import order_draws
+from flexjudge._bias import order_decisions, order_draws
 from flexjudge._budget import round_votes
-from flexjudge._media_prep import PreparedMedia, prepare_media, reorder_media
+from flexjudge._media_prep import ItemMedia, PreparedMedia, load_media, prepare_media, reorder_media
 from flexjudge._results import JudgeItem, JudgeResult, Sample, Task
 from flexjudge.backends import Backend, GenerationRequest, SamplingParams, load_backend
 from flexjudge.errors import BackendError, InputError, ProtocolError
@@ -99,11 +100,13 @@ class _Plan:
     orders: list[tuple[int, ...]]
     prompts: list[str]
     prompt_hashes: list[str]
-    media: list[PreparedMedia]  # one per order (response media are permuted)
+    item_media: ItemMedia
     sampling: SamplingParams
     n_responses: int
     key: str | None = None
     samples: list[Sample] = field(default_factory=list)
+    # decoded per order (response media permuted) just before the plan's batch runs
+    media: list[PreparedMedia] = field(default_factory=list)
 
 
 class Judge:
@@ -222,46 +225,42 @@ class Judge:
                 results[i] = _error_result(raw, pos[i], cfg, exc, started)
                 manifest.append((pos[i], None, results[i].to_dict()))  # type: ignore[union-attr]
                 continue
-            manifest.append((pos[i], plan.key, None))
+            manifest.append((pos[i], plan.key, {"id": item.id}))
             plans.append(plan)
         if store is not None and run_id is not None and hasattr(store, "record_manifest"):
             store.record_manifest(run_id, manifest)
         if store is not None:
             cached = lookup(store, [p.key for p in plans if p.key is not None])
-            todo = []
+            todo, taken = [], set()
             for plan in plans:
                 hit = cached.get(plan.key) if plan.key is not None else None
                 if hit is None:
                     todo.append(plan)
-                else:
-                    results[plan.index] = JudgeResult.from_dict(hit)
+                    continue
+                if plan.key in taken:  # equal content under another id shares the key
+                    hit = copy.copy(hit)
+                taken.add(plan.key)
+                hit.id = plan.item.id
+                results[plan.index] = hit
             plans = todo
         done = len(item_list) - len(plans)
         if progress and done:
             progress(done, len(item_list))
         for start in range(0, len(plans), cfg.batch_size):
-            chunk = plans[start : start + cfg.batch_size]
             started = time.perf_counter()
-            try:
-                self._generate(chunk, cfg)
-            except BackendError as exc:
-                for plan in chunk:
+            chunk = []
+            for plan in plans[start : start + cfg.batch_size]:
+                try:
+                    self._prepare(plan, cfg)
+                    chunk.append(plan)
+                except InputError as exc:  # undecodable media: this item fails, not the batch
                     results[plan.index] = _error_result(
                         plan.item, pos[plan.index], cfg, exc, started
                     )
-                done += len(chunk)
-                if progress:
-                    progress(done, len(item_list))
-                continue
-            per_item = (time.perf_counter() - started) / max(len(chunk), 1)
-            finished = [(plan, self._finish(plan, cfg, per_item)) for plan in chunk]
-            if store is not None:
-                save(store, [(p.key, r.to_dict()) for p, r in finished if p.key is not None])
-            for plan, result in finished:
+            for plan, result in self._judge_chunk(chunk, cfg, started, pos, store, on_result):
+                plan.media = []  # decoded media are not kept past their batch
                 results[plan.index] = result
-                if on_result is not None:
-                    on_result(result)
-            done += len(chunk)
+            done = min(start + cfg.batch_size, len(plans)) + len(item_list) - len(plans)
             if progress:
                 progress(done, len(item_list))
         return [r for r in results if r is not None]
@@ -284,9 +283,7 @@ class Judge:
                 f"protocol {protocol.name!r} needs a {'/'.join(protocol.families)} "
                 f"model; this backend serves {family}"
             )
-        media = prepare_media(
-            item.images, item.videos, item.audios, protocol, cfg.mode, record=record
-        )
+        media = load_media(item.images, item.videos, item.audios, record=record)
         counts = PromptInputs(
             item.question,
             item.responses,
@@ -302,10 +299,9 @@ class Judge:
             orders = [tuple(reversed(identity))]  # VL-RewardBench: u < 0.5 keeps the order
         if swappable and cfg.swap:
             orders = [orders[0], tuple(reversed(orders[0]))]
-        prompts, hashes, medias = [], [], []
+        prompts, hashes = [], []
         criteria = cfg.criteria if protocol.supports_criteria else None
         for order in orders:
-            ordered = reorder_media(media, protocol.response_media, order)
             responses = [item.responses[j] for j in order] if item.responses else []
             inputs = PromptInputs(
                 question=item.question,
@@ -319,7 +315,6 @@ class Judge:
             rendered = protocol.render(inputs, mode=cfg.mode, criteria=criteria, record=record)
             prompts.append(rendered.text)
             hashes.append(rendered.sha256)
-            medias.append(ordered)
         d = protocol.sampling
         # reference scripts without a seed (MJ-Bench, audio) stay unseeded in reference mode
         seed = cfg.seed if d.seed_from_trial or cfg.mode == "clean" else None
@@ -332,7 +327,39 @@ class Judge:
             n=cfg.votes,
         )
         key = item_key(self._fingerprint(), protocol.name, hashes, media.hashes, sampling, cfg)
-        return _Plan(index, item, task, protocol, orders, prompts, hashes, medias, sampling, n, key)
+        return _Plan(index, item, task, protocol, orders, prompts, hashes, media, sampling, n, key)
+
+    def _prepare(self, plan: _Plan, cfg: JudgeConfig) -> None:
+        record = plan.item.id if plan.item.id is not None else str(plan.index)
+        prepared = prepare_media(plan.item_media, plan.protocol, cfg.mode, record=record)
+        response_media = plan.protocol.response_media
+        plan.media = [reorder_media(prepared, response_media, order) for order in plan.orders]
+
+    def _judge_chunk(
+        self,
+        chunk: list[_Plan],
+        cfg: JudgeConfig,
+        started: float,
+        pos: list[int],
+        store: ResultCache | None,
+        on_result: Callable[[JudgeResult], None] | None,
+    ) -> list[tuple[_Plan, JudgeResult]]:
+        """Generate, parse and aggregate one batch; store and report its results.  A
+        backend failure makes every item of the batch an (unstored) error result."""
+        if not chunk:
+            return []
+        try:
+            self._generate(chunk, cfg)
+        except BackendError as exc:
+            return [(p, _error_result(p.item, pos[p.index], cfg, exc, started)) for p in chunk]
+        per_item = (time.perf_counter() - started) / len(chunk)
+        finished = [(plan, self._finish(plan, cfg, per_item)) for plan in chunk]
+        if store is not None:
+            save(store, [(p.key, r.to_dict()) for p, r in finished if p.key is not None])
+        if on_result is not None:
+            for _, result in finished:
+                on_result(result)
+        return finished
 
     def _request(
         self, plan: _Plan, prompt: str, sampling: SamplingParams, order_index: int = 0
@@ -404,6 +431,7 @@ class Judge:
             seconds=seconds,
             num_tokens=sum(s.num_tokens for s in plan.samples),
             error=None if agg.status == "ok" else (errors[0] if errors else agg.status),
+            order_decisions=order_decisions(plan.samples),
         )
 
 

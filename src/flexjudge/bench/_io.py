@@ -4,24 +4,13 @@ file, the record and the field."""
 from __future__ import annotations
 
 import csv
-import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flexjudge._json import loads as _loads
 from flexjudge.errors import InputError
-
-
-def _pick_loads() -> Callable[[str], Any]:
-    try:  # optional: several times faster on large result files
-        from orjson import loads
-    except ImportError:  # pragma: no cover - depends on the environment
-        return json.loads
-    return loads  # type: ignore[no-any-return]
-
-
-_loads = _pick_loads()
 
 
 @dataclass(frozen=True)

@@ -53,11 +53,8 @@ class CurateRecord:
 def fast_loads() -> Callable[[str], Any]:
     """``orjson.loads`` when orjson is installed (``flexjudge[fast]``, about 3x faster on
     teacher files), else ``json.loads``.  Both raise ``json.JSONDecodeError`` subclasses."""
-    try:
-        import orjson
-    except ImportError:
-        return json.loads
-    loads: Callable[[str], Any] = orjson.loads
+    from flexjudge._json import loads
+
     return loads
 
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from flexjudge.store._sqlite import ResultStore, StoreError
+from flexjudge.store._sqlite import ResultStore, StoredRecord, StoreError
 
-__all__ = ["ResultStore", "StoreError"]
+__all__ = ["ResultStore", "StoreError", "StoredRecord"]

@@ -16,22 +16,28 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from flexjudge._results import JudgeResult
     from flexjudge.backends import SamplingParams
     from flexjudge.judge import JudgeConfig, ResultCache
 
 
-def lookup(store: ResultCache, keys: list[str]) -> dict[str, dict[str, Any]]:
-    """Stored records for ``keys`` (``get_many`` when the store has it)."""
+def lookup(store: ResultCache, keys: list[str]) -> dict[str, JudgeResult]:
+    """Stored results for ``keys``: via ``get_many_stored`` (samples decoded lazily) or
+    ``get_many`` when the store has them, else one ``get`` per key."""
+    from flexjudge._results import JudgeResult
+
+    get_stored = getattr(store, "get_many_stored", None)
+    if get_stored is not None:
+        return {
+            key: JudgeResult.from_stored(hit.head, hit.text)
+            for key, hit in get_stored(keys).items()
+        }
     get_many = getattr(store, "get_many", None)
     if get_many is not None:
         found: dict[str, dict[str, Any]] = get_many(keys)
-        return found
-    out = {}
-    for key in keys:
-        hit = store.get(key)
-        if hit is not None:
-            out[key] = hit
-    return out
+    else:
+        found = {key: hit for key in keys if (hit := store.get(key)) is not None}
+    return {key: JudgeResult.from_dict(record) for key, record in found.items()}
 
 
 def save(store: ResultCache, pairs: list[tuple[str, dict[str, Any]]]) -> None:

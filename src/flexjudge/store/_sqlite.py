@@ -3,9 +3,12 @@
 Layout (two tables, both append-only):
 
 * ``results(seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE, created REAL,
-  record TEXT)`` — one JSON :class:`~flexjudge.JudgeResult` record per item key
+  record TEXT, head TEXT)`` — one JSON :class:`~flexjudge.JudgeResult` record per item key
   (see ``flexjudge.judge._item_key``); ``INSERT OR IGNORE`` so the first writer of a key wins
   and a key is never stored twice.  Iteration follows ``seq``, i.e. insertion order.
+  ``head`` repeats the record without its ``samples`` (a tenth of its size) so a resumed
+  run decodes only heads (:meth:`ResultStore.get_many_stored`); stores written before the
+  column existed get it added on open, with ``NULL`` heads that are derived on read.
 * ``manifest(run TEXT, position INTEGER, key TEXT, record TEXT, PRIMARY KEY(run, position))``
   — for each batch run (``flexjudge judge run``), which key (or which input-error row) belongs
   at each input position, so the ``--output`` file can be rebuilt in input order from the
@@ -27,8 +30,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
+from flexjudge._json import loads as _json_loads
 from flexjudge.errors import FlexJudgeError
 
 _T = TypeVar("_T")
@@ -38,7 +42,8 @@ CREATE TABLE IF NOT EXISTS results (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     key TEXT NOT NULL UNIQUE,
     created REAL NOT NULL,
-    record TEXT NOT NULL
+    record TEXT NOT NULL,
+    head TEXT
 );
 CREATE TABLE IF NOT EXISTS manifest (
     run TEXT NOT NULL,
@@ -49,6 +54,13 @@ CREATE TABLE IF NOT EXISTS manifest (
     PRIMARY KEY (run, position)
 );
 """
+
+
+class StoredRecord(NamedTuple):
+    """A stored record as :meth:`ResultStore.get_many_stored` returns it."""
+
+    head: dict[str, Any]  # the record without ``samples``
+    text: str  # the whole record, as stored
 
 
 class StoreError(FlexJudgeError):
@@ -85,8 +97,18 @@ class ResultStore:
             self._retry(lambda: self._conn.execute("PRAGMA journal_mode=WAL"))
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._retry(lambda: self._conn.executescript(_SCHEMA))
+            self._retry(self._add_head_column)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open result store {self.path}: {exc}") from exc
+
+    def _add_head_column(self) -> None:
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(results)")}
+        if "head" not in columns:
+            try:
+                self._conn.execute("ALTER TABLE results ADD COLUMN head TEXT")
+            except sqlite3.OperationalError as exc:  # another process added it first
+                if "duplicate column" not in str(exc):
+                    raise
 
     # ------------------------------------------------------------------ results
     def get(self, key: str) -> dict[str, Any] | None:
@@ -107,6 +129,25 @@ class ResultStore:
                 out[key] = _loads(record, self.path, key)
         return out
 
+    def get_many_stored(self, keys: Sequence[str]) -> dict[str, StoredRecord]:
+        """Like :meth:`get_many` but decodes only each record's head (all but ``samples``)
+        and hands back the record text as stored (see :meth:`JudgeResult.from_stored`)."""
+        out: dict[str, StoredRecord] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, record, head in self._read(
+                f"SELECT key, record, head FROM results WHERE key IN ({marks})", tuple(chunk)
+            ):
+                if head is None:
+                    full = _loads(record, self.path, key)
+                    full.pop("samples", None)
+                    out[key] = StoredRecord(full, record)
+                else:
+                    out[key] = StoredRecord(_loads(head, self.path, key), record)
+        return out
+
     def put(self, key: str, record: dict[str, Any]) -> None:
         """Store ``record`` under ``key`` unless the key exists (first writer wins)."""
         self.put_many([(key, record)])
@@ -114,10 +155,11 @@ class ResultStore:
     def put_many(self, items: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """Store a batch in one committed transaction; existing keys are left untouched."""
         now = time.time()
-        rows = [(key, now, json.dumps(record, ensure_ascii=False)) for key, record in items]
+        rows = [(key, now, *_record_and_head(record)) for key, record in items]
         if rows:
             self._write(
-                "INSERT OR IGNORE INTO results (key, created, record) VALUES (?, ?, ?)", rows
+                "INSERT OR IGNORE INTO results (key, created, record, head) VALUES (?, ?, ?, ?)",
+                rows,
             )
 
     def __contains__(self, key: object) -> bool:
@@ -139,7 +181,10 @@ class ResultStore:
     def record_manifest(
         self, run: str, entries: Iterable[tuple[int, str | None, dict[str, Any] | None]]
     ) -> None:
-        """Note, for batch run ``run``, the key (or the error record) at each input position."""
+        """Note, for batch run ``run``, the key (or the error record) at each input position.
+
+        A keyed entry may carry ``{"id": ...}``: the item's id, which :meth:`export` puts on
+        the stored record (items with equal content share one key but keep their ids)."""
         now = time.time()
         rows = [
             (run, pos, key, None if rec is None else json.dumps(rec, ensure_ascii=False), now)
@@ -183,7 +228,7 @@ class ResultStore:
         ``missing``; input-error rows come from the manifest.  Raises :class:`StoreError`
         when the store has no such run.
         """
-        from flexjudge._run import write_jsonl
+        from flexjudge._jsonl import write_jsonl
 
         runs = self.runs()
         run = run or (runs[-1] if runs else None)
@@ -195,6 +240,9 @@ class ResultStore:
         missing = 0
         for _, key, record in entries:
             row = stored.get(key) if key is not None else record
+            if key is not None and row is not None and record and "id" in record:
+                # same content under another id: the key is shared, the id is the item's
+                row = {**row, "id": record["id"]}
             if row is None:
                 missing += 1
             else:
@@ -249,20 +297,15 @@ class ResultStore:
         raise AssertionError("unreachable")
 
 
-_json_loads: Callable[[str], Any] = json.loads
-_DecodeError: type[ValueError] = json.JSONDecodeError
-try:  # orjson (optional, ``flexjudge[fast]``) decodes stored records about 3x faster
-    import orjson
-
-    _json_loads, _DecodeError = orjson.loads, orjson.JSONDecodeError
-except ImportError:  # pragma: no cover - exercised where orjson is absent
-    pass
+def _record_and_head(record: dict[str, Any]) -> tuple[str, str]:
+    head = {k: v for k, v in record.items() if k != "samples"}
+    return json.dumps(record, ensure_ascii=False), json.dumps(head, ensure_ascii=False)
 
 
 def _loads(text: str, path: Path, key: str) -> dict[str, Any]:
     try:
         value = _json_loads(text)
-    except _DecodeError as exc:
+    except json.JSONDecodeError as exc:
         raise StoreError(f"result store {path}: record {key} is not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise StoreError(f"result store {path}: record {key} is not a JSON object")
