@@ -15,6 +15,7 @@ stored), then times, in the same process:
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import tempfile
 import time
@@ -68,6 +69,8 @@ def main() -> None:
     t_resume = time.perf_counter() - t
     assert len(resumed) == args.items and not MockBackend("mock").calls
     store.close()
+    del resumed, judge  # a CLI resume runs in a fresh process: nothing else alive
+    gc.collect()
 
     t = time.perf_counter()
     summary = run_items_file(

@@ -289,3 +289,27 @@ def test_resume_keys_media_items_without_decoding_them(
     monkeypatch.setattr(Image, "prepare", no_decoding)
     again = Judge(MockBackend()).run(items, store=store)
     assert again[0].to_dict() == first[0].to_dict()
+
+
+def test_a_rerun_whose_keys_changed_exports_its_own_results(tmp_path: Path) -> None:
+    items = [JudgeItem("q", ["a", "b"], id="0")]
+    store = ResultStore(tmp_path / "s.sqlite")
+    old_model = MockBackend("old", outputs=["<answer>9</answer><answer>1</answer>"])
+    new_model = MockBackend("new", outputs=["<answer>1</answer><answer>9</answer>"])
+    Judge(old_model).run(items, store=store, run_id="r")
+    new = Judge(new_model).run(items, store=store, run_id="r")
+    store.export(tmp_path / "out.jsonl", "r")
+    row = json.loads((tmp_path / "out.jsonl").read_text())
+    assert len(store) == 2 and row["preference"] == "B" and row == new[0].to_dict()
+
+
+def test_a_result_rebuilt_from_its_dict_sets_every_field() -> None:
+    from dataclasses import fields
+
+    from flexjudge import JudgeResult
+
+    result = Judge(MockBackend(), swap=True).compare("q", "a", "b")
+    again = JudgeResult.from_dict(result.to_dict())
+    names = {f.name for f in fields(JudgeResult)}
+    assert names - {"samples"} <= set(again.__dict__) and "_samples" in again.__dict__
+    assert again.to_dict() == result.to_dict()

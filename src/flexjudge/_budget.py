@@ -22,7 +22,8 @@ from flexjudge.errors import BackendError
 from flexjudge.protocol import Verdict
 
 if TYPE_CHECKING:
-    from flexjudge.judge import Judge, JudgeConfig, _Plan
+    from flexjudge._plan import Plan as _Plan
+    from flexjudge.judge import Judge, JudgeConfig
 
 
 @dataclass
@@ -40,7 +41,7 @@ class _Thread:
 
 def run_budget_forcing(judge: Judge, chunk: list[_Plan], cfg: JudgeConfig) -> None:
     """Generate every sample of ``chunk`` with up to ``cfg.budget_forcing`` forced rounds."""
-    from flexjudge.judge import _count
+    from flexjudge._plan import parse_count as _count
 
     if not judge.backend.supports_continuation:
         raise BackendError(

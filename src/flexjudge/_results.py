@@ -263,7 +263,9 @@ class JudgeResult:
 
     @classmethod
     def _from_head(cls, d: Mapping[str, Any], samples: list[Sample]) -> JudgeResult:
-        return cls(
+        # bypasses __init__ (hot on resume: one call per stored item); sets every field
+        obj = object.__new__(cls)
+        obj.__dict__.update(
             id=d.get("id"),
             task=d["task"],
             protocol=d["protocol"],
@@ -273,7 +275,7 @@ class JudgeResult:
             preference=d.get("preference"),
             ranking=d.get("ranking"),
             option=d.get("option"),
-            samples=samples,  # type: ignore[arg-type]
+            _samples=samples,
             votes=dict(d.get("votes", {})),
             agreement=d.get("agreement"),
             n_failed=d.get("n_failed", 0),
@@ -285,6 +287,7 @@ class JudgeResult:
             error_field=d.get("error_field"),
             order_decisions=_decisions_from(d.get("order_decisions")),
         )
+        return obj
 
 
 def _decisions_from(rows: Any) -> list[tuple[tuple[int, ...], int]] | None:

@@ -24,11 +24,11 @@ from flexjudge._aggregate import (
 )
 from flexjudge._bias import order_decisions, order_draws
 from flexjudge._budget import round_votes
-from flexjudge._media_prep import ItemMedia, PreparedMedia, load_media, prepare_media, reorder_media
+from flexjudge._plan import Plan, parse_count, paused_gc, plan_item, prepare_plan
 from flexjudge._results import JudgeItem, JudgeResult, Sample, Task
 from flexjudge.backends import Backend, GenerationRequest, SamplingParams, load_backend
 from flexjudge.errors import BackendError, InputError, ProtocolError
-from flexjudge.protocol import Format, Mode, PromptInputs, Protocol, protocol_for
+from flexjudge.protocol import Mode
 from flexjudge.store._keys import item_key, lookup, save, scaling_dict
 
 Order = Literal["fixed", "random"]
@@ -89,24 +89,6 @@ class JudgeConfig:
             raise ValueError("budget_tokens must be >= 1")
         if self.batch_size < 1:
             raise ValueError("batch_size must be >= 1")
-
-
-@dataclass
-class _Plan:
-    index: int
-    item: JudgeItem
-    task: Task
-    protocol: Protocol
-    orders: list[tuple[int, ...]]
-    prompts: list[str]
-    prompt_hashes: list[str]
-    item_media: ItemMedia
-    sampling: SamplingParams
-    n_responses: int
-    key: str | None = None
-    samples: list[Sample] = field(default_factory=list)
-    # decoded per order (response media permuted) just before the plan's batch runs
-    media: list[PreparedMedia] = field(default_factory=list)
 
 
 class Judge:
@@ -207,42 +189,12 @@ class Judge:
         if len(pos) != len(item_list):
             raise ValueError(f"{len(pos)} positions for {len(item_list)} items")
         results: list[JudgeResult | None] = [None] * len(item_list)
-        draws = order_draws(cfg.seed, pos) if cfg.order == "random" else [0.0] * len(pos)
-        plans: list[_Plan] = []
-        manifest: list[tuple[int, str | None, dict[str, Any] | None]] = []
-        for i, raw in enumerate(item_list):
-            started = time.perf_counter()
-            try:
-                item = (
-                    raw
-                    if isinstance(raw, JudgeItem)
-                    else JudgeItem.from_dict(raw, record=str(pos[i]))
-                )
-                if task is not None and item.task is None:
-                    item.task = task
-                plan = self._plan(i, item, cfg, draws[i])
-            except (InputError, ProtocolError) as exc:
-                results[i] = _error_result(raw, pos[i], cfg, exc, started)
-                manifest.append((pos[i], None, results[i].to_dict()))  # type: ignore[union-attr]
-                continue
-            manifest.append((pos[i], plan.key, {"id": item.id}))
-            plans.append(plan)
-        if store is not None and run_id is not None and hasattr(store, "record_manifest"):
-            store.record_manifest(run_id, manifest)
-        if store is not None:
-            cached = lookup(store, [p.key for p in plans if p.key is not None])
-            todo, taken = [], set()
-            for plan in plans:
-                hit = cached.get(plan.key) if plan.key is not None else None
-                if hit is None:
-                    todo.append(plan)
-                    continue
-                if plan.key in taken:  # equal content under another id shares the key
-                    hit = copy.copy(hit)
-                taken.add(plan.key)
-                hit.id = plan.item.id
-                results[plan.index] = hit
-            plans = todo
+        with paused_gc():  # thousands of small acyclic objects: see paused_gc
+            plans, manifest = self._plan_all(item_list, pos, cfg, task, results)
+            if store is not None and run_id is not None and hasattr(store, "record_manifest"):
+                store.record_manifest(run_id, manifest)
+            if store is not None:
+                plans = _resume(store, plans, results)
         done = len(item_list) - len(plans)
         if progress and done:
             progress(done, len(item_list))
@@ -251,7 +203,7 @@ class Judge:
             chunk = []
             for plan in plans[start : start + cfg.batch_size]:
                 try:
-                    self._prepare(plan, cfg)
+                    prepare_plan(plan, cfg.mode)
                     chunk.append(plan)
                 except InputError as exc:  # undecodable media: this item fails, not the batch
                     results[plan.index] = _error_result(
@@ -266,6 +218,39 @@ class Judge:
         return [r for r in results if r is not None]
 
     # ------------------------------------------------------------------ internals
+    def _plan_all(
+        self,
+        item_list: list[JudgeItem | dict[str, Any]],
+        pos: list[int],
+        cfg: JudgeConfig,
+        task: Task | None,
+        results: list[JudgeResult | None],
+    ) -> tuple[list[Plan], list[tuple[int, str | None, dict[str, Any] | None]]]:
+        """Plans for the valid items; invalid ones get their error result in ``results``.
+        Also returns the run manifest (position, key or error row) in input order."""
+        draws = order_draws(cfg.seed, pos) if cfg.order == "random" else [0.0] * len(pos)
+        plans: list[Plan] = []
+        manifest: list[tuple[int, str | None, dict[str, Any] | None]] = []
+        for i, raw in enumerate(item_list):
+            started = time.perf_counter()
+            try:
+                item = (
+                    raw
+                    if isinstance(raw, JudgeItem)
+                    else JudgeItem.from_dict(raw, record=str(pos[i]))
+                )
+                if task is not None and item.task is None:
+                    item.task = task
+                plan = self._plan(i, item, cfg, draws[i])
+            except (InputError, ProtocolError) as exc:
+                error = _error_result(raw, pos[i], cfg, exc, started)
+                results[i] = error
+                manifest.append((pos[i], None, error.to_dict()))
+                continue
+            manifest.append((pos[i], plan.key, {"id": item.id}))
+            plans.append(plan)
+        return plans, manifest
+
     def _fingerprint(self) -> str:
         cached: tuple[Backend, str] | None = getattr(self, "_fingerprint_cache", None)
         if cached is None or cached[0] is not self.backend:
@@ -273,77 +258,18 @@ class Judge:
             self._fingerprint_cache = cached
         return cached[1]
 
-    def _plan(self, index: int, item: JudgeItem, cfg: JudgeConfig, draw: float) -> _Plan:
-        task = item.resolved_task()
-        protocol = protocol_for(task, item.protocol or cfg.protocol)
-        record = item.id if item.id is not None else str(index)
-        family = self.backend.family
-        if family not in protocol.families:
-            raise ProtocolError(
-                f"protocol {protocol.name!r} needs a {'/'.join(protocol.families)} "
-                f"model; this backend serves {family}"
-            )
-        media = load_media(item.images, item.videos, item.audios, record=record)
-        counts = PromptInputs(
-            item.question,
-            item.responses,
-            n_images=len(media.images),
-            n_videos=len(media.videos),
-            n_audios=len(media.audios),
-        )
-        n = protocol.count_responses(counts)
-        identity = tuple(range(n))
-        orders = [identity]
-        swappable = n >= 2
-        if swappable and cfg.order == "random" and draw >= 0.5:
-            orders = [tuple(reversed(identity))]  # VL-RewardBench: u < 0.5 keeps the order
-        if swappable and cfg.swap:
-            orders = [orders[0], tuple(reversed(orders[0]))]
-        prompts, hashes = [], []
-        criteria = cfg.criteria if protocol.supports_criteria else None
-        for order in orders:
-            responses = [item.responses[j] for j in order] if item.responses else []
-            inputs = PromptInputs(
-                question=item.question,
-                responses=responses,
-                n_images=len(media.images),
-                n_videos=len(media.videos),
-                n_audios=len(media.audios),
-                fields=item.fields,
-                family=family,
-            )
-            rendered = protocol.render(inputs, mode=cfg.mode, criteria=criteria, record=record)
-            prompts.append(rendered.text)
-            hashes.append(rendered.sha256)
-        d = protocol.sampling
-        # reference scripts without a seed (MJ-Bench, audio) stay unseeded in reference mode
-        seed = cfg.seed if d.seed_from_trial or cfg.mode == "clean" else None
-        sampling = SamplingParams(
-            temperature=d.temperature if cfg.temperature is None else cfg.temperature,
-            top_p=d.top_p if cfg.top_p is None else cfg.top_p,
-            max_tokens=d.max_tokens if cfg.max_tokens is None else cfg.max_tokens,
-            seed=seed,
-            stop=d.stop,
-            n=cfg.votes,
-        )
-        key = item_key(self._fingerprint(), protocol.name, hashes, media.hashes, sampling, cfg)
-        return _Plan(index, item, task, protocol, orders, prompts, hashes, media, sampling, n, key)
-
-    def _prepare(self, plan: _Plan, cfg: JudgeConfig) -> None:
-        record = plan.item.id if plan.item.id is not None else str(plan.index)
-        prepared = prepare_media(plan.item_media, plan.protocol, cfg.mode, record=record)
-        response_media = plan.protocol.response_media
-        plan.media = [reorder_media(prepared, response_media, order) for order in plan.orders]
+    def _plan(self, index: int, item: JudgeItem, cfg: JudgeConfig, draw: float) -> Plan:
+        return plan_item(index, item, cfg, draw, self.backend.family, self._fingerprint())
 
     def _judge_chunk(
         self,
-        chunk: list[_Plan],
+        chunk: list[Plan],
         cfg: JudgeConfig,
         started: float,
         pos: list[int],
         store: ResultCache | None,
         on_result: Callable[[JudgeResult], None] | None,
-    ) -> list[tuple[_Plan, JudgeResult]]:
+    ) -> list[tuple[Plan, JudgeResult]]:
         """Generate, parse and aggregate one batch; store and report its results.  A
         backend failure makes every item of the batch an (unstored) error result."""
         if not chunk:
@@ -362,7 +288,7 @@ class Judge:
         return finished
 
     def _request(
-        self, plan: _Plan, prompt: str, sampling: SamplingParams, order_index: int = 0
+        self, plan: Plan, prompt: str, sampling: SamplingParams, order_index: int = 0
     ) -> GenerationRequest:
         m = plan.media[order_index]
         return GenerationRequest(
@@ -374,7 +300,7 @@ class Judge:
             video_fps=m.video_fps,
         )
 
-    def _generate(self, chunk: list[_Plan], cfg: JudgeConfig) -> None:
+    def _generate(self, chunk: list[Plan], cfg: JudgeConfig) -> None:
         if cfg.budget_forcing > 0:
             from flexjudge._budget import run_budget_forcing
 
@@ -391,7 +317,7 @@ class Judge:
         for (plan, order), completions in zip(owners, outputs, strict=True):
             for c in completions:
                 verdict = plan.protocol.parse(
-                    c.text, mode=cfg.mode, count=_count(plan), finish_reason=c.finish_reason
+                    c.text, mode=cfg.mode, count=parse_count(plan), finish_reason=c.finish_reason
                 )
                 plan.samples.append(
                     Sample(
@@ -399,7 +325,7 @@ class Judge:
                     )
                 )
 
-    def _finish(self, plan: _Plan, cfg: JudgeConfig, seconds: float) -> JudgeResult:
+    def _finish(self, plan: Plan, cfg: JudgeConfig, seconds: float) -> JudgeResult:
         voters = round_votes(plan.samples) if cfg.budget_final == "vote" else plan.samples
         agg = aggregate(
             plan.task,
@@ -435,10 +361,21 @@ class Judge:
         )
 
 
-def _count(plan: _Plan) -> int:
-    if plan.protocol.format is Format.OPTION:
-        return 1
-    return max(plan.n_responses, 1)
+def _resume(store: ResultCache, plans: list[Plan], results: list[JudgeResult | None]) -> list[Plan]:
+    """Fill ``results`` with the stored results of finished plans; return the others."""
+    cached = lookup(store, [p.key for p in plans if p.key is not None])
+    todo, taken = [], set()
+    for plan in plans:
+        hit = cached.get(plan.key) if plan.key is not None else None
+        if hit is None:
+            todo.append(plan)
+            continue
+        if plan.key in taken:  # equal content under another id shares the key
+            hit = copy.copy(hit)
+        taken.add(plan.key)
+        hit.id = plan.item.id
+        results[plan.index] = hit
+    return todo
 
 
 def _override(cfg: JudgeConfig, overrides: dict[str, Any]) -> JudgeConfig:

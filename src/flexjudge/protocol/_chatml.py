@@ -7,6 +7,7 @@ per-message Llama-3 format (spec §11.3, no "Cutting Knowledge Date" preamble).
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 from flexjudge.protocol._spec_prompts import SPEC_PROMPTS
@@ -37,12 +38,22 @@ THINK_PREFIX = "<think>\n"
 
 def render_chatml(system: str, user: str, assistant_prefix: str = "") -> str:
     """Spec P-14, then ``assistant_prefix`` (e.g. ``"<think>\\n"`` for teacher prompts)."""
+    before_user, after_user = _chatml_around_user(system)
+    return before_user + user + after_user + assistant_prefix
+
+
+@functools.lru_cache(maxsize=256)
+def _chatml_around_user(system: str) -> tuple[str, str]:
+    """P-14 with ``system`` filled in, split at the user slot (a batch shares few systems)."""
     template = SPEC_PROMPTS["P-14"]
     text = template.replace("{system_prompt}", system, 1)
-    # replace the user slot after the system slot so a literal "{user_text}" in the system
+    # find the user slot after the system slot so a literal "{user_text}" in the system
     # prompt (there is none in the spec) could never be substituted
     head, sep, tail = text.partition("<|im_start|>user\n")
-    return head + sep + tail.replace("{user_text}", user, 1) + assistant_prefix
+    before, slot, after = tail.partition("{user_text}")
+    if not slot:
+        raise AssertionError("spec prompt P-14 has no {user_text} slot")
+    return head + sep + before, after
 
 
 def render_llama3(system: str, user: str, assistant_prefix: str = "") -> str:

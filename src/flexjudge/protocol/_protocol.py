@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -193,7 +194,7 @@ class Protocol:
         if criteria is not None and not self.supports_criteria:
             raise ProtocolError(f"protocol {self.name!r} has fixed criteria; use a general one")
         self.check_inputs(inputs, record)
-        system = self.system(mode, criteria)
+        system = _system_text(self.system, mode, criteria)
         user = self.user(inputs, mode)
         if self.media is None:
             user = media_prefix(inputs) + user
@@ -237,6 +238,12 @@ class Protocol:
             cascade=self.cascade,
             finish_reason=finish_reason,
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _system_text(build: SystemBuilder, mode: Mode, criteria: str | None) -> str:
+    """System prompts depend only on (mode, criteria): built once per batch, not per item."""
+    return build(mode, criteria)
 
 
 def media_prefix(inputs: PromptInputs) -> str:

@@ -1,6 +1,6 @@
 """An append-only SQLite (WAL) store of judge results, safe across processes and crashes.
 
-Layout (two tables, both append-only):
+Layout (two tables):
 
 * ``results(seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE, created REAL,
   record TEXT, head TEXT)`` — one JSON :class:`~flexjudge.JudgeResult` record per item key
@@ -12,7 +12,9 @@ Layout (two tables, both append-only):
 * ``manifest(run TEXT, position INTEGER, key TEXT, record TEXT, PRIMARY KEY(run, position))``
   — for each batch run (``flexjudge judge run``), which key (or which input-error row) belongs
   at each input position, so the ``--output`` file can be rebuilt in input order from the
-  store alone after a crash (:meth:`ResultStore.export`).
+  store alone after a crash (:meth:`ResultStore.export`).  It holds the latest entry: a
+  rerun whose keys changed (e.g. a retrained model under the same name) replaces that
+  position's entry.  Results themselves are never replaced.
 
 Every write is one transaction; SQLite's WAL journal makes a committed transaction durable
 and a killed process (``kill -9``) leaves the file consistent, losing only uncommitted
@@ -186,13 +188,15 @@ class ResultStore:
         A keyed entry may carry ``{"id": ...}``: the item's id, which :meth:`export` puts on
         the stored record (items with equal content share one key but keep their ids)."""
         now = time.time()
-        rows = [
+        known = dict(self._read("SELECT position, key FROM manifest WHERE run = ?", (run,)))
+        rows = [  # a resumed run rewrites only new positions and keys that changed
             (run, pos, key, None if rec is None else json.dumps(rec, ensure_ascii=False), now)
             for pos, key, rec in entries
+            if pos not in known or known[pos] != key
         ]
         if rows:
             self._write(
-                "INSERT OR IGNORE INTO manifest (run, position, key, record, created) "
+                "INSERT OR REPLACE INTO manifest (run, position, key, record, created) "
                 "VALUES (?, ?, ?, ?, ?)",
                 rows,
             )
