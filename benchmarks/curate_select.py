@@ -4,7 +4,9 @@ Writes (once, into ``--workdir``, default a temp dir) a JudgeLM-format input of 
 teacher generation files in the reference layout (seeds 13 and 79: prompt, text, tokens),
 then runs, each in a fresh subprocess so peak RSS is its own:
 
-* ``streaming``: :func:`flexjudge.curate.select` (lockstep streaming, bounded pools);
+* ``streaming``: :func:`flexjudge.curate.select` (lockstep streaming, bounded pools; one
+  process per CPU, each scanning a span of rows);
+* ``streaming-1``: the same in one process;
 * ``streaming-stdlib``: the same with the stdlib ``json`` parser (as without orjson);
 * ``naive``: a load-everything version of the same steps (the reference ``lrm_process``
   shape: read every file into lists, group all kept candidates by prompt, then rank all
@@ -66,11 +68,11 @@ def write_data(folder: Path, n: int) -> tuple[Path, list[Path]]:
     return inp, gens
 
 
-def run_streaming(inp: Path, gens: list[Path]) -> dict[str, Any]:
+def run_streaming(inp: Path, gens: list[Path], processes: int = 0) -> dict[str, Any]:
     from flexjudge.curate import SelectConfig, select
 
     start = time.perf_counter()
-    report = select(inp, gens, SelectConfig())
+    report = select(inp, gens, SelectConfig(processes=processes))
     seconds = time.perf_counter() - start
     chosen = [(s.format, s.line, s.seed_file) for s in report.samples]
     return {"seconds": seconds, "chosen": chosen, "kept": report.stats.kept}
@@ -153,10 +155,16 @@ def child(impl: str, inp: str, gens: list[str]) -> None:
         from flexjudge.curate import _records
 
         _records.fast_loads = lambda: json.loads
-    fn = run_naive if impl.startswith("naive") else run_streaming
-    out = fn(Path(inp), [Path(g) for g in gens])
+        _records._loads = json.loads
+    paths = (Path(inp), [Path(g) for g in gens])
+    if impl.startswith("naive"):
+        out = run_naive(*paths)
+    else:  # "streaming-1" pins one process; the others use select's automatic choice
+        out = run_streaming(*paths, processes=1 if impl.startswith("streaming-1") else 0)
     out["rss_after_imports_mib"] = before
     out["peak_rss_mib"] = peak_rss_mib()
+    # forked scan workers: their own peak (on Linux it counts pages shared with the parent)
+    out["worker_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps(out))
 
 
@@ -187,12 +195,20 @@ def main() -> None:
         print(f"\n{n} rows, {size_mb:.0f} MiB of input+generations (written in "
               f"{time.perf_counter() - t0:.0f} s)")  # fmt: skip
         stream = measure("streaming", inp, gens)
-        print(f"  streaming: {stream['seconds']:.2f} s, peak RSS {stream['peak_rss_mib']:.0f} MiB "
-              f"(after imports {stream['rss_after_imports_mib']:.0f} MiB), kept {stream['kept']}, "
+        print(f"  streaming ({os.cpu_count()} processes): {stream['seconds']:.2f} s, peak RSS "
+              f"{stream['peak_rss_mib']:.0f} MiB (after imports "
+              f"{stream['rss_after_imports_mib']:.0f} MiB; worker "
+              f"{stream['worker_peak_rss_mib']:.0f} MiB), kept {stream['kept']}, "
               f"samples {len(stream['chosen'])}")  # fmt: skip
+        one = measure("streaming-1", inp, gens)
+        same_one = one["chosen"] == stream["chosen"]
+        print(f"  streaming, 1 process: {one['seconds']:.2f} s, peak RSS "
+              f"{one['peak_rss_mib']:.0f} MiB; same samples: {same_one}")  # fmt: skip
         std = measure("streaming-stdlib", inp, gens)
         print(f"  streaming, stdlib json: {std['seconds']:.2f} s, peak RSS "
               f"{std['peak_rss_mib']:.0f} MiB")  # fmt: skip
+        if one["chosen"] != stream["chosen"] or std["chosen"] != stream["chosen"]:
+            raise SystemExit("one and several processes chose different samples")
         if args.skip_naive:
             continue
         naive = measure("naive", inp, gens)

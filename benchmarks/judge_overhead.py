@@ -33,9 +33,9 @@ def main() -> None:
     args = ap.parse_args()
 
     import torch
-    from flexjudge.backends._transformers import TransformersBackend
 
     from flexjudge import Judge, JudgeItem
+    from flexjudge.backends._transformers import TransformersBackend
     from flexjudge.protocol import PromptInputs, get_protocol
     from flexjudge.testing import build_tiny_model
 

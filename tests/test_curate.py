@@ -35,6 +35,7 @@ from flexjudge.curate import (
     write_outputs,
 )
 from flexjudge.curate._policy import rename_first_assistant, single_text
+from flexjudge.errors import InputError
 from flexjudge.protocol import get_protocol
 
 N_ROWS = 300
@@ -460,3 +461,120 @@ def test_generate_with_tiny_checkpoint(tmp_path: Path) -> None:
     sel = select(inp, [tmp_path / "gen" / "judgelrm_13_0.1.jsonl"], SelectConfig())
     assert sel.stats.kept + sum(sel.stats.rejected.values()) == sel.stats.generations == 5
     assert sel.stats.rejected["missing_generation"] == 3  # limit 2 of 5 rows
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"prompt": "p", "text": "t", "tokens": [1, 2, 3]},
+        {"tokens": [5, -1, 7], "prompt": "p", "text": "t"},
+        {"prompt": "p", "text": "t", "tokens": []},
+        {"prompt": 'say "tokens": [1, 2]', "text": "t", "tokens": [9]},
+        {"prompt": "p", "text": "t", "tokens": None, "meta": {"tokens": [1, 2]}},
+        {"prompt": "p", "text": "t", "tokens": [[1, 2], [3]]},
+        {"prompt": "p", "text": "t", "tokens": ["a,b", "c"]},
+        {"prompt": "p", "text": "t", "num_tokens": 4},
+    ],
+)
+def test_generation_token_counts_match_a_full_decode(obj: dict[str, Any]) -> None:
+    from flexjudge.curate._records import generation_from, loads_generation
+
+    for line in (
+        json.dumps(obj),
+        json.dumps(obj, separators=(",", ":")),
+        json.dumps(obj, indent=None).replace(": ", " :  "),
+    ):
+        fast = generation_from(loads_generation(line.encode()), 0, "f:1")
+        full = generation_from(json.loads(line), 0, "f:1")
+        assert fast == full, line
+
+
+def test_a_line_that_is_not_utf8_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "gen.jsonl"
+    good = json.dumps({"prompt": "p", "text": "t", "tokens": [1]}).encode()
+    path.write_bytes(good + b"\n" + b'{"prompt": "\xff\xfe", "text": "t"}\n' + good + b"\n")
+    got = list(iter_generations(path))
+    assert isinstance(got[1], Problem) and got[1].where.endswith(":2")
+    assert [g.index for g in got] == [0, 1, 2] and not isinstance(got[2], Problem)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", " ", "one", "one two", " lead", "trail ", "a  b", "a\nb", "a\tb c", "é b", "a\x1fb"],
+)
+def test_word_count_fast_path_equals_split(text: str) -> None:
+    from flexjudge.curate._config import count_words
+
+    assert count_words(text) == len(text.split())
+
+
+def _comparable(report: Any) -> tuple[Any, ...]:
+    st = dict(report.stats.__dict__)
+    for lower_bound in ("single_eligible", "pair_eligible"):  # see docs/curation.md
+        st.pop(lower_bound)
+    rows = [(s.prompt, s.text, s.line, s.seed_file, s.scale, s.scores) for s in report.samples]
+    return rows, st, report.shortfall
+
+
+@pytest.mark.parametrize("processes", [2, 3, 7])
+def test_select_on_several_processes_equals_one(
+    synthetic: dict[str, Any], tmp_path: Path, processes: int
+) -> None:
+    files = sorted(synthetic["gen"].glob("*.jsonl"))
+    # a blank line inside the input and an extra line at the end of one generation file
+    inp = tmp_path / "in.jsonl"
+    lines = synthetic["input"].read_text().splitlines(keepends=True)
+    inp.write_text("".join(lines[:200]) + "\n" + "".join(lines[200:]))
+    extra = tmp_path / files[1].name
+    extra.write_text(files[1].read_text() + files[1].read_text().splitlines(keepends=True)[0])
+    gens = [files[0], extra]
+    one = select(inp, gens, SelectConfig(**SMALL, processes=1))  # type: ignore[arg-type]
+    many = select(inp, gens, SelectConfig(**SMALL, processes=processes))  # type: ignore[arg-type]
+    assert _comparable(many) == _comparable(one)
+    assert one.stats.extra_generation_lines == 1 and one.stats.problem_count >= 1
+    assert many.stats.single_eligible >= one.stats.single_eligible
+
+
+@pytest.mark.parametrize(("processes", "second_pass"), [(2, True), (3, False)])
+def test_select_on_several_processes_keeps_cross_span_winners_exact(
+    tmp_path: Path, processes: int, second_pass: bool
+) -> None:
+    """Row 2 repeats row 0's prompt with a longer, unusable trace, so row 0 leaves the pool
+    of one.  With rows 0-1 in one span, that span had turned row 1 away: only a second pass
+    can bring it back.  With every row its own span, nothing was turned away."""
+    base = [dict(r, score=[6, 4]) for r in iter_synthetic_rows(2)]
+    rows = [base[0], base[1], dict(base[0], question_id=7)]
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    texts = [
+        ("x\n</think>\n<answer>6</answer><answer>4</answer>", 10),
+        ("y\n</think>\n<answer>6</answer><answer>4</answer>", 8),
+        ("z <answer>6</answer><answer>4</answer>", 12),
+    ]
+    gen = tmp_path / "g.jsonl"
+    with gen.open("w") as handle:
+        for row, (text, n) in zip(rows, texts, strict=True):
+            rec = CurateRecord(0, "", row["question_body"], row["answer1_body"],
+                               row["answer2_body"], None, None)  # fmt: skip
+            handle.write(json.dumps({"prompt": teacher_prompt(rec), "text": text,
+                                     "tokens": [1] * n}) + "\n")  # fmt: skip
+    cfg = {"n_single": 0, "n_pair": 1, "pair_min_answer_tokens": 0, "rescale_fraction": 0}
+    one = select(inp, [gen], SelectConfig(**cfg, processes=1))  # type: ignore[arg-type]
+    many = select(inp, [gen], SelectConfig(**cfg, processes=processes))  # type: ignore[arg-type]
+    assert one.second_pass and many.second_pass == second_pass
+    assert _comparable(many) == _comparable(one)
+    assert [(s.line, s.reasoning_tokens) for s in many.samples] == [(1, 8)]
+    assert many.stats.prompts == 2 and many.stats.no_final_format == 1
+
+
+def test_automatic_processes_stay_one_for_small_or_limited_runs(
+    synthetic: dict[str, Any],
+) -> None:
+    from flexjudge.curate._shard import choose_processes
+
+    files = [synthetic["input"], *sorted(synthetic["gen"].glob("*.jsonl"))]
+    assert choose_processes(SelectConfig(), files) == 1  # a few hundred KB
+    assert choose_processes(SelectConfig(processes=4), files) == 4
+    assert choose_processes(SelectConfig(processes=4, limit=10), files) == 1
+    with pytest.raises(InputError, match="processes"):
+        SelectConfig(processes=-1)

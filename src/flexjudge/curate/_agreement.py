@@ -29,7 +29,8 @@ class Rejection(StrEnum):
 
 def teacher_scores(text: str) -> list[int]:
     """All integers in ``<answer>N</answer>`` tags, in order (reference ``findall``)."""
-    return [int(s) for s in ANSWER_INT.findall(text)]
+    start = text.find("<answer>")  # str.find is much faster than re's scan to the tags
+    return [] if start < 0 else [int(s) for s in ANSWER_INT.findall(text, start)]
 
 
 def direction(s1: float, s2: float) -> int:

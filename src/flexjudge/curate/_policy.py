@@ -7,6 +7,7 @@ Everything here is a pure function of its arguments (no randomness, no I/O) so t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -17,8 +18,8 @@ from flexjudge.protocol import PromptInputs, get_protocol, render_chatml
 THINK_END = "</think>"
 THINK_PREFIX = "<think>\n"
 
-# Mentions are found on the lower-cased reasoning with str.find on a keyword (C speed)
-# and confirmed with a regex anchored there: several times faster than one alternation.
+# Mentions are found on the lower-cased reasoning, one keyword + regex per form (each regex
+# starts with its keyword): several times faster than one alternation of all forms.
 _Form = tuple[str, re.Pattern[str]]
 #: a mention of the second answer (or of both answers) ends the Assistant-1 part
 _SECOND_FORMS: tuple[_Form, ...] = (
@@ -39,32 +40,53 @@ _FIRST_FORMS: tuple[_Form, ...] = (
 )
 
 
-def _find_mention(low: str, forms: tuple[_Form, ...], start: int = 0, end: int = -1) -> int:
-    """Position of the earliest mention (at a word start) in ``low[start:end]``, or -1."""
+_GAVE_UP = -2
+
+
+def _find_mention(
+    low: str,
+    forms: tuple[_Form, ...],
+    start: int = 0,
+    end: int = -1,
+    keep_going: Callable[[int], bool] | None = None,
+) -> int:
+    """Position of the earliest mention (at a word start) in ``low[start:end]``, or -1.
+
+    ``keep_going(pos)`` is asked each time a closer mention is found (``pos`` then bounds
+    the answer from above); when it says no, the search stops and returns ``_GAVE_UP``."""
     stop = len(low) if end < 0 else end
     best = -1
     for keyword, pattern in forms:
-        pos = low.find(keyword, start, stop)
-        while pos >= 0 and (best < 0 or pos < best):
-            at_word_start = pos == 0 or not low[pos - 1].isalnum()
-            m = pattern.match(low, pos, stop) if at_word_start else None
-            if m is not None:
+        # only a mention before the best so far matters: look for the keyword there first,
+        # then let re find the first full match from it (skipping non-matching keywords
+        # in C); a match inside a word (rare) is skipped by searching one character later
+        pos = low.find(keyword, start, stop if best < 0 else best)
+        m = pattern.search(low, pos, stop) if pos >= 0 else None
+        while m is not None and (best < 0 or m.start() < best):
+            pos = m.start()
+            if pos == 0 or not low[pos - 1].isalnum():
                 best = pos
+                if keep_going is not None and not keep_going(best):
+                    return _GAVE_UP
                 break
-            pos = low.find(keyword, pos + 1, stop)
+            m = pattern.search(low, pos + 1, stop)
     return best
 
 
 #: a sentence starts after ., ! or ? plus whitespace, or after a newline
 _SENTENCE_ENDS = (". ", "! ", "? ", ".\n", "!\n", "?\n", "\n")
 #: renaming "Assistant 1" for a single-answer prompt, possessive first
+#: (each pattern starts with a literal, which re finds fast; ``(?<!\wX)`` after literal X
+#: is ``\b`` before it)
 _RENAMES = (
-    (re.compile(r"\bAssistant\s*1's\b"), "the assistant's"),
-    (re.compile(r"\bAssistant\s*1\b"), "the assistant"),
-    (re.compile(r"\b[Tt]he first assistant's\b"), "the assistant's"),
-    (re.compile(r"\b[Tt]he first assistant\b"), "the assistant"),
+    (re.compile(r"Assistant(?<!\wAssistant)\s*1's\b"), "the assistant's"),
+    (re.compile(r"Assistant(?<!\wAssistant)\s*1\b"), "the assistant"),
+    (re.compile(r"The first assistant's(?<!\wThe first assistant's)\b"), "the assistant's"),
+    (re.compile(r"the first assistant's(?<!\wthe first assistant's)\b"), "the assistant's"),
+    (re.compile(r"The first assistant(?<!\wThe first assistant)\b"), "the assistant"),
+    (re.compile(r"the first assistant(?<!\wthe first assistant)\b"), "the assistant"),
 )
-_LOWER_AT_SENTENCE_START = re.compile(r"(^|[.!?]\s+|\n\s*)the assistant", re.MULTILINE)
+_THE_ASSISTANT = "the assistant"
 #: "8/10" and "8 out of 10" in reasoning, rescaled with the answer tags
 _OUT_OF_TEN = re.compile(r"\b(10|[1-9])(\s*/\s*|\s+out\s+of\s+)10\b")
 
@@ -109,6 +131,8 @@ def rescale_reasoning(reasoning: str) -> str:
     def repl(m: re.Match[str]) -> str:
         return f"{rescale_10_to_5(int(m.group(1)))}{m.group(2)}5"
 
+    if "10" not in reasoning:  # every mention ends in 10; str.find is far faster than re
+        return reasoning
     return _OUT_OF_TEN.sub(repl, reasoning)
 
 
@@ -116,7 +140,8 @@ def _sentence_start_before(text: str, pos: int) -> int:
     """Start of the sentence containing ``text[pos]`` (0 when it is the first)."""
     start = 0
     for sep in _SENTENCE_ENDS:
-        found = text.rfind(sep, 0, pos)
+        # only an end after the latest one found so far can move the start
+        found = text.rfind(sep, max(0, start - len(sep) + 1), pos)
         if found >= 0:
             start = max(start, found + len(sep))
     while start < pos and text[start].isspace():
@@ -124,7 +149,9 @@ def _sentence_start_before(text: str, pos: int) -> int:
     return start
 
 
-def first_answer_reasoning(reasoning: str) -> str | None:
+def first_answer_reasoning(
+    reasoning: str, keep_going: Callable[[int], bool] | None = None
+) -> str | None:
     """The part of a pairwise reasoning that is about Assistant 1, or ``None``.
 
     Rule: find the first mention of Assistant 1; the part ends at the start of the first
@@ -132,7 +159,8 @@ def first_answer_reasoning(reasoning: str) -> str | None:
     Sentences before the first Assistant-1 sentence are kept only when none of them
     mentions the second answer (a preamble like "Let me compare both answers" is dropped).
     ``None`` when Assistant 1 is never mentioned, or nothing about it precedes the first
-    mention of Assistant 2.
+    mention of Assistant 2.  ``keep_going(end)``, given an upper bound of the part's end,
+    may stop the work early (``None`` is returned) when no part that short is wanted.
     """
     low = reasoning.lower()
     if len(low) != len(reasoning):  # lower() changed lengths (rare Unicode): no offsets
@@ -141,7 +169,8 @@ def first_answer_reasoning(reasoning: str) -> str | None:
     if first < 0:
         return None
     a1_start = _sentence_start_before(reasoning, first)
-    second = _find_mention(low, _SECOND_FORMS, first + 1)
+    # the part ends before any mention of the second answer: each one found bounds it
+    second = _find_mention(low, _SECOND_FORMS, first + 1, keep_going=keep_going)
     if second < 0:
         return None
     end = _sentence_start_before(reasoning, second)
@@ -156,7 +185,18 @@ def rename_first_assistant(text: str) -> str:
     """ "Assistant 1" → "the assistant" (capitalised at a sentence start)."""
     for pattern, repl in _RENAMES:
         text = pattern.sub(repl, text)
-    return _LOWER_AT_SENTENCE_START.sub(lambda m: m.group(1) + "The assistant", text)
+    # capitalise "the assistant" at a line start or after [.!?] and whitespace
+    parts, done, pos = [], 0, text.find(_THE_ASSISTANT)
+    while pos >= 0:
+        gap_start = pos
+        while gap_start > 0 and text[gap_start - 1].isspace():
+            gap_start -= 1
+        after_mark = gap_start < pos and gap_start > 0 and text[gap_start - 1] in ".!?"
+        if pos == 0 or after_mark or "\n" in text[gap_start:pos]:
+            parts += [text[done:pos], "The"]
+            done = pos + 3
+        pos = text.find(_THE_ASSISTANT, pos + 1)
+    return "".join(parts) + text[done:]
 
 
 def single_text(part: str, score: int, trace: Trace) -> str:

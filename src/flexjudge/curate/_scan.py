@@ -22,6 +22,7 @@ from flexjudge.curate._records import (
     CurateRecord,
     Generation,
     Problem,
+    Span,
     iter_generations,
     iter_records,
 )
@@ -128,14 +129,35 @@ class Pools:
 
 
 def _digest(prompt: str) -> bytes:
-    return hashlib.blake2b(prompt.encode(), digest_size=16).digest()
+    # grouping only, in memory (never stored): sha1 is the fastest hashlib digest here
+    return hashlib.sha1(prompt.encode(), usedforsecurity=False).digest()
+
+
+Rank = tuple[int, int, int]  # (tokens, -seed order, -row index) of a prompt's winner
+Flags = tuple[int, bool, bool, bool]  # winner's seed order, final format, single, pair ok
+
+
+@dataclass
+class ScanPart:
+    """What one pass over (a span of) the files found; parts of one run merge exactly
+    (:func:`flexjudge.curate._shard.merge_parts`)."""
+
+    stats: ScanStats
+    pools: Pools
+    best: dict[bytes, Rank]  # prompt digest -> its winner's rank
+    flags: dict[bytes, Flags]  # prompt digest -> what its winner was eligible for
+    inexact: bool
+
+
+def candidate_rank(c: Candidate) -> Rank:
+    return (c.tokens, -c.seed_order, -c.line)
 
 
 def _lockstep(
-    input_path: Path, generation_paths: Sequence[Path], cfg: SelectConfig
+    input_path: Path, generation_paths: Sequence[Path], cfg: SelectConfig, span: Span | None
 ) -> Iterator[tuple[Any, ...]]:
-    streams = [iter_records(input_path, cfg.input_format)]
-    streams += [iter_generations(p) for p in generation_paths]  # type: ignore[misc]
+    streams = [iter_records(input_path, cfg.input_format, span)]
+    streams += [iter_generations(p, span) for p in generation_paths]  # type: ignore[misc]
     return zip_longest(*streams)
 
 
@@ -144,8 +166,8 @@ def scan(
     generation_paths: Sequence[Path],
     cfg: SelectConfig,
     counter: TokenCounter,
-    final_best: dict[bytes, tuple[int, int, int]] | None = None,
-) -> tuple[ScanStats, Pools, dict[bytes, tuple[int, int, int]], bool]:
+    final_best: dict[bytes, Rank] | None = None,
+) -> tuple[ScanStats, Pools, dict[bytes, Rank], bool]:
     """Filter, group and pool every generation; see :func:`flexjudge.curate.select`.
 
     ``best`` maps a prompt digest to ``(tokens, -seed_order, -line)`` of its winner.  With
@@ -153,16 +175,41 @@ def scan(
     says whether a later, longer duplicate displaced a pooled entry after the pool had
     already turned candidates away — then the pools are inexact and a second pass runs.
     """
+    part = scan_part(input_path, generation_paths, cfg, counter, final_best)
+    finish_stats(part.stats, part.best, part.flags)
+    return part.stats, part.pools, part.best, part.inexact
+
+
+def finish_stats(stats: ScanStats, best: dict[bytes, Rank], flags: dict[bytes, Flags]) -> None:
+    """Fill the per-prompt counts of ``stats`` from the winners' ``flags``."""
+    stats.prompts = len(best)
+    for order, fmt_ok, single_ok, pair_ok in flags.values():
+        stats.winners_by_file[order] += 1
+        stats.no_final_format += not fmt_ok
+        stats.single_eligible += single_ok
+        stats.pair_eligible += pair_ok
+
+
+def scan_part(
+    input_path: Path,
+    generation_paths: Sequence[Path],
+    cfg: SelectConfig,
+    counter: TokenCounter,
+    final_best: dict[bytes, Rank] | None = None,
+    span: Span | None = None,
+) -> ScanPart:
+    """:func:`scan` over the rows of ``span`` (all rows by default), per-prompt counts
+    left to :func:`finish_stats`."""
     stats = ScanStats(
         rejected_by_file=[Counter() for _ in generation_paths],
         kept_by_file=[0] * len(generation_paths),
         winners_by_file=[0] * len(generation_paths),
     )
     pools = Pools(TopK(cfg.n_single), TopK(cfg.n_single + cfg.n_pair))
-    best: dict[bytes, tuple[int, int, int]] = {}
-    flags: dict[bytes, tuple[int, bool, bool, bool]] = {}  # seed order, format, single, pair
+    best: dict[bytes, Rank] = {}
+    flags: dict[bytes, Flags] = {}
     inexact = False
-    for row in _lockstep(input_path, generation_paths, cfg):
+    for row in _lockstep(input_path, generation_paths, cfg, span):
         record, gens = row[0], row[1:]
         if cfg.limit is not None and stats.rows >= cfg.limit:
             break
@@ -212,13 +259,7 @@ def scan(
                 pools, digest, order, record, gen, scores, counter, cfg
             )
             flags[digest] = (order, usable, single_ok, pair_ok)
-    stats.prompts = len(best)
-    for order, fmt_ok, single_ok, pair_ok in flags.values():
-        stats.winners_by_file[order] += 1
-        stats.no_final_format += not fmt_ok
-        stats.single_eligible += single_ok
-        stats.pair_eligible += pair_ok
-    return stats, pools, best, inexact
+    return ScanPart(stats, pools, best, flags, inexact)
 
 
 def _reject(
@@ -257,7 +298,8 @@ def _consider(
 
     Features are computed only when the candidate could still enter a pool: its pairwise
     key is known up front, and its Assistant-1 part has at most the whole trace's tokens
-    (without a tokenizer), so a trace that cannot beat a full pool's minimum is never cut.
+    (without a tokenizer), so a trace that cannot beat a full pool's minimum is never cut;
+    the cut itself stops once the part's end bounds it below that minimum.
     Hence ``single_ok``/``pair_ok`` are False for skipped traces (the card says "at least").
     """
     trace = split_trace(gen.text)
@@ -271,9 +313,18 @@ def _consider(
     upper = (gen.num_tokens, -line, -order)
     part: str | None = None
     a1_tokens = 0
-    if counter.exact or pools.single.accepts(upper):
+    if counter.exact:
         part = first_answer_reasoning(trace.reasoning)
-        a1_tokens = counter.part(part, gen.text, gen.num_tokens) if part is not None else 0
+    elif pools.single.accepts(upper):
+        # once the part's end is bounded (it ends before the first mention of the second
+        # answer), its pro-rata count is too: stop there when that cannot enter the pool
+        def keep_going(end: int) -> bool:
+            bound = round(gen.num_tokens * end / len(gen.text))
+            return pools.single.accepts((bound, -line, -order))
+
+        part = first_answer_reasoning(trace.reasoning, keep_going)
+    if part is not None:
+        a1_tokens = counter.part(part, gen.text, gen.num_tokens)
     cand = Candidate(
         digest, line, order, record, gen.text, gen.num_tokens, scores, part, a1_tokens, answers
     )

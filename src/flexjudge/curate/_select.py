@@ -23,6 +23,7 @@ from flexjudge.curate._policy import (
     split_trace,
 )
 from flexjudge.curate._scan import Candidate, ScanStats, scan
+from flexjudge.curate._shard import choose_processes, scan_sharded
 from flexjudge.errors import InputError
 
 _CLI_FLAGS = {
@@ -181,9 +182,16 @@ def select(
         if not p.is_file():
             raise InputError(f"{p} does not exist or is not a file", field="path")
     counter = TokenCounter(cfg.tokenizer)
-    stats, pools, best, inexact = scan(inp, gens, cfg, counter)
-    if inexact:
-        _, pools, _, _ = scan(inp, gens, cfg, counter, final_best=best)
+    processes = choose_processes(cfg, [inp, *gens])
+    if processes > 1:
+        part = scan_sharded(inp, gens, cfg, counter, processes)
+        stats, pools, best, inexact = part.stats, part.pools, part.best, part.inexact
+        if inexact:
+            pools = scan_sharded(inp, gens, cfg, counter, processes, final_best=best).pools
+    else:
+        stats, pools, best, inexact = scan(inp, gens, cfg, counter)
+        if inexact:
+            _, pools, _, _ = scan(inp, gens, cfg, counter, final_best=best)
     singles = pools.single.best_first()[: cfg.n_single]
     used = {c.digest for c in singles}
     pairs = [c for c in pools.pair.best_first() if c.digest not in used][: cfg.n_pair]

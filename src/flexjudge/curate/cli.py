@@ -137,6 +137,9 @@ def select_command(
     limit: Annotated[
         int | None, typer.Option(help="Only the first N input rows (default: generate's).")
     ] = None,
+    processes: Annotated[
+        int, typer.Option(help="Scan with N processes (0: one per CPU for large inputs).")
+    ] = 0,
 ) -> None:
     """Agreement filter, longest trace per prompt, then the 500 single + 500 pair policy.
 
@@ -172,6 +175,7 @@ def select_command(
             rename_assistant=not keep_assistant_name,
             input_format=input_format,  # type: ignore[arg-type]
             limit=limit,
+            processes=processes,
         )
         report = select(input_path, files, cfg)
         write_outputs(report, out, plot=not no_plot)
