@@ -578,3 +578,67 @@ def test_automatic_processes_stay_one_for_small_or_limited_runs(
     assert choose_processes(SelectConfig(processes=4, limit=10), files) == 1
     with pytest.raises(InputError, match="processes"):
         SelectConfig(processes=-1)
+
+
+# ---------------------------------------------------------------- fast paths vs. plain rules
+_WORDS = ["Assistant 1", "Assistant 1's", "Assistant  1", "xAssistant 1", "_Assistant 1",
+          "The first assistant", "the first assistant's", "the assistant", "The assistant",
+          "the assistants", "assistant 2", "Assistant B", "the second answer", "both answers",
+          "other response", "answer 1", "response 2", "two assistants", ".", "!", "?", "\n",
+          " ", "\n ", ". ", "\t", "é", "8/10", "8 out of 10", "<answer>7</answer>", "first",
+          "the assistanthe assistant", "1", "'s"]  # fmt: skip
+
+
+def _random_texts(n: int) -> list[str]:
+    import random
+
+    rng = random.Random(7)
+    return [
+        "".join(rng.choice(_WORDS) + rng.choice(["", " ", "\n", ". "]) for _ in range(k))
+        for k in (rng.randint(0, 25) for _ in range(n))
+    ]
+
+
+def test_rename_first_assistant_equals_the_plain_regex_rule() -> None:
+    import re
+
+    plain = [
+        (re.compile(r"\bAssistant\s*1's\b"), "the assistant's"),
+        (re.compile(r"\bAssistant\s*1\b"), "the assistant"),
+        (re.compile(r"\b[Tt]he first assistant's\b"), "the assistant's"),
+        (re.compile(r"\b[Tt]he first assistant\b"), "the assistant"),
+    ]
+    sentence = re.compile(r"(^|[.!?]\s+|\n\s*)the assistant", re.MULTILINE)
+    for text in _random_texts(5000):
+        want = text
+        for pattern, repl in plain:
+            want = pattern.sub(repl, want)
+        want = sentence.sub(lambda m: m.group(1) + "The assistant", want)
+        assert rename_first_assistant(text) == want, text
+
+
+def test_mention_search_equals_a_scan_of_every_position() -> None:
+    from flexjudge.curate import _policy
+
+    def plain(low: str, forms: Any, start: int, end: int) -> int:
+        stop = len(low) if end < 0 else end
+        for pos in range(start, stop):
+            if pos and low[pos - 1].isalnum():
+                continue
+            if any(p.match(low, pos, stop) for _, p in forms):
+                return pos
+        return -1
+
+    for i, text in enumerate(_random_texts(3000)):
+        low = text.lower()
+        start, end = (i % 7, -1) if i % 2 else (0, len(low) - i % 5)
+        for forms in (_policy._FIRST_FORMS, _policy._SECOND_FORMS):
+            assert _policy._find_mention(low, forms, start, end) == plain(low, forms, start, end)
+
+
+def test_teacher_scores_equal_findall_over_the_whole_text() -> None:
+    from flexjudge.curate import ANSWER_INT
+    from flexjudge.curate._agreement import teacher_scores
+
+    for text in _random_texts(2000):
+        assert teacher_scores(text) == [int(s) for s in ANSWER_INT.findall(text)]
