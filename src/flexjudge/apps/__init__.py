@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from flexjudge.apps._bon import (
     BestOfNConfig,
     BestOfNRecord,
@@ -28,7 +30,20 @@ from flexjudge.apps._rewards import (
     make_compute_score,
     rank_rewards,
 )
-from flexjudge.apps._server import ServerConfig, create_app
+
+if TYPE_CHECKING:
+    from flexjudge.apps._server import ServerConfig, create_app
+
+
+def __getattr__(name: str) -> Any:
+    # the server pulls in FastAPI and pydantic (~0.2 s): loaded on first use, so every
+    # other command of the CLI starts without it
+    if name in ("ServerConfig", "create_app"):
+        from flexjudge.apps import _server
+
+        return getattr(_server, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AsyncJudgeReward",
