@@ -7,9 +7,6 @@ prompt rendering and hashing, not image or audio decoding.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -119,19 +116,3 @@ def parse_count(plan: Plan) -> int:
     if plan.protocol.format is Format.OPTION:
         return 1
     return max(plan.n_responses, 1)
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while planning or resuming thousands of items.
-
-    Planning allocates many small acyclic objects; each allocation burst triggers full
-    collections that walk every live object, about a quarter of a 10K-item resume.
-    Reference counting still frees everything; the collector resumes afterwards."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

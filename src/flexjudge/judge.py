@@ -24,7 +24,8 @@ from flexjudge._aggregate import (
 )
 from flexjudge._bias import order_decisions, order_draws
 from flexjudge._budget import round_votes
-from flexjudge._plan import Plan, parse_count, paused_gc, plan_item, prepare_plan
+from flexjudge._gc import paused_gc
+from flexjudge._plan import Plan, parse_count, plan_item, prepare_plan
 from flexjudge._results import JudgeItem, JudgeResult, Sample, Task
 from flexjudge.backends import Backend, GenerationRequest, SamplingParams, load_backend
 from flexjudge.errors import BackendError, InputError, ProtocolError

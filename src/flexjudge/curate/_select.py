@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flexjudge._gc import paused_gc
 from flexjudge.curate._config import SelectConfig, TokenCounter
 from flexjudge.curate._policy import (
     THINK_PREFIX,
@@ -22,7 +23,7 @@ from flexjudge.curate._policy import (
     single_text,
     split_trace,
 )
-from flexjudge.curate._scan import Candidate, ScanStats, scan
+from flexjudge.curate._scan import Candidate, Pools, ScanStats, scan
 from flexjudge.curate._shard import choose_processes, scan_sharded
 from flexjudge.errors import InputError
 
@@ -182,16 +183,8 @@ def select(
         if not p.is_file():
             raise InputError(f"{p} does not exist or is not a file", field="path")
     counter = TokenCounter(cfg.tokenizer)
-    processes = choose_processes(cfg, [inp, *gens])
-    if processes > 1:
-        part = scan_sharded(inp, gens, cfg, counter, processes)
-        stats, pools, best, inexact = part.stats, part.pools, part.best, part.inexact
-        if inexact:
-            pools = scan_sharded(inp, gens, cfg, counter, processes, final_best=best).pools
-    else:
-        stats, pools, best, inexact = scan(inp, gens, cfg, counter)
-        if inexact:
-            _, pools, _, _ = scan(inp, gens, cfg, counter, final_best=best)
+    with paused_gc():
+        stats, pools, inexact = _scan_all(inp, gens, cfg, counter)
     singles = pools.single.best_first()[: cfg.n_single]
     used = {c.digest for c in singles}
     pairs = [c for c in pools.pair.best_first() if c.digest not in used][: cfg.n_pair]
@@ -216,6 +209,23 @@ def select(
         generation_paths=tuple(str(g) for g in gens),
         config=cfg,
     )
+
+
+def _scan_all(
+    inp: Path, gens: list[Path], cfg: SelectConfig, counter: TokenCounter
+) -> tuple[ScanStats, Pools, bool]:
+    """Scan (on several processes when worth it); a second pass when the first was inexact."""
+    processes = choose_processes(cfg, [inp, *gens])
+    if processes > 1:
+        part = scan_sharded(inp, gens, cfg, counter, processes)
+        stats, pools, best, inexact = part.stats, part.pools, part.best, part.inexact
+        if inexact:
+            pools = scan_sharded(inp, gens, cfg, counter, processes, final_best=best).pools
+    else:
+        stats, pools, best, inexact = scan(inp, gens, cfg, counter)
+        if inexact:
+            _, pools, _, _ = scan(inp, gens, cfg, counter, final_best=best)
+    return stats, pools, inexact
 
 
 def _single_sample(c: Candidate, scale: int, cfg: SelectConfig) -> Sample:
