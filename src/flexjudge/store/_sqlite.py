@@ -6,7 +6,7 @@ Layout (two tables):
   record TEXT, head TEXT)`` — one JSON :class:`~flexjudge.JudgeResult` record per item key
   (see ``flexjudge.judge._item_key``); ``INSERT OR IGNORE`` so the first writer of a key wins
   and a key is never stored twice.  Iteration follows ``seq``, i.e. insertion order.
-  ``head`` repeats the record without its ``samples`` (a tenth of its size) so a resumed
+  ``head`` repeats the record without its ``samples`` (a fifth of its size) so a resumed
   run decodes only heads (:meth:`ResultStore.get_many_stored`); stores written before the
   column existed get it added on open, with ``NULL`` heads that are derived on read.
 * ``manifest(run TEXT, position INTEGER, key TEXT, record TEXT, PRIMARY KEY(run, position))``
