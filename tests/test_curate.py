@@ -642,3 +642,16 @@ def test_teacher_scores_equal_findall_over_the_whole_text() -> None:
 
     for text in _random_texts(2000):
         assert teacher_scores(text) == [int(s) for s in ANSWER_INT.findall(text)]
+
+
+def test_select_with_spawned_workers_equals_one_process(
+    synthetic: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The start method where fork is missing or unsafe (Windows, macOS, a tokenizer)."""
+    from flexjudge.curate import _shard
+
+    monkeypatch.setattr(_shard, "_start_methods", lambda: ["spawn"])
+    files = sorted(synthetic["gen"].glob("*.jsonl"))
+    one = select(synthetic["input"], files, SelectConfig(**SMALL, processes=1))  # type: ignore[arg-type]
+    two = select(synthetic["input"], files, SelectConfig(**SMALL, processes=2))  # type: ignore[arg-type]
+    assert _comparable(two) == _comparable(one)
