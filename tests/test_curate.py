@@ -352,10 +352,14 @@ def test_select_longest_per_prompt_and_ties(tmp_path: Path) -> None:
     assert sorted((s.line, s.seed_file) for s in swapped.samples) == [(0, 0), (1, 0), (2, 1)]
 
 
-def test_displaced_pool_entry_triggers_exact_second_pass(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("processes", "second_pass"), [(1, True), (2, True), (3, False)])
+def test_displaced_pool_entry_triggers_exact_second_pass(
+    tmp_path: Path, processes: int, second_pass: bool
+) -> None:
     """Pool of one: row 0 (prompt P, 10 tokens) fills it and turns row 1 (Q, 8) away; row 2
     repeats P with a longer but unusable trace (no </think>), so P's winner leaves the pool.
-    Only a second pass can bring Q back."""
+    Only a second pass can bring Q back.  Split over processes, the same holds when rows 0-1
+    share a span; with every row its own span nothing was turned away and merging is exact."""
     base = [dict(r, score=[6, 4]) for r in iter_synthetic_rows(2)]
     rows = [base[0], base[1], dict(base[0], question_id=7)]
     inp = tmp_path / "in.jsonl"
@@ -372,11 +376,13 @@ def test_displaced_pool_entry_triggers_exact_second_pass(tmp_path: Path) -> None
                                row["answer2_body"], None, None)  # fmt: skip
             line = {"prompt": teacher_prompt(rec), "text": text, "tokens": [1] * n}
             handle.write(json.dumps(line) + "\n")
-    cfg = SelectConfig(n_single=0, n_pair=1, pair_min_answer_tokens=0, rescale_fraction=0)
+    cfg = SelectConfig(
+        n_single=0, n_pair=1, pair_min_answer_tokens=0, rescale_fraction=0, processes=processes
+    )
     report = select(inp, [gen], cfg)
-    assert report.second_pass
+    assert report.second_pass == second_pass
     assert [(s.line, s.reasoning_tokens) for s in report.samples] == [(1, 8)]
-    assert report.stats.no_final_format == 1
+    assert report.stats.no_final_format == 1 and report.stats.prompts == 2
 
 
 def test_shortfall_is_reported(synthetic: dict[str, Any]) -> None:
@@ -533,38 +539,6 @@ def test_select_on_several_processes_equals_one(
     assert _comparable(many) == _comparable(one)
     assert one.stats.extra_generation_lines == 1 and one.stats.problem_count >= 1
     assert many.stats.single_eligible >= one.stats.single_eligible
-
-
-@pytest.mark.parametrize(("processes", "second_pass"), [(2, True), (3, False)])
-def test_select_on_several_processes_keeps_cross_span_winners_exact(
-    tmp_path: Path, processes: int, second_pass: bool
-) -> None:
-    """Row 2 repeats row 0's prompt with a longer, unusable trace, so row 0 leaves the pool
-    of one.  With rows 0-1 in one span, that span had turned row 1 away: only a second pass
-    can bring it back.  With every row its own span, nothing was turned away."""
-    base = [dict(r, score=[6, 4]) for r in iter_synthetic_rows(2)]
-    rows = [base[0], base[1], dict(base[0], question_id=7)]
-    inp = tmp_path / "in.jsonl"
-    inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    texts = [
-        ("x\n</think>\n<answer>6</answer><answer>4</answer>", 10),
-        ("y\n</think>\n<answer>6</answer><answer>4</answer>", 8),
-        ("z <answer>6</answer><answer>4</answer>", 12),
-    ]
-    gen = tmp_path / "g.jsonl"
-    with gen.open("w") as handle:
-        for row, (text, n) in zip(rows, texts, strict=True):
-            rec = CurateRecord(0, "", row["question_body"], row["answer1_body"],
-                               row["answer2_body"], None, None)  # fmt: skip
-            handle.write(json.dumps({"prompt": teacher_prompt(rec), "text": text,
-                                     "tokens": [1] * n}) + "\n")  # fmt: skip
-    cfg = {"n_single": 0, "n_pair": 1, "pair_min_answer_tokens": 0, "rescale_fraction": 0}
-    one = select(inp, [gen], SelectConfig(**cfg, processes=1))  # type: ignore[arg-type]
-    many = select(inp, [gen], SelectConfig(**cfg, processes=processes))  # type: ignore[arg-type]
-    assert one.second_pass and many.second_pass == second_pass
-    assert _comparable(many) == _comparable(one)
-    assert [(s.line, s.reasoning_tokens) for s in many.samples] == [(1, 8)]
-    assert many.stats.prompts == 2 and many.stats.no_final_format == 1
 
 
 def test_automatic_processes_stay_one_for_small_or_limited_runs(
