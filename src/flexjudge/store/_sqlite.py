@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from flexjudge._json import loads as _json_loads
+from flexjudge._jsonl import dumps_row
 from flexjudge.errors import FlexJudgeError
 
 _T = TypeVar("_T")
@@ -302,8 +303,9 @@ class ResultStore:
 
 
 def _record_and_head(record: dict[str, Any]) -> tuple[str, str]:
+    # the record is serialized as an output row is, so a resumed run can write it unchanged
     head = {k: v for k, v in record.items() if k != "samples"}
-    return json.dumps(record, ensure_ascii=False), json.dumps(head, ensure_ascii=False)
+    return dumps_row(record), dumps_row(head)
 
 
 def _loads(text: str, path: Path, key: str) -> dict[str, Any]:
