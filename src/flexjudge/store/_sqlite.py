@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from flexjudge._json import loads as _json_loads
-from flexjudge._jsonl import dumps_row
+from flexjudge._jsonl import dumps_row, write_jsonl
 from flexjudge.errors import FlexJudgeError
 
 _T = TypeVar("_T")
@@ -121,34 +121,22 @@ class ResultStore:
 
     def get_many(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Records for those of ``keys`` that are stored (chunked ``IN`` queries)."""
-        out: dict[str, dict[str, Any]] = {}
-        unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for key, record in self._read(
-                f"SELECT key, record FROM results WHERE key IN ({marks})", tuple(chunk)
-            ):
-                out[key] = _loads(record, self.path, key)
-        return out
+        return {
+            key: _loads(record, self.path, key)
+            for key, record in self._rows_for_keys("record", keys)
+        }
 
     def get_many_stored(self, keys: Sequence[str]) -> dict[str, StoredRecord]:
         """Like :meth:`get_many` but decodes only each record's head (all but ``samples``)
         and hands back the record text as stored (see :meth:`JudgeResult.from_stored`)."""
         out: dict[str, StoredRecord] = {}
-        unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for key, record, head in self._read(
-                f"SELECT key, record, head FROM results WHERE key IN ({marks})", tuple(chunk)
-            ):
-                if head is None:
-                    full = _loads(record, self.path, key)
-                    full.pop("samples", None)
-                    out[key] = StoredRecord(full, record)
-                else:
-                    out[key] = StoredRecord(_loads(head, self.path, key), record)
+        for key, record, head in self._rows_for_keys("record, head", keys):
+            if head is None:  # written before the head column existed
+                full = _loads(record, self.path, key)
+                full.pop("samples", None)
+                out[key] = StoredRecord(full, record)
+            else:
+                out[key] = StoredRecord(_loads(head, self.path, key), record)
         return out
 
     def put(self, key: str, record: dict[str, Any]) -> None:
@@ -191,7 +179,7 @@ class ResultStore:
         now = time.time()
         known = dict(self._read("SELECT position, key FROM manifest WHERE run = ?", (run,)))
         rows = [  # a resumed run rewrites only new positions and keys that changed
-            (run, pos, key, None if rec is None else json.dumps(rec, ensure_ascii=False), now)
+            (run, pos, key, None if rec is None else dumps_row(rec), now)
             for pos, key, rec in entries
             if pos not in known or known[pos] != key
         ]
@@ -233,8 +221,6 @@ class ResultStore:
         ``missing``; input-error rows come from the manifest.  Raises :class:`StoreError`
         when the store has no such run.
         """
-        from flexjudge._jsonl import write_jsonl
-
         runs = self.runs()
         run = run or (runs[-1] if runs else None)
         if run is None or run not in runs:
@@ -266,6 +252,16 @@ class ResultStore:
         self.close()
 
     # ------------------------------------------------------------------ internals
+    def _rows_for_keys(self, columns: str, keys: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+        """``(key, *columns)`` of the stored ``keys`` (chunked ``IN`` queries)."""
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            yield from self._read(
+                f"SELECT key, {columns} FROM results WHERE key IN ({marks})", tuple(chunk)
+            )
+
     def _read(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         def go() -> list[tuple[Any, ...]]:
             with self._lock:
