@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from flexjudge.curate._config import SelectConfig, TokenCounter
-from flexjudge.curate._records import Span
+from flexjudge.curate._records import Span, _first_byte
 from flexjudge.curate._scan import (
     _MAX_PROBLEMS,
     Pools,
@@ -72,23 +72,20 @@ def scan_sharded(
     spans = _spans(_estimate_rows(input_path), processes)
     if len(spans) == 1:
         parts = [scan_part(input_path, generation_paths, cfg, counter, final_best)]
-        return _finished(merge_parts(parts, cfg, len(generation_paths), final_best))
-    # fork shares the parent's imports for free; a tokenizer's threads make fork unsafe
-    method = "fork" if cfg.tokenizer is None and "fork" in _start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(max_workers=len(spans) - 1, mp_context=context) as pool:
-        futures = [
-            pool.submit(_scan_span, input_path, generation_paths, cfg, final_best, span)
-            for span in spans[1:]
-        ]
-        first = scan_part(input_path, generation_paths, cfg, counter, final_best, spans[0])
-        parts = [first, *(f.result() for f in futures)]
-    return _finished(merge_parts(parts, cfg, len(generation_paths), final_best))
-
-
-def _finished(part: ScanPart) -> ScanPart:
-    finish_stats(part.stats, part.best, part.flags)
-    return part
+    else:
+        # fork shares the parent's imports for free; a tokenizer's threads make fork unsafe
+        method = "fork" if cfg.tokenizer is None and "fork" in _start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
+        with ProcessPoolExecutor(max_workers=len(spans) - 1, mp_context=context) as pool:
+            futures = [
+                pool.submit(_scan_span, input_path, generation_paths, cfg, final_best, span)
+                for span in spans[1:]
+            ]
+            first = scan_part(input_path, generation_paths, cfg, counter, final_best, spans[0])
+            parts = [first, *(f.result() for f in futures)]
+    merged = merge_parts(parts, cfg, len(generation_paths), final_best)
+    finish_stats(merged.stats, merged.best, merged.flags)
+    return merged
 
 
 def merge_parts(
@@ -190,9 +187,7 @@ def _estimate_rows(path: Path) -> int:
 
 def _is_json_list(path: Path) -> bool:
     with open(path, "rb") as handle:
-        while (ch := handle.read(1)) and ch.isspace():
-            pass
-    return ch == b"["
+        return _first_byte(handle) == b"["
 
 
 def _start_methods() -> Any:
