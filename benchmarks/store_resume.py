@@ -29,8 +29,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from flexjudge import Judge
-    from flexjudge._run import run_items_file
     from flexjudge.backends import MockBackend
+    from flexjudge.runner.files import run_items_file
     from flexjudge.store import ResultStore
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="fj-resume-"))

@@ -21,7 +21,7 @@ from flexjudge.bench import (
     precision_recall_f1,
     spearman,
 )
-from flexjudge.bench.vl_rewardbench import task_group
+from flexjudge.bench.tasks.vl_rewardbench import task_group
 
 
 def test_correlations_match_scipy() -> None:

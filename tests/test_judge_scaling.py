@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from flexjudge import Judge, JudgeItem
-from flexjudge._aggregate import aggregate
-from flexjudge._bias import order_draws, position_bias
-from flexjudge._results import Sample
 from flexjudge.backends import GenerationRequest, MockBackend
+from flexjudge.judge.bias import order_draws, position_bias
+from flexjudge.judge.reduce import aggregate
+from flexjudge.judge.types import Sample
 from flexjudge.protocol import Format, ParseStatus, Verdict
 
 

@@ -16,11 +16,11 @@ fastapi = pytest.importorskip("fastapi")
 uvicorn = pytest.importorskip("uvicorn")
 
 from flexjudge import Judge  # noqa: E402
-from flexjudge.apps.openai_compat import make_openai_router  # noqa: E402
 from flexjudge.backends import Backend, GenerationRequest, MockBackend, SamplingParams  # noqa: E402
 from flexjudge.backends._chat import build_messages, prompt_to_messages  # noqa: E402
 from flexjudge.backends._openai import OpenAIBackend  # noqa: E402
 from flexjudge.errors import BackendError  # noqa: E402
+from flexjudge.serve.openai_compat import make_openai_router  # noqa: E402
 from flexjudge.testing import make_test_image  # noqa: E402
 
 

@@ -11,8 +11,8 @@ import pytest
 ray = pytest.importorskip("ray")
 
 from flexjudge import Judge, JudgeItem  # noqa: E402
-from flexjudge._ray import run_ray  # noqa: E402
 from flexjudge.backends import MockBackend  # noqa: E402
+from flexjudge.runner.ray import run_ray  # noqa: E402
 from flexjudge.store import ResultStore  # noqa: E402
 
 pytestmark = pytest.mark.slow

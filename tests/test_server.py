@@ -139,7 +139,7 @@ def test_get_reward_maps_scores_to_unit_interval() -> None:
 
 
 def test_split_query_extracts_last_user_turn() -> None:
-    from flexjudge.apps._server_reward import split_query
+    from flexjudge.serve.reward import split_query
 
     prompt = (
         "<|im_start|>system\nsys<|im_end|>\n<|im_start|>user\nold<|im_end|>\n"
@@ -176,8 +176,8 @@ def test_openai_route_needs_a_backend() -> None:
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("flexjudge.apps.openai_compat") is None,
-    reason="flexjudge.apps.openai_compat has not landed",
+    importlib.util.find_spec("flexjudge.serve.openai_compat") is None,
+    reason="flexjudge.serve.openai_compat has not landed",
 )
 def test_openai_route_is_mounted() -> None:
     backend = MockBackend()

@@ -321,7 +321,7 @@ def test_full_omni_checkpoint_loads_its_thinker(
 
 
 def test_large_weight_files_are_sampled(tmp_path: Path) -> None:
-    from flexjudge.backends._transformers import _file_digest
+    from flexjudge.backends._fingerprint import _file_digest
 
     blob = bytearray(8 << 20)
     a = tmp_path / "a.safetensors"

@@ -9,8 +9,6 @@ Think once (text-only reasoning traces), judge anywhere.  The public API:
 * :mod:`flexjudge.media` — image, video, audio and molecule inputs.
 """
 
-from flexjudge._bias import PositionBiasReport, position_bias
-from flexjudge._results import JudgeItem, JudgeResult, Sample
 from flexjudge.backends import (
     Backend,
     Completion,
@@ -28,6 +26,8 @@ from flexjudge.errors import (
     ProtocolError,
 )
 from flexjudge.judge import Judge, JudgeConfig
+from flexjudge.judge.bias import PositionBiasReport, position_bias
+from flexjudge.judge.types import JudgeItem, JudgeResult, Sample
 from flexjudge.protocol import Format, ParseStatus, Scale, Verdict, get_protocol, list_protocols
 
 __version__ = "0.1.0"

@@ -32,16 +32,16 @@ from flexjudge.apps._rewards import (
 )
 
 if TYPE_CHECKING:
-    from flexjudge.apps._server import ServerConfig, create_app
+    from flexjudge.serve import ServerConfig, create_app
 
 
 def __getattr__(name: str) -> Any:
     # the server pulls in FastAPI and pydantic (~0.2 s): loaded on first use, so every
     # other command of the CLI starts without it
     if name in ("ServerConfig", "create_app"):
-        from flexjudge.apps import _server
+        from flexjudge import serve
 
-        return getattr(_server, name)
+        return getattr(serve, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from flexjudge._results import JudgeItem, JudgeResult
 from flexjudge.apps._records import CandidateRecord
 from flexjudge.apps._selection import correlation, mean_std, n_grid, select_max, trial_rng
 from flexjudge.apps._tournament import Bracket, TournamentRunner
+from flexjudge.judge.types import JudgeItem, JudgeResult
 
 if TYPE_CHECKING:
     from flexjudge.judge import Judge

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flexjudge._results import JudgeItem, JudgeResult
 from flexjudge.apps._records import CandidateRecord
+from flexjudge.judge.types import JudgeItem, JudgeResult
 
 if TYPE_CHECKING:
     from flexjudge.judge import Judge

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 def plot_best_of_n(report: BestOfNReport, path: Path) -> Path:
     """Write a two-panel PNG.  Needs matplotlib (``MissingDependencyError`` otherwise)."""
-    from flexjudge._optional import require
+    from flexjudge._util.optional import require
 
     matplotlib = require("matplotlib", "plot")
     matplotlib.use("Agg")

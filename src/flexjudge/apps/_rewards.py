@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from flexjudge._results import JudgeItem, JudgeResult
 from flexjudge.apps._records import score_bounds
+from flexjudge.judge.types import JudgeItem, JudgeResult
 
 if TYPE_CHECKING:
     from flexjudge.judge import Judge

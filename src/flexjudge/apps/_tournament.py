@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flexjudge._results import JudgeItem, JudgeResult
+from flexjudge.judge.types import JudgeItem, JudgeResult
 
 Match = tuple[int, int]
 CompareKey = tuple[int, int, int]  # record, first, second

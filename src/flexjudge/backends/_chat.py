@@ -106,7 +106,7 @@ def audio_wav_base64(wave_f32: np.ndarray, rate: int = AUDIO_RATE) -> str:
 
 def video_data_url(frames: np.ndarray, fps: float) -> str:
     """An MP4 (mpeg4) data URL of ``(T, H, W, 3)`` uint8 frames; needs the ``av`` package."""
-    from flexjudge._optional import require
+    from flexjudge._util.optional import require
 
     av = require("av", "video")
     buf = io.BytesIO()
@@ -197,7 +197,7 @@ def decode_wav(data: bytes, field: str) -> np.ndarray:
 
 
 def decode_video(data: bytes, field: str) -> tuple[np.ndarray, float]:
-    from flexjudge._optional import require
+    from flexjudge._util.optional import require
 
     av = require("av", "video")
     try:

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from flexjudge._optional import require
+from flexjudge._util.optional import require
 from flexjudge.backends._base import Backend, Completion, GenerationRequest, ModelFamily
 from flexjudge.backends._chat import build_messages
 from flexjudge.errors import BackendError

@@ -10,8 +10,6 @@ discarded at load time: only its EOS/pad/BOS ids are kept, as vLLM does (referen
 from __future__ import annotations
 
 import gc
-import hashlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +23,7 @@ from flexjudge.backends._base import (
     ModelFamily,
     SamplingParams,
 )
+from flexjudge.backends._fingerprint import checkpoint_fingerprint
 from flexjudge.errors import BackendError
 
 DeviceSpec = Literal["auto", "cpu", "cuda"]
@@ -40,9 +39,6 @@ DEFAULT_VIDEO_FPS = 2.0
 _AUDIO_SAMPLING_RATE = 16000
 _VL_MODEL_TYPES = frozenset({"qwen2_5_vl", "qwen2_vl"})
 _OMNI_MODEL_TYPES = frozenset({"qwen2_5_omni", "qwen2_5_omni_thinker"})
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
-_SAMPLE_BLOCKS, _BLOCK_BYTES = 64, 64 << 10  # fingerprint(): 4 MiB read per weights file
-_MAX_HASHED_FILE = 64 << 20  # other files up to this size are hashed whole
 
 
 class TransformersBackend(Backend):
@@ -379,7 +375,6 @@ class TransformersBackend(Backend):
         config and the hub commit hash (when known) are used.
         """
         if self._fingerprint is None:
-            digest = hashlib.sha256()
             head = {
                 "backend": self.name,
                 "model": self.model_id,
@@ -388,13 +383,7 @@ class TransformersBackend(Backend):
                 "config": self.config.to_dict(),
                 "commit": getattr(self.config, "_commit_hash", None),
             }
-            digest.update(json.dumps(head, sort_keys=True, default=str).encode())
-            folder = Path(self.model_id)
-            if folder.is_dir():
-                for path in sorted(p for p in folder.iterdir() if p.is_file()):
-                    digest.update(path.name.encode())
-                    digest.update(_file_digest(path))
-            self._fingerprint = digest.hexdigest()[:16]
+            self._fingerprint = checkpoint_fingerprint(head, Path(self.model_id))
         return self._fingerprint
 
     def close(self) -> None:
@@ -426,20 +415,3 @@ def _find_stop(text: str, stops: Sequence[str]) -> tuple[int, str] | None:
 
 def _errors(sampling: SamplingParams, message: str) -> list[Completion]:
     return [Completion(text=message, finish_reason="error")] * sampling.n
-
-
-def _file_digest(path: Path) -> bytes:
-    """Whole content of small files; size, mtime and evenly spread blocks of weight files."""
-    stat = path.stat()
-    digest = hashlib.sha256(str(stat.st_size).encode())
-    with path.open("rb") as handle:
-        is_weights = path.name.endswith(_WEIGHT_SUFFIXES) or stat.st_size > _MAX_HASHED_FILE
-        if not is_weights or stat.st_size <= _SAMPLE_BLOCKS * _BLOCK_BYTES:
-            digest.update(handle.read())
-            return digest.digest()
-        digest.update(str(stat.st_mtime_ns).encode())
-        last = stat.st_size - _BLOCK_BYTES
-        for k in range(_SAMPLE_BLOCKS):
-            handle.seek(last * k // (_SAMPLE_BLOCKS - 1))
-            digest.update(handle.read(_BLOCK_BYTES))
-    return digest.digest()

@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from flexjudge._optional import require
+from flexjudge._util.optional import require
 from flexjudge.backends._base import (
     Backend,
     Completion,

@@ -4,18 +4,6 @@ image/editing/video, NISQA, BVCC, SOMOS, VoxSim, JudgeLM, PandaLM).  See docs/be
 
 from __future__ import annotations
 
-from flexjudge.bench import (  # noqa: F401  (importing registers each benchmark)
-    bvcc,
-    genai_bench,
-    judgelm,
-    mj_bench,
-    mllm_judge,
-    nisqa,
-    pandalm,
-    somos,
-    vl_rewardbench,
-    voxsim,
-)
 from flexjudge.bench._core import BenchRecord, BenchScore, Prediction, ScoredRow
 from flexjudge.bench._io import LoadConfig
 from flexjudge.bench._metrics import (
@@ -29,6 +17,18 @@ from flexjudge.bench._metrics import (
 from flexjudge.bench._registry import Benchmark, get_benchmark, list_benchmarks
 from flexjudge.bench._report import compare_runs, to_markdown, write_report
 from flexjudge.bench._runner import BenchRunConfig, read_predictions, run_benchmark, score_file
+from flexjudge.bench.tasks import (  # noqa: F401  (importing registers each benchmark)
+    bvcc,
+    genai_bench,
+    judgelm,
+    mj_bench,
+    mllm_judge,
+    nisqa,
+    pandalm,
+    somos,
+    vl_rewardbench,
+    voxsim,
+)
 
 __all__ = [
     "BenchRecord",

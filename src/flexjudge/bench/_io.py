@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flexjudge._json import loads as _loads
+from flexjudge._util.json import loads as _loads
 from flexjudge.errors import InputError
 
 

@@ -1,6 +1,6 @@
 """MLLM-as-a-Judge scoring of the ``score`` (Pearson) and ``batch`` (normalised Levenshtein)
 splits, and the per-(record, trial) row helpers shared with ``pair``.  Definitions: see
-:mod:`flexjudge.bench.mllm_judge` and docs/benchmarks.md."""
+:mod:`flexjudge.bench.tasks.mllm_judge` and docs/benchmarks.md."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from flexjudge.bench._core import BenchScore, ScoredRow
 
 
 def _plt() -> Any:
-    from flexjudge._optional import require
+    from flexjudge._util.optional import require
 
     mpl = require("matplotlib", "plot")
     mpl.use("Agg")

@@ -15,6 +15,7 @@ from flexjudge.bench._io import LoadConfig
 from flexjudge.bench._registry import Benchmark, get_benchmark
 from flexjudge.errors import InputError
 from flexjudge.protocol import Format, Mode, get_protocol, list_protocols
+from flexjudge.store import NamespacedStore, ResultStore
 
 _TASK = {
     Format.SCORE: "score",
@@ -49,50 +50,7 @@ class BenchRunConfig:
     backend_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-class _JsonlCache:
-    """Append-only JSONL key/value cache used when ``flexjudge.store`` is unavailable."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.data: dict[str, dict[str, Any]] = {}
-        if path.is_file():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a torn last line after a crash
-                self.data[row["key"]] = row["value"]
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        return self.data.get(key)
-
-    def put(self, key: str, record: dict[str, Any]) -> None:
-        self.data[key] = record
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"key": key, "value": record}) + "\n")
-
-
-class _TrialStore:
-    """Namespaces store keys by benchmark, split and trial (unseeded reference protocols
-    would otherwise share keys across trials)."""
-
-    def __init__(self, store: Any, prefix: str):
-        self.store = store
-        self.prefix = prefix
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        value = self.store.get(self.prefix + key)
-        return value if value is None else dict(value)
-
-    def put(self, key: str, record: dict[str, Any]) -> None:
-        self.store.put(self.prefix + key, record)
-
-
-def open_store(out: Path) -> Any:
-    try:
-        from flexjudge.store import ResultStore
-    except ImportError:
-        return _JsonlCache(out / "cache.jsonl")
+def open_store(out: Path) -> ResultStore:
     return ResultStore(out / "store.sqlite")
 
 
@@ -145,8 +103,8 @@ def build_items(
 def run_benchmark(cfg: BenchRunConfig, judge: Any = None) -> BenchScore:
     """Judge, write ``predictions.jsonl`` and the report files into ``cfg.out``; returns the
     score.  Bad records and failed items become error rows; the run continues."""
-    from flexjudge._results import JudgeItem
     from flexjudge.bench._report import write_report
+    from flexjudge.judge.types import JudgeItem
 
     bench = get_benchmark(cfg.benchmark)
     split = bench.check_split(cfg.split)
@@ -178,7 +136,9 @@ def run_benchmark(cfg: BenchRunConfig, judge: Any = None) -> BenchScore:
             if getattr(cfg, key) is not None:
                 overrides[key] = getattr(cfg, key)
         trial_store = (
-            None if store is None else _TrialStore(store, f"bench:{bench.name}:{split}:{trial}:")
+            None
+            if store is None
+            else NamespacedStore(store, f"bench:{bench.name}:{split}:{trial}:")
         )
         judge_items = [JudgeItem.from_dict(i, record=i["id"]) for i in items]
         results = judge.run(judge_items, store=trial_store, **overrides)

@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flexjudge._optional import available, require
+from flexjudge._util.optional import available, require
 
 if TYPE_CHECKING:
     from flexjudge.curate._select import Sample, SelectReport

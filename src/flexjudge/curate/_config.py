@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from flexjudge._optional import require
+from flexjudge._util.optional import require
 from flexjudge.curate._agreement import AGREEMENT_MODES, AgreementMode
 from flexjudge.curate._records import InputFormat
 from flexjudge.errors import InputError

@@ -20,24 +20,17 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from flexjudge.backends import Backend, Completion, GenerationRequest, SamplingParams
 from flexjudge.curate._records import CurateRecord, InputFormat, Problem, iter_records
 from flexjudge.errors import InputError
+from flexjudge.judge.keys import ResultCache
 from flexjudge.protocol import PromptInputs, get_protocol
 
 TEACHER_PROTOCOL = "curate/teacher"
 #: id range for the deterministic stand-in token ids of backends that report none (mock)
 _PSEUDO_VOCAB = 151643
-
-
-class CompletionStore(Protocol):
-    """What :func:`generate` needs from a result store (``flexjudge.store.ResultStore``)."""
-
-    def get(self, key: str) -> Any: ...
-
-    def put(self, key: str, value: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -162,7 +155,7 @@ def generate(
     out_dir: str | Path,
     config: GenerateConfig | None = None,
     *,
-    store: CompletionStore | None = None,
+    store: ResultCache | None = None,
     progress: Callable[[str, int], None] | None = None,
 ) -> GenerateReport:
     """Run the teacher on every input row for every seed; see the module docstring.
@@ -225,7 +218,7 @@ def _run_batch(
     items: Sequence[CurateRecord | Problem],
     sampling: SamplingParams,
     mode: str,
-    store: CompletionStore | None,
+    store: ResultCache | None,
     report: GenerateReport,
     counts: dict[str, int],
 ) -> list[str]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from flexjudge._json import loads as _loads
+from flexjudge._util.json import loads as _loads
 from flexjudge.errors import InputError
 
 InputFormat = Literal["auto", "judgelm", "pandalm"]
@@ -55,7 +55,7 @@ class CurateRecord:
 def fast_loads() -> Callable[[bytes], Any]:
     """``orjson.loads`` when orjson is installed (``flexjudge[fast]``, about 3x faster on
     teacher files), else ``json.loads``.  Both raise ``json.JSONDecodeError`` subclasses."""
-    from flexjudge._json import loads
+    from flexjudge._util.json import loads
 
     return loads
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flexjudge._gc import paused_gc
+from flexjudge._util.gc import paused_gc
 from flexjudge.curate._config import SelectConfig, TokenCounter
 from flexjudge.curate._policy import (
     THINK_PREFIX,

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flexjudge._optional import available, require
+from flexjudge._util.optional import available, require
 from flexjudge.errors import InputError, MediaError
 from flexjudge.media._common import BytesLike, PathLike, Source, to_path
 from flexjudge.media._image import Image

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import PIL.Image
 
-from flexjudge._optional import require
+from flexjudge._util.optional import require
 from flexjudge.errors import InputError
 from flexjudge.media._common import (
     BytesLike,

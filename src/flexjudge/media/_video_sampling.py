@@ -12,7 +12,7 @@ import math
 import numpy as np
 import PIL.Image
 
-from flexjudge._optional import require
+from flexjudge._util.optional import require
 from flexjudge.errors import InputError
 from flexjudge.media._spec import VideoKernel, VideoPrep
 

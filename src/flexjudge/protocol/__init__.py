@@ -3,13 +3,7 @@
 This layer knows nothing of models or backends.
 """
 
-from flexjudge.protocol._catalog import (
-    DEFAULT_PROTOCOLS,
-    get_protocol,
-    list_protocols,
-    protocol_for,
-    register,
-)
+from flexjudge.protocol import _catalog  # noqa: F401  (registers the built-in protocols)
 from flexjudge.protocol._chatml import (
     PLACEHOLDERS,
     THINK_PREFIX,
@@ -35,6 +29,13 @@ from flexjudge.protocol._protocol import (
     Protocol,
     RenderedPrompt,
     SamplingDefaults,
+)
+from flexjudge.protocol._registry import (
+    DEFAULT_PROTOCOLS,
+    get_protocol,
+    list_protocols,
+    protocol_for,
+    register,
 )
 from flexjudge.protocol._spec_prompts import SPEC_PROMPTS, SPEC_SHA256, SPEC_TITLES
 from flexjudge.protocol._types import (

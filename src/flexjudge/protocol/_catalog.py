@@ -2,133 +2,30 @@
 
 from __future__ import annotations
 
-from flexjudge.errors import ProtocolError
-from flexjudge.protocol._clean import spec_prompt
+from flexjudge.protocol._builders import (
+    _system,
+    _user_batch,
+    _user_constant,
+    _user_mol_pair,
+    _user_mol_pampa,
+    _user_pandalm,
+    _user_qa,
+)
 from flexjudge.protocol._general import general_system, general_user
 from flexjudge.protocol._protocol import (
     MediaPrepSpec,
-    PromptInputs,
     Protocol,
     SamplingDefaults,
     SystemBuilder,
     UserBuilder,
 )
-from flexjudge.protocol._types import Format, Mode, Scale
+from flexjudge.protocol._registry import register
+from flexjudge.protocol._types import Format, Scale
 
 S10 = Scale(1, 10)
 S5 = Scale(1, 5)
 MOS5 = Scale(1.0, 5.0, decimals=True)
 MOL10 = Scale(1.0, 10.0, decimals=True)
-
-
-def _system(pid: str) -> SystemBuilder:
-    def build(mode: Mode, criteria: str | None) -> str:
-        return spec_prompt(pid, mode)
-
-    return build
-
-
-def _fill(template: str, values: dict[str, str]) -> str:
-    # single pass so substituted text containing "{answer_2}" etc. is never re-substituted
-    out, i = [], 0
-    while i < len(template):
-        if template[i] == "{":
-            j = template.index("}", i)
-            out.append(values[template[i + 1 : j]])
-            i = j + 1
-        else:
-            out.append(template[i])
-            i += 1
-    return "".join(out)
-
-
-def _q(inputs: PromptInputs) -> str:
-    return inputs.question or ""
-
-
-def _user_qa(pid: str) -> UserBuilder:
-    """Layouts with {question}/{answer}/{answer_1}/{answer_2} (or PandaLM/GenAI names)."""
-
-    def build(inputs: PromptInputs, mode: Mode) -> str:
-        r = list(inputs.responses)
-        values = {
-            "question": _q(inputs),
-            "prompt": _q(inputs),
-            "caption": _q(inputs),
-            "answer": r[0] if r else "",
-            "answer_1": r[0] if r else "",
-            "answer_2": r[1] if len(r) > 1 else "",
-            **dict(inputs.fields),
-        }
-        return _fill(spec_prompt(pid, mode), values)
-
-    return build
-
-
-def _user_constant(pid: str) -> UserBuilder:
-    def build(inputs: PromptInputs, mode: Mode) -> str:
-        return spec_prompt(pid, mode)
-
-    return build
-
-
-def _user_batch(inputs: PromptInputs, mode: Mode) -> str:
-    text = _fill(spec_prompt("P-07", mode), {"question": _q(inputs)})
-    for i, answer in enumerate(inputs.responses, start=1):
-        text += "[Assistant " + str(i) + "'s Answer]\n" + answer + "\n\n"
-    return text.strip()
-
-
-def _user_pandalm(inputs: PromptInputs, mode: Mode) -> str:
-    f = dict(inputs.fields)
-    values = {
-        "instruction": f.get("instruction", _q(inputs)),
-        "input": f.get("input", ""),
-        "response1": inputs.responses[0],
-        "response2": inputs.responses[1],
-    }
-    return _fill(spec_prompt("P-28", mode), values)
-
-
-MOL_TOKENS = "<mol>" * 8
-
-
-def _user_mol_pampa(inputs: PromptInputs, mode: Mode) -> str:
-    return spec_prompt("P-32", mode).replace("<mol>", MOL_TOKENS) + inputs.responses[0]
-
-
-def _user_mol_pair(inputs: PromptInputs, mode: Mode) -> str:
-    text = spec_prompt("P-30", mode)
-    text = text.replace("<<QUESTION>>", _q(inputs).replace("<mol>", MOL_TOKENS))
-    text = text.replace("<<ANSWER1>>", inputs.responses[0])
-    return text.replace("<<ANSWER2>>", inputs.responses[1])
-
-
-# ---------------------------------------------------------------- registry
-_REGISTRY: dict[str, Protocol] = {}
-
-
-def register(protocol: Protocol, *, overwrite: bool = False) -> Protocol:
-    """Add a protocol to the registry (users may register their own)."""
-    if protocol.name in _REGISTRY and not overwrite:
-        raise ProtocolError(f"protocol {protocol.name!r} already registered")
-    _REGISTRY[protocol.name] = protocol
-    return protocol
-
-
-def get_protocol(name: str | Protocol) -> Protocol:
-    """Look a protocol up by name.  Raises :class:`ProtocolError` listing the known names."""
-    if isinstance(name, Protocol):
-        return name
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
-        raise ProtocolError(f"unknown protocol {name!r}; known: {known}") from None
-
-
-def list_protocols() -> list[Protocol]:
-    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
 
 
 def _p(
@@ -441,10 +338,3 @@ def _build_catalog() -> None:
 
 
 _build_catalog()
-
-#: default protocol per judge call kind
-DEFAULT_PROTOCOLS: dict[str, str] = {"score": "score-10", "compare": "pair-10", "rank": "rank-10"}
-
-
-def protocol_for(kind: str, name: str | None) -> Protocol:
-    return get_protocol(name or DEFAULT_PROTOCOLS[kind])

@@ -4,8 +4,8 @@ Layout (two tables):
 
 * ``results(seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE, created REAL,
   record TEXT, head TEXT)`` — one JSON :class:`~flexjudge.JudgeResult` record per item key
-  (see ``flexjudge.judge._item_key``); ``INSERT OR IGNORE`` so the first writer of a key wins
-  and a key is never stored twice.  Iteration follows ``seq``, i.e. insertion order.
+  (see :func:`flexjudge.judge.keys.item_key`); ``INSERT OR IGNORE`` so the first writer of a
+  key wins and a key is never stored twice.  Iteration follows ``seq``, i.e. insertion order.
   ``head`` repeats the record without its ``samples`` (a fifth of its size) so a resumed
   run decodes only heads (:meth:`ResultStore.get_many_stored`); stores written before the
   column existed get it added on open, with ``NULL`` heads that are derived on read.
@@ -34,8 +34,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from flexjudge._json import loads as _json_loads
-from flexjudge._jsonl import dumps_row, write_jsonl
+from flexjudge._util.json import loads as _json_loads
+from flexjudge._util.jsonl import dumps_row, write_jsonl
 from flexjudge.errors import FlexJudgeError
 
 _T = TypeVar("_T")

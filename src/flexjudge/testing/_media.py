@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from flexjudge._optional import require
+from flexjudge._util.optional import require
 
 
 def _gradient_frame(height: int, width: int, rng: np.random.Generator, shift: int) -> np.ndarray:

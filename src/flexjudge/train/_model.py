@@ -116,7 +116,7 @@ def lora_target_regex(model: Any) -> str:
 
 def apply_lora(model: Any, r: int, alpha: int, dropout: float) -> Any:
     """Wrap ``model`` in a PEFT LoRA adapter on the language model only."""
-    from flexjudge._optional import require
+    from flexjudge._util.optional import require
 
     peft = require("peft", "train")
     config = peft.LoraConfig(

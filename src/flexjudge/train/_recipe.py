@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flexjudge._optional import require
+from flexjudge._util.optional import require
 from flexjudge.errors import InputError
 from flexjudge.train._config import PRESETS, TrainConfig, TrainResult
 from flexjudge.train._data import (

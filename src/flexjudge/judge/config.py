@@ -1,0 +1,55 @@
+"""Judging options: :class:`JudgeConfig`, the one place each option and its help text live."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from flexjudge.judge.reduce import PairAggregate, RankAggregate, ScoreAggregate, SwapPolicy
+from flexjudge.protocol import Mode
+
+Order = Literal["fixed", "random"]
+#: the verdict of a budget-forced sample: its last round's, or every round voting
+BudgetFinal = Literal["last", "vote"]
+
+
+@dataclass
+class JudgeConfig:
+    """Judging options.  ``None`` sampling fields fall back to the protocol's defaults."""
+
+    protocol: str | None = None
+    mode: Mode = "clean"
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = 0
+    criteria: str | None = None
+    votes: int = 1
+    swap: bool = False
+    order: Order = "fixed"
+    budget_forcing: int = 0
+    budget_tokens: int | None = None
+    budget_final: BudgetFinal = "last"
+    wait_token: str = "Wait"
+    score_aggregate: ScoreAggregate = "mean"
+    pair_aggregate: PairAggregate = "majority"
+    rank_aggregate: RankAggregate = "borda"
+    swap_policy: SwapPolicy = "tie"
+    batch_size: int = 64
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.votes < 1:
+            raise ValueError("votes must be >= 1")
+        if self.budget_forcing < 0:
+            raise ValueError("budget_forcing must be >= 0")
+        if self.order not in ("fixed", "random"):
+            raise ValueError("order must be 'fixed' or 'random'")
+        if self.mode not in ("reference", "clean"):
+            raise ValueError("mode must be 'reference' or 'clean'")
+        if self.budget_final not in ("last", "vote"):
+            raise ValueError("budget_final must be 'last' or 'vote'")
+        if self.budget_tokens is not None and self.budget_tokens < 1:
+            raise ValueError("budget_tokens must be >= 1")
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be >= 1")

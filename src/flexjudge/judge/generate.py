@@ -1,0 +1,151 @@
+"""Generation: plain sampling, and budget forcing ("Wait", s1 / paper Fig. 6b) done on the
+client side; both are given a backend, never the :class:`~flexjudge.judge.Judge` itself.
+
+For each sample: generate; if the judge closed its reasoning (``</think>``) and rounds remain,
+cut the generation just before ``</think>``, append the wait token and continue from
+``prompt + reasoning so far + "Wait"``.  Every round's continuation is parsed, so each
+round's verdict is recorded (``Sample.rounds``); the sample's verdict is the last round's
+(``budget_final="last"``), or every round votes (``budget_final="vote"``, see
+:func:`round_votes`).  ``budget_tokens`` caps the tokens a sample generates over all its
+rounds: each continuation's ``max_tokens`` is cut to what is left, and forcing stops once
+the budget is spent.  Votes use seeds ``seed, seed+1, …`` (one request per vote, since each
+thread continues its own text).  Works on any backend whose prompts may end inside the
+assistant turn; others raise :class:`~flexjudge.errors.BackendError` for the batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flexjudge.backends import Backend, Completion, GenerationRequest, SamplingParams
+from flexjudge.errors import BackendError
+from flexjudge.judge.config import JudgeConfig
+from flexjudge.judge.plan import Plan, parse_count
+from flexjudge.judge.types import Sample
+from flexjudge.protocol import Verdict
+
+
+def build_request(
+    plan: Plan, prompt: str, sampling: SamplingParams, order_index: int = 0
+) -> GenerationRequest:
+    """The backend request for one presentation order of ``plan`` (its media permuted)."""
+    m = plan.media[order_index]
+    return GenerationRequest(
+        prompt=prompt,
+        sampling=sampling,
+        images=m.images,
+        videos=m.videos,
+        audios=m.audios,
+        video_fps=m.video_fps,
+    )
+
+
+def generate_samples(backend: Backend, chunk: list[Plan], cfg: JudgeConfig) -> None:
+    """Generate and parse every sample of ``chunk`` into ``plan.samples``.  Raises
+    :class:`BackendError` when the backend fails the batch."""
+    if cfg.budget_forcing > 0:
+        run_budget_forcing(backend, chunk, cfg)
+        return
+    requests, owners = [], []
+    for plan in chunk:
+        for k, (prompt, order) in enumerate(zip(plan.prompts, plan.orders, strict=True)):
+            requests.append(build_request(plan, prompt, plan.sampling, k))
+            owners.append((plan, order))
+    outputs = _checked(backend, requests)
+    for (plan, order), completions in zip(owners, outputs, strict=True):
+        for c in completions:
+            verdict = plan.protocol.parse(
+                c.text, mode=cfg.mode, count=parse_count(plan), finish_reason=c.finish_reason
+            )
+            plan.samples.append(
+                Sample(c.text, verdict, order, c.finish_reason, c.num_tokens, plan.sampling.seed)
+            )
+
+
+def _checked(backend: Backend, requests: list[GenerationRequest]) -> list[list[Completion]]:
+    outputs = backend.generate(requests)
+    if len(outputs) != len(requests):
+        raise BackendError(f"backend returned {len(outputs)} results for {len(requests)}")
+    return outputs
+
+
+@dataclass
+class _Thread:
+    plan: Plan
+    order: tuple[int, ...]
+    prompt: str
+    seed: int | None
+    prefix: str = ""
+    tokens: int = 0
+    text: str = ""
+    finish: str = "stop"
+    rounds: list[Verdict] = field(default_factory=list)
+
+
+def run_budget_forcing(backend: Backend, chunk: list[Plan], cfg: JudgeConfig) -> None:
+    """Generate every sample of ``chunk`` with up to ``cfg.budget_forcing`` forced rounds."""
+    if not backend.supports_continuation:
+        raise BackendError(
+            f"backend {backend.name!r} cannot continue a prefix; budget forcing needs one that can"
+        )
+    threads = [
+        _Thread(
+            plan, order, prompt, None if plan.sampling.seed is None else plan.sampling.seed + vote
+        )
+        for plan in chunk
+        for prompt, order in zip(plan.prompts, plan.orders, strict=True)
+        for vote in range(cfg.votes)
+    ]
+    active = threads
+    for round_no in range(cfg.budget_forcing + 1):
+        if not active:
+            break
+        requests = [
+            build_request(
+                t.plan,
+                t.prompt + t.prefix,
+                t.plan.sampling.replace(n=1, seed=t.seed, max_tokens=_round_budget(t, cfg)),
+                t.plan.orders.index(t.order),
+            )
+            for t in active
+        ]
+        outputs = _checked(backend, requests)
+        still: list[_Thread] = []
+        for t, completions in zip(active, outputs, strict=True):
+            c = completions[0]
+            t.text = t.prefix + c.text
+            t.finish = c.finish_reason
+            t.tokens += c.num_tokens
+            t.rounds.append(
+                t.plan.protocol.parse(
+                    t.text, mode=cfg.mode, count=parse_count(t.plan), finish_reason=c.finish_reason
+                )
+            )
+            cut = c.text.find("</think>")
+            within = cfg.budget_tokens is None or t.tokens < cfg.budget_tokens
+            if c.finish_reason == "error":
+                within = False
+            if round_no < cfg.budget_forcing and cut >= 0 and within:
+                t.prefix += c.text[:cut].rstrip() + "\n" + cfg.wait_token
+                still.append(t)
+        active = still
+    for t in threads:
+        t.plan.samples.append(
+            Sample(t.text, t.rounds[-1], t.order, t.finish, t.tokens, t.seed, t.rounds)
+        )
+
+
+def _round_budget(t: _Thread, cfg: JudgeConfig) -> int:
+    limit = t.plan.sampling.max_tokens
+    if cfg.budget_tokens is None:
+        return limit
+    return max(1, min(limit, cfg.budget_tokens - t.tokens))
+
+
+def round_votes(samples: list[Sample]) -> list[Sample]:
+    """One pseudo-sample per budget-forcing round, so every round's verdict votes."""
+    out = []
+    for s in samples:
+        for v in s.rounds or [s.verdict]:
+            out.append(Sample(s.text, v, s.order, s.finish_reason, s.num_tokens, s.seed))
+    return out

@@ -1,0 +1,315 @@
+"""The :class:`Judge`: score, compare and rank with a Flex-Judge model.
+
+Every call renders the protocol's prompt, generates through a backend, parses the
+``<think>``/``<answer>`` output into a typed verdict, and aggregates votes, swapped orders and
+budget-forcing rounds.  Bad input for one item becomes an ``error`` result for that item;
+the rest of a batch still runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from flexjudge._util.gc import paused_gc
+from flexjudge.backends import Backend, load_backend
+from flexjudge.errors import BackendError, InputError, ProtocolError
+from flexjudge.judge.bias import order_decisions, order_draws
+from flexjudge.judge.config import JudgeConfig
+from flexjudge.judge.generate import generate_samples, round_votes
+from flexjudge.judge.keys import ResultCache, lookup, save, scaling_dict
+from flexjudge.judge.plan import Plan, plan_item, prepare_plan
+from flexjudge.judge.reduce import aggregate
+from flexjudge.judge.types import JudgeItem, JudgeResult, Task
+
+Progress = Callable[[int, int], None]
+
+
+class Judge:
+    """A Flex-Judge behind any backend.
+
+    >>> judge = Judge.from_pretrained("jongwooko/Flex-VL-7B")          # doctest: +SKIP
+    >>> judge.compare("Which is right?", "answer one", "answer two", images=["cat.jpg"])
+
+    Raises :class:`InputError` (single calls) for bad inputs; batch calls (:meth:`run`)
+    return ``status="error"`` results instead and keep going.
+    """
+
+    def __init__(self, backend: Backend, config: JudgeConfig | None = None, **options: Any):
+        self.backend = backend
+        self.config = config or JudgeConfig(**options)
+        if config is not None and options:
+            raise TypeError("pass either config or keyword options, not both")
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model: str,
+        *,
+        backend: str | Backend = "transformers",
+        backend_kwargs: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Judge:
+        """Load ``model`` with ``backend`` (a name or a ready :class:`Backend`)."""
+        if isinstance(backend, Backend):
+            return cls(backend, **options)
+        return cls(load_backend(backend, model, **(backend_kwargs or {})), **options)
+
+    # ------------------------------------------------------------------ single calls
+    def score(self, question: str | None, response: str | None = None, **kw: Any) -> JudgeResult:
+        responses = [] if response is None else [response]
+        return self._single(JudgeItem(question, responses, task="score", **_item_kw(kw)), kw)
+
+    def compare(
+        self, question: str | None, response_a: str, response_b: str, **kw: Any
+    ) -> JudgeResult:
+        item = JudgeItem(question, [response_a, response_b], task="compare", **_item_kw(kw))
+        return self._single(item, kw)
+
+    def rank(self, question: str | None, responses: Sequence[str], **kw: Any) -> JudgeResult:
+        return self._single(JudgeItem(question, list(responses), task="rank", **_item_kw(kw)), kw)
+
+    def _single(self, item: JudgeItem, kw: dict[str, Any]) -> JudgeResult:
+        result = self.run([item], **kw)[0]
+        if result.status == "error" and result.error_field is not None:
+            raise InputError(
+                result.error or "invalid input", record=item.id, field=result.error_field
+            )
+        return result
+
+    # ------------------------------------------------------------------ batches
+    def score_batch(
+        self, items: Iterable[JudgeItem | dict[str, Any]], **kw: Any
+    ) -> list[JudgeResult]:
+        return self.run(items, task="score", **kw)
+
+    def compare_batch(
+        self, items: Iterable[JudgeItem | dict[str, Any]], **kw: Any
+    ) -> list[JudgeResult]:
+        return self.run(items, task="compare", **kw)
+
+    def rank_batch(
+        self, items: Iterable[JudgeItem | dict[str, Any]], **kw: Any
+    ) -> list[JudgeResult]:
+        return self.run(items, task="rank", **kw)
+
+    def run(
+        self,
+        items: Iterable[JudgeItem | dict[str, Any]],
+        *,
+        task: Task | None = None,
+        store: ResultCache | None = None,
+        progress: Progress | None = None,
+        on_result: Callable[[JudgeResult], None] | None = None,
+        positions: Sequence[int] | None = None,
+        run_id: str | None = None,
+        **overrides: Any,
+    ) -> list[JudgeResult]:
+        """Judge many items, in batches of ``batch_size`` items per backend call.
+
+        Results come back in input order.  With ``store``, finished items are looked up by
+        content key and skipped, and each batch's results are committed as soon as the batch
+        ends (results of a batch whose backend call failed are not stored, so a rerun retries
+        them).  ``positions`` gives each item's index in the whole input (default
+        ``0..n-1``): ``order="random"`` draws ``u`` for position ``p`` as the ``p``-th
+        ``RandomState(seed).uniform()``, so a shard of a larger run (Ray) flips exactly the
+        items a single-process run flips.  ``run_id`` with a store that has
+        ``record_manifest`` records which key belongs at each position (for
+        ``ResultStore.export``).
+        """
+        cfg = _override(self.config, overrides)
+        item_list = list(items)
+        pos = list(positions) if positions is not None else list(range(len(item_list)))
+        if len(pos) != len(item_list):
+            raise ValueError(f"{len(pos)} positions for {len(item_list)} items")
+        results: list[JudgeResult | None] = [None] * len(item_list)
+        with paused_gc():  # thousands of small acyclic objects: see paused_gc
+            plans, manifest = self._plan_all(item_list, pos, cfg, task, results)
+            if store is not None and run_id is not None:
+                store.record_manifest(run_id, manifest)
+            if store is not None:
+                plans = _resume(store, plans, results)
+        done = len(item_list) - len(plans)
+        if progress and done:
+            progress(done, len(item_list))
+        for start in range(0, len(plans), cfg.batch_size):
+            started = time.perf_counter()
+            chunk = []
+            for plan in plans[start : start + cfg.batch_size]:
+                try:
+                    prepare_plan(plan, cfg.mode)
+                    chunk.append(plan)
+                except InputError as exc:  # undecodable media: this item fails, not the batch
+                    results[plan.index] = _error_result(
+                        plan.item, pos[plan.index], cfg, exc, started
+                    )
+            for plan, result in self._judge_chunk(chunk, cfg, started, pos, store, on_result):
+                plan.media = []  # decoded media are not kept past their batch
+                results[plan.index] = result
+            done = min(start + cfg.batch_size, len(plans)) + len(item_list) - len(plans)
+            if progress:
+                progress(done, len(item_list))
+        return [r for r in results if r is not None]
+
+    # ------------------------------------------------------------------ internals
+    def _plan_all(
+        self,
+        item_list: list[JudgeItem | dict[str, Any]],
+        pos: list[int],
+        cfg: JudgeConfig,
+        task: Task | None,
+        results: list[JudgeResult | None],
+    ) -> tuple[list[Plan], list[tuple[int, str | None, dict[str, Any] | None]]]:
+        """Plans for the valid items; invalid ones get their error result in ``results``.
+        Also returns the run manifest (position, key or error row) in input order."""
+        draws = order_draws(cfg.seed, pos) if cfg.order == "random" else [0.0] * len(pos)
+        plans: list[Plan] = []
+        manifest: list[tuple[int, str | None, dict[str, Any] | None]] = []
+        for i, raw in enumerate(item_list):
+            started = time.perf_counter()
+            try:
+                item = (
+                    raw
+                    if isinstance(raw, JudgeItem)
+                    else JudgeItem.from_dict(raw, record=str(pos[i]))
+                )
+                if task is not None and item.task is None:
+                    item.task = task
+                plan = self._plan(i, item, cfg, draws[i])
+            except (InputError, ProtocolError) as exc:
+                error = _error_result(raw, pos[i], cfg, exc, started)
+                results[i] = error
+                manifest.append((pos[i], None, error.to_dict()))
+                continue
+            manifest.append((pos[i], plan.key, {"id": item.id}))
+            plans.append(plan)
+        return plans, manifest
+
+    def _fingerprint(self) -> str:
+        cached: tuple[Backend, str] | None = getattr(self, "_fingerprint_cache", None)
+        if cached is None or cached[0] is not self.backend:
+            cached = (self.backend, self.backend.fingerprint())
+            self._fingerprint_cache = cached
+        return cached[1]
+
+    def _plan(self, index: int, item: JudgeItem, cfg: JudgeConfig, draw: float) -> Plan:
+        return plan_item(index, item, cfg, draw, self.backend.family, self._fingerprint())
+
+    def _judge_chunk(
+        self,
+        chunk: list[Plan],
+        cfg: JudgeConfig,
+        started: float,
+        pos: list[int],
+        store: ResultCache | None,
+        on_result: Callable[[JudgeResult], None] | None,
+    ) -> list[tuple[Plan, JudgeResult]]:
+        """Generate, parse and aggregate one batch; store and report its results.  A
+        backend failure makes every item of the batch an (unstored) error result."""
+        if not chunk:
+            return []
+        try:
+            generate_samples(self.backend, chunk, cfg)
+        except BackendError as exc:
+            return [(p, _error_result(p.item, pos[p.index], cfg, exc, started)) for p in chunk]
+        per_item = (time.perf_counter() - started) / len(chunk)
+        finished = [(plan, self._finish(plan, cfg, per_item)) for plan in chunk]
+        if store is not None:
+            save(store, [(p.key, r.to_dict()) for p, r in finished if p.key is not None])
+        if on_result is not None:
+            for _, result in finished:
+                on_result(result)
+        return finished
+
+    def _finish(self, plan: Plan, cfg: JudgeConfig, seconds: float) -> JudgeResult:
+        voters = round_votes(plan.samples) if cfg.budget_final == "vote" else plan.samples
+        agg = aggregate(
+            plan.task,
+            plan.protocol.format,
+            voters,
+            max(plan.n_responses, 1),
+            score_agg=cfg.score_aggregate,
+            pair_agg=cfg.pair_aggregate,
+            rank_agg=cfg.rank_aggregate,
+            swap_policy=cfg.swap_policy,
+        )
+        errors = [s.verdict.error for s in plan.samples if s.verdict.error]
+        return JudgeResult(
+            id=plan.item.id,
+            task=plan.task,
+            protocol=plan.protocol.name,
+            mode=cfg.mode,
+            status=agg.status,
+            scores=agg.scores,
+            preference=agg.preference,
+            ranking=agg.ranking,
+            option=agg.option,
+            samples=plan.samples,
+            votes=agg.votes or {},
+            agreement=agg.agreement,
+            n_failed=agg.n_failed,
+            sampling=plan.sampling.to_dict() | scaling_dict(cfg),
+            prompt_sha256=plan.prompt_hashes,
+            seconds=seconds,
+            num_tokens=sum(s.num_tokens for s in plan.samples),
+            error=None if agg.status == "ok" else (errors[0] if errors else agg.status),
+            order_decisions=order_decisions(plan.samples),
+        )
+
+
+def _resume(store: ResultCache, plans: list[Plan], results: list[JudgeResult | None]) -> list[Plan]:
+    """Fill ``results`` with the stored results of finished plans; return the others."""
+    cached = lookup(store, [p.key for p in plans if p.key is not None])
+    todo, taken = [], set()
+    for plan in plans:
+        hit = cached.get(plan.key) if plan.key is not None else None
+        if hit is None:
+            todo.append(plan)
+            continue
+        if plan.key in taken:  # equal content under another id shares the key
+            hit = copy.copy(hit)
+        taken.add(plan.key)
+        hit.id = plan.item.id
+        results[plan.index] = hit
+    return todo
+
+
+def _override(cfg: JudgeConfig, overrides: dict[str, Any]) -> JudgeConfig:
+    return replace(cfg, **overrides) if overrides else cfg
+
+
+_ITEM_KEYS = ("id", "images", "videos", "audios", "protocol", "fields")
+
+
+def _item_kw(kw: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key in _ITEM_KEYS:
+        if key in kw:
+            value = kw.pop(key)
+            out[key] = list(value) if key in ("images", "videos", "audios") else value
+    return out
+
+
+def _error_result(
+    raw: Any, index: int, cfg: JudgeConfig, exc: Exception, started: float
+) -> JudgeResult:
+    item_id = (
+        raw.id
+        if isinstance(raw, JudgeItem)
+        else (str(raw.get("id", index)) if isinstance(raw, dict) else str(index))
+    )
+    task: Task = raw.resolved_task() if isinstance(raw, JudgeItem) else "score"
+    protocol = (raw.protocol if isinstance(raw, JudgeItem) else None) or cfg.protocol or ""
+    return JudgeResult(
+        id=item_id,
+        task=task,
+        protocol=protocol,
+        mode=cfg.mode,
+        status="error",
+        error=str(exc),
+        error_field=getattr(exc, "field", None),
+        seconds=time.perf_counter() - started,
+    )

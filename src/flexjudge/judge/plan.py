@@ -1,0 +1,121 @@
+"""Planning a judgment: render prompts, hash media, key the result; decode media per batch.
+
+A :class:`Plan` is everything :class:`~flexjudge.judge.Judge` needs to generate one item's
+samples.  Planning decodes no media (only hashes them), so resuming a finished run costs
+prompt rendering and hashing, not image or audio decoding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flexjudge.backends import SamplingParams
+from flexjudge.errors import ProtocolError
+from flexjudge.judge.config import JudgeConfig
+from flexjudge.judge.keys import item_key
+from flexjudge.judge.prepare import (
+    ItemMedia,
+    PreparedMedia,
+    load_media,
+    prepare_media,
+    reorder_media,
+)
+from flexjudge.judge.types import JudgeItem, Sample, Task
+from flexjudge.protocol import Format, Mode, PromptInputs, Protocol, protocol_for
+
+
+@dataclass
+class Plan:
+    """One item's rendered prompts, store key, sampling and (per batch) decoded media."""
+
+    index: int
+    item: JudgeItem
+    task: Task
+    protocol: Protocol
+    orders: list[tuple[int, ...]]
+    prompts: list[str]
+    prompt_hashes: list[str]
+    item_media: ItemMedia
+    sampling: SamplingParams
+    n_responses: int
+    key: str | None = None
+    samples: list[Sample] = field(default_factory=list)
+    # decoded per order (response media permuted) just before the plan's batch runs
+    media: list[PreparedMedia] = field(default_factory=list)
+
+
+def plan_item(
+    index: int, item: JudgeItem, cfg: JudgeConfig, draw: float, family: str, fingerprint: str
+) -> Plan:
+    """Render an item's prompts (one per presentation order), hash its media and compute
+    its store key, decoding no media.  Raises :class:`InputError`/:class:`ProtocolError`
+    naming the record and field when the item does not fit its protocol or backend."""
+    task = item.resolved_task()
+    protocol = protocol_for(task, item.protocol or cfg.protocol)
+    record = item.id if item.id is not None else str(index)
+    if family not in protocol.families:
+        raise ProtocolError(
+            f"protocol {protocol.name!r} needs a {'/'.join(protocol.families)} "
+            f"model; this backend serves {family}"
+        )
+    media = load_media(item.images, item.videos, item.audios, record=record)
+    counts = PromptInputs(
+        item.question,
+        item.responses,
+        n_images=len(media.images),
+        n_videos=len(media.videos),
+        n_audios=len(media.audios),
+    )
+    n = protocol.count_responses(counts)
+    identity = tuple(range(n))
+    orders = [identity]
+    swappable = n >= 2
+    if swappable and cfg.order == "random" and draw >= 0.5:
+        orders = [tuple(reversed(identity))]  # VL-RewardBench: u < 0.5 keeps the order
+    if swappable and cfg.swap:
+        orders = [orders[0], tuple(reversed(orders[0]))]
+    prompts, hashes = [], []
+    criteria = cfg.criteria if protocol.supports_criteria else None
+    for order in orders:
+        responses = [item.responses[j] for j in order] if item.responses else []
+        inputs = PromptInputs(
+            question=item.question,
+            responses=responses,
+            n_images=len(media.images),
+            n_videos=len(media.videos),
+            n_audios=len(media.audios),
+            fields=item.fields,
+            family=family,
+        )
+        rendered = protocol.render(inputs, mode=cfg.mode, criteria=criteria, record=record)
+        prompts.append(rendered.text)
+        hashes.append(rendered.sha256)
+    d = protocol.sampling
+    # reference scripts without a seed (MJ-Bench, audio) stay unseeded in reference mode
+    seed = cfg.seed if d.seed_from_trial or cfg.mode == "clean" else None
+    sampling = SamplingParams(
+        temperature=d.temperature if cfg.temperature is None else cfg.temperature,
+        top_p=d.top_p if cfg.top_p is None else cfg.top_p,
+        max_tokens=d.max_tokens if cfg.max_tokens is None else cfg.max_tokens,
+        seed=seed,
+        stop=d.stop,
+        n=cfg.votes,
+    )
+    key = item_key(fingerprint, protocol.name, hashes, media.hashes, sampling, cfg)
+    return Plan(index, item, task, protocol, orders, prompts, hashes, media, sampling, n, key)
+
+
+def prepare_plan(plan: Plan, mode: Mode) -> None:
+    """Decode the plan's media for its batch.  Raises :class:`InputError`/``MediaError``
+    naming the record and field of undecodable media."""
+    record = plan.item.id if plan.item.id is not None else str(plan.index)
+    prepared = prepare_media(plan.item_media, plan.protocol, mode, record=record)
+    response_media = plan.protocol.response_media
+    plan.media = [reorder_media(prepared, response_media, order) for order in plan.orders]
+
+
+def parse_count(plan: Plan) -> int:
+    """How many scores/answers a sample of this plan should carry."""
+    if plan.protocol.format is Format.OPTION:
+        return 1
+    return max(plan.n_responses, 1)

@@ -1,0 +1,1 @@
+"""Running the judge over files: ``judge run`` (manifests, resume) and Ray sharding."""

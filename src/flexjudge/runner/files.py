@@ -1,0 +1,163 @@
+"""Batch runs from files (``flexjudge judge run``): one bad item never stops the run.
+
+With ``store_path`` the run is resumable: finished items are read back from the SQLite store
+instead of being judged again, every batch is committed as it ends, and the run writes a
+manifest (input position → item key) so :meth:`ResultStore.export` can rebuild the output
+from the store alone after a crash.  With ``ray`` items are sharded over Ray workers
+(:func:`flexjudge.runner.ray.run_ray`); the workers share the same store file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from flexjudge._util.jsonl import read_items, write_jsonl
+from flexjudge.judge.types import JudgeResult
+
+
+def run_id_for(input_path: Path, model: str, backend: str, options: dict[str, Any]) -> str:
+    """A stable id of "this input file judged with these settings" (names a store manifest)."""
+    h = hashlib.sha256()
+    h.update(
+        json.dumps(
+            {"model": model, "backend": backend, "options": options}, sort_keys=True, default=str
+        ).encode()
+    )
+    with open(input_path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:24]
+
+
+def run_items_file(
+    *,
+    model: str,
+    backend: str,
+    base_url: str | None,
+    input_path: Path,
+    output_path: Path,
+    options: dict[str, Any],
+    store_path: Path | None = None,
+    ray: bool = False,
+    num_workers: int = 2,
+    backend_kwargs: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Judge ``input_path`` (JSONL) into ``output_path`` (JSONL, input order, ids kept).
+
+    Returns a summary ``{"items", "ok", "errors", "failed_parse", "output"}`` plus
+    ``"resumed"`` (items read back from the store) with a store and ``"position_bias"``
+    (:func:`flexjudge.position_bias`) with ``swap``.  Raises ``OSError`` for an unreadable
+    input file and :class:`flexjudge.store.StoreError` for an unusable store.
+    """
+    raw = read_items(input_path)
+    kwargs: dict[str, Any] = dict(backend_kwargs or {})
+    if base_url is not None:
+        kwargs["base_url"] = base_url
+    positions = [i for i, r in enumerate(raw) if isinstance(r, dict)]
+    good = [r for r in raw if isinstance(r, dict)]
+    run_id = run_id_for(input_path, model, backend, options)
+    store = None
+    if store_path is not None:
+        from flexjudge.store import ResultStore
+
+        store = ResultStore(store_path)
+        store.record_manifest(
+            run_id,
+            [(i, None, _input_error_row(r)) for i, r in enumerate(raw) if isinstance(r, Exception)],
+        )
+    try:
+        resumed = 0
+        if store is not None:
+            resumed = _count_finished(store, run_id)
+        if ray:
+            from flexjudge.runner.ray import run_ray
+
+            results = run_ray(
+                good,
+                model=model,
+                backend=backend,
+                backend_kwargs=kwargs,
+                num_workers=num_workers,
+                store_path=store_path,
+                positions=positions,
+                run_id=run_id,
+                **options,
+            )
+        else:
+            results = _run_local(good, model, backend, kwargs, options, store, positions, run_id)
+    finally:
+        if store is not None:
+            store.close()
+    by_pos = iter(results)
+    rows: list[dict[str, Any] | str] = []
+    statuses: list[str] = []
+    for r in raw:
+        if isinstance(r, Exception):
+            rows.append(_input_error_row(r))
+            statuses.append("error")
+            continue
+        result = next(by_pos)
+        # a resumed result is written as stored: the same text to_dict would give
+        rows.append(result.stored_json() or result.to_dict())
+        statuses.append(result.status)
+    write_jsonl(output_path, rows)
+    summary = summarize(statuses, output_path)
+    if store is not None:
+        summary["resumed"] = resumed
+        summary["store"] = str(store_path)
+        summary["run"] = run_id
+    if options.get("swap"):
+        from flexjudge.judge.bias import position_bias
+
+        summary["position_bias"] = position_bias(results).to_dict()
+    return summary
+
+
+def _run_local(
+    good: list[dict[str, Any]],
+    model: str,
+    backend: str,
+    kwargs: dict[str, Any],
+    options: dict[str, Any],
+    store: Any,
+    positions: list[int],
+    run_id: str,
+) -> list[JudgeResult]:
+    from rich.progress import Progress
+
+    from flexjudge.judge import Judge
+
+    judge = Judge.from_pretrained(model, backend=backend, backend_kwargs=kwargs, **options)
+    try:
+        with Progress(transient=True) as bar:
+            task = bar.add_task("judging", total=len(good))
+            return judge.run(
+                good,
+                store=store,
+                positions=positions,
+                run_id=run_id,
+                progress=lambda done, total: bar.update(task, completed=done),
+            )
+    finally:
+        judge.backend.close()
+
+
+def _count_finished(store: Any, run_id: str) -> int:
+    return int(store.count_done(run_id))
+
+
+def _input_error_row(exc: Exception) -> dict[str, Any]:
+    return {"id": getattr(exc, "record", None), "status": "error", "error": str(exc)}
+
+
+def summarize(statuses: list[str], output_path: Path) -> dict[str, Any]:
+    return {
+        "items": len(statuses),
+        "ok": statuses.count("ok"),
+        "errors": statuses.count("error"),
+        "failed_parse": sum(1 for s in statuses if s not in ("ok", "error")),
+        "output": str(output_path),
+    }

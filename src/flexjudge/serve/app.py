@@ -1,0 +1,332 @@
+"""The judge server: FastAPI app factory, limits, error handling and ``serve``.
+
+Routes: ``POST /v1/judge`` (JSON), ``POST /v1/judge/upload`` (multipart), ``POST /get_reward``
+(OpenRLHF), ``GET /health``, FastAPI's ``/openapi.json`` and ``/docs``; optionally the
+OpenAI-compatible ``/v1/chat/completions`` of :mod:`flexjudge.serve.openai_compat`.
+
+Every refusal is a JSON body ``{"error": reason}`` with a 4xx status: 413 (body, media or
+pixels over a limit), 403 (local path without/outside the media root, URLs), 422 (invalid
+JSON, schema, base64, media, or an item the judge cannot take), 429 (more than
+``max_concurrency`` requests in flight; with ``Retry-After``), 408 (the judgment took longer
+than ``timeout``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flexjudge.judge.types import JudgeItem, JudgeResult
+from flexjudge.serve.batch import JudgeWorker
+from flexjudge.serve.media import MediaLimits, RequestRejected, load_media
+from flexjudge.serve.models import (
+    ErrorResponse,
+    HealthResponse,
+    JudgeRequest,
+    JudgeResponse,
+    RewardRequest,
+    RewardResponse,
+)
+from flexjudge.serve.reward import reward_items, reward_response
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from flexjudge.backends import Backend
+    from flexjudge.judge import Judge
+
+LOOPBACK = "127.0.0.1"
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (403, 408, 413, 422, 429)
+}
+
+
+@dataclass
+class ServerConfig:
+    """Server limits.  ``media_root`` None refuses every local path.  ``max_concurrency``
+    bounds requests in flight (queued or judged); the next one gets 429.  ``timeout`` (s)
+    bounds media intake plus judging of one request."""
+
+    host: str = LOOPBACK
+    port: int = 8000
+    media_root: Path | None = None
+    max_body_bytes: int = 32 * 1024 * 1024
+    max_media: int = 16
+    max_pixels: int = 12_845_056  # Qwen2.5-VL's default max_pixels (16384 × 28 × 28)
+    timeout: float = 120.0
+    max_concurrency: int = 64
+    max_batch: int = 64
+    reward_normalize: bool = True
+    failure_reward: float = 0.0
+    openai_compat: bool = False
+
+    def media_limits(self) -> MediaLimits:
+        root = None if self.media_root is None else Path(self.media_root)
+        return MediaLimits(root, self.max_media, self.max_pixels, self.max_body_bytes)
+
+
+class _Gate:
+    """Admission control on the event loop: a counter, never a wait."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, limit)
+        self.in_flight = 0
+
+    def __enter__(self) -> _Gate:
+        if self.in_flight >= self.limit:
+            raise RequestRejected(429, f"server busy: {self.limit} requests in flight")
+        self.in_flight += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.in_flight -= 1
+
+
+def create_app(
+    judge: Judge,
+    config: ServerConfig | None = None,
+    *,
+    backend: Backend | None = None,
+    model_name: str | None = None,
+) -> FastAPI:
+    """Build the app.  ``backend`` is needed only for the OpenAI-compatible route
+    (``config.openai_compat``); it is mounted when :mod:`flexjudge.serve.openai_compat` exists.
+    Raises :class:`~flexjudge.errors.MissingDependencyError` without ``fastapi``."""
+    from flexjudge._util.optional import require
+
+    require("fastapi", "serve")
+    from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    cfg = config or ServerConfig()
+    limits = cfg.media_limits()
+    gate = _Gate(cfg.max_concurrency)
+    worker = JudgeWorker(judge, cfg.max_batch)
+    app = FastAPI(title="flexjudge judge server", version="1", responses=_ERRORS)
+    app.state.worker = worker
+    app.add_middleware(BodyLimitMiddleware, max_bytes=cfg.max_body_bytes)
+    app.router.on_shutdown.append(worker.stop)
+
+    def error(
+        status: int, message: str, detail: list[dict[str, Any]] | None = None
+    ) -> JSONResponse:
+        headers = {"Retry-After": "1"} if status == 429 else None
+        body = {"error": message} | ({"detail": detail} if detail is not None else {})
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    @app.exception_handler(RequestRejected)
+    async def _rejected(_: Request, exc: RequestRejected) -> JSONResponse:
+        return error(exc.status, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [
+            {
+                "loc": [str(p) for p in e.get("loc", ())],
+                "msg": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
+            for e in exc.errors()
+        ]
+        first = detail[0] if detail else {"loc": [], "msg": "invalid request"}
+        return error(422, f"invalid request: {'.'.join(first['loc'])}: {first['msg']}", detail)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # a bug, not the client's fault: still a JSON body with a reason, never a traceback
+        return error(500, f"internal error: {type(exc).__name__}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error(exc.status_code, str(exc.detail))
+
+    async def judge_items(items: list[JudgeItem]) -> list[JudgeResult]:
+        try:
+            return await worker.submit(items, cfg.timeout)
+        except TimeoutError:
+            raise RequestRejected(408, f"judging took longer than {cfg.timeout:g} s") from None
+
+    async def prepare(build: Any, *args: Any) -> Any:
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(build, *args), cfg.timeout)
+        except TimeoutError:
+            raise RequestRejected(
+                408, f"reading media took longer than {cfg.timeout:g} s"
+            ) from None
+
+    async def run_judge(req: JudgeRequest) -> JudgeResponse:
+        with gate:
+            if req.images or req.videos or req.audios:
+                item = await prepare(_judge_item, req, limits)
+            else:  # nothing to decode: skip the thread hop
+                item = _judge_item(req, limits)
+            result = (await judge_items([item]))[0]
+        if result.status == "error":
+            raise RequestRejected(422, f"cannot judge this item: {result.error}")
+        return _response(result, req.mode)
+
+    @app.post("/v1/judge", response_model=JudgeResponse)
+    async def judge_route(req: JudgeRequest) -> JudgeResponse:
+        """Score, compare or rank; media inline as base64 or as paths under --media-root."""
+        return await run_judge(req)
+
+    if importlib.util.find_spec("multipart") is not None:
+        from flexjudge.serve.upload import add_upload_route
+
+        add_upload_route(app, run_judge, cfg.max_media)
+
+    @app.post("/get_reward", response_model=RewardResponse)
+    async def reward_route(req: RewardRequest) -> RewardResponse:
+        """OpenRLHF remote reward: one score judgment per ``query``."""
+        with gate:
+            items = await prepare(reward_items, req, limits)
+            results = await judge_items(items) if items else []
+        return reward_response(results, cfg.reward_normalize, cfg.failure_reward)
+
+    @app.get("/health", response_model=HealthResponse)
+    async def health() -> HealthResponse:
+        return HealthResponse(
+            status="ok",
+            model=model_name or "judge",
+            in_flight=gate.in_flight,
+            max_concurrency=gate.limit,
+        )
+
+    if cfg.openai_compat:
+        _mount_openai(app, backend)
+    return app
+
+
+def _mount_openai(app: FastAPI, backend: Backend | None) -> None:
+    from flexjudge.errors import InputError
+
+    if backend is None:
+        raise InputError("the OpenAI-compatible route needs the backend (create_app(backend=))")
+    if importlib.util.find_spec("flexjudge.serve.openai_compat") is None:
+        raise InputError("flexjudge.serve.openai_compat is not available in this version")
+    module = importlib.import_module("flexjudge.serve.openai_compat")
+    app.include_router(module.make_openai_router(backend))
+
+
+def _judge_item(req: JudgeRequest, limits: MediaLimits) -> JudgeItem:
+    n = len(req.images) + len(req.videos) + len(req.audios)
+    if n > limits.max_media:
+        raise RequestRejected(
+            413, f"{n} media in one request, over the limit of {limits.max_media}"
+        )
+    if req.protocol is not None:
+        _check_protocol(req.protocol)
+    return JudgeItem(
+        req.question,
+        list(req.responses),
+        id=req.id,
+        task=req.mode,
+        protocol=req.protocol,
+        fields=dict(req.fields),
+        images=load_media("images", req.images, limits),
+        videos=load_media("videos", req.videos, limits),
+        audios=load_media("audios", req.audios, limits),
+    )
+
+
+def _check_protocol(name: str) -> None:
+    from flexjudge.errors import FlexJudgeError
+    from flexjudge.protocol import get_protocol
+
+    try:
+        get_protocol(name)
+    except (FlexJudgeError, KeyError, ValueError) as exc:
+        raise RequestRejected(422, f"protocol: {exc}") from None
+
+
+def _response(result: JudgeResult, mode: str) -> JudgeResponse:
+    return JudgeResponse(
+        id=result.id,
+        mode=mode,
+        protocol=result.protocol,
+        status=result.status,
+        scores=result.scores,
+        preference=result.preference,
+        ranking=result.ranking,
+        option=result.option,
+        agreement=result.agreement,
+        n_failed=result.n_failed,
+        reasoning=result.reasoning,
+        error=result.error,
+        seconds=round(result.seconds, 4),
+    )
+
+
+class BodyLimitMiddleware:
+    """Pure ASGI middleware: 413 for a declared or streamed body over ``max_bytes``."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None:
+            try:
+                too_big = int(declared) > self.max_bytes
+            except ValueError:
+                too_big = True
+            if too_big:
+                await _send_json(send, 413, f"request body is over {self.max_bytes} bytes")
+                return
+        seen = 0
+        started = False
+        refused = False
+
+        async def limited_receive() -> Any:
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    # answer now and tell the app the client left: it stops reading
+                    refused = True
+                    if not started:
+                        await _send_json(send, 413, f"request body is over {self.max_bytes} bytes")
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Any) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 already went out
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
+
+
+async def _send_json(send: Any, status: int, message: str) -> None:
+    body = json.dumps({"error": message}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
