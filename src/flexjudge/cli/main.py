@@ -297,6 +297,7 @@ _SUBCOMMAND_MODULES = (
     "flexjudge.cli.train",
     "flexjudge.cli.bench",
     "flexjudge.cli.apps",
+    "flexjudge.cli.view",
 )
 
 

@@ -168,6 +168,15 @@ class ResultStore:
         for key, record in self._read("SELECT key, record FROM results ORDER BY seq", ()):
             yield key, _loads(record, self.path, key)
 
+    def heads(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``(key, record without samples)`` in insertion order: a cheap scan of a big store
+        (``flexjudge view``); rows written before heads existed fall back to the record."""
+        rows = self._read("SELECT key, COALESCE(head, record) FROM results ORDER BY seq", ())
+        for key, text in rows:
+            head = _loads(text, self.path, key)
+            head.pop("samples", None)
+            yield key, head
+
     # ------------------------------------------------------------------ run manifests
     def record_manifest(
         self, run: str, entries: Iterable[tuple[int, str | None, dict[str, Any] | None]]
