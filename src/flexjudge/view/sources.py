@@ -211,7 +211,8 @@ def chosen_candidate(selected: Any) -> int | None:
     if isinstance(selected, int):
         return selected
     if isinstance(selected, list) and selected and all(isinstance(s, int) for s in selected):
-        return min(set(selected), key=lambda s: (-selected.count(s), s))
+        picks: list[int] = selected
+        return min(set(picks), key=lambda s: (-picks.count(s), s))
     return None
 
 
