@@ -58,16 +58,18 @@ def write_items(folder: Path) -> Path:
     return path
 
 
-def judge_run(items: Path, out: Path, *extra: str) -> None:
+def judge_run(
+    items: Path, out: Path, *extra: str, model: str = "mock", backend: str = "mock"
+) -> None:
     res = CliRunner().invoke(
         app,
         [
             "judge",
             "run",
             "--model",
-            "mock",
+            model,
             "--backend",
-            "mock",
+            backend,
             "-i",
             str(items),
             "-o",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -168,7 +168,7 @@ def item_detail(source: ViewSource, item: ViewItem, index: MediaIndex) -> dict[s
 
         with ResultStore(source.store_path) as store:
             row = store.get(item.key) or row
-        item = ViewItem(**{**item.__dict__, "row": row})
+        item = replace(item, row=row)
     inputs = item.inputs or {}
     responses = [str(r) for r in inputs.get("responses") or []]
     detail: dict[str, Any] = {

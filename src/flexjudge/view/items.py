@@ -26,7 +26,7 @@ COLUMNS = (
 _SNIPPET = 160
 
 
-@dataclass
+@dataclass(slots=True)
 class ViewItem:
     """One row of a loaded source.  ``row`` is the source's own record (a judgment, a bench
     prediction, a best-of-N selection or a pair decision); ``inputs`` the matching input
@@ -63,10 +63,10 @@ def verdict_text(row: Mapping[str, Any]) -> str:
     """A judgment's verdict in words: ``A wins (7 vs 4)``, ``score 8``, ``C > A > B``."""
     if row.get("status") not in (None, "ok"):
         return "—"
-    scores = row.get("scores") or []
-    shown = " vs ".join(f"{s:g}" for s in scores if isinstance(s, int | float))
     if row.get("option") is not None:
         return str(row["option"])
+    scores = row.get("scores") or ()
+    shown = " vs ".join([f"{s:g}" for s in scores if type(s) in (int, float)])
     task = row.get("task")
     if task == "score" or (len(scores) == 1 and task is None):
         return f"score {shown}" if shown else "—"
@@ -110,19 +110,25 @@ def judgment_item(
     idx: int, row: Mapping[str, Any], inputs: Mapping[str, Any] | None, key: str | None = None
 ) -> ViewItem:
     """A ``judge run`` output row (a :class:`~flexjudge.JudgeResult` dict) as a view item."""
-    question = inputs.get("question") if inputs else None
-    responses = inputs.get("responses", []) if inputs else []
     agreement = row.get("agreement")
+    snippet = ""
+    if inputs:
+        responses = inputs.get("responses")
+        snippet = snippet_of(
+            inputs.get("question"), responses if isinstance(responses, list) else []
+        )
     return ViewItem(
-        idx=idx,
-        id=str(row.get("id", idx)),
-        status=str(row.get("status", "error")),
-        protocol=str(row.get("protocol") or ""),
-        verdict=verdict_text(row),
-        agreement=float(agreement) if isinstance(agreement, int | float) else None,
-        swap_disagree=swap_disagreement(row),
-        snippet=snippet_of(question, responses if isinstance(responses, list) else []),
-        row=row,
-        inputs=inputs,
-        key=key,
+        idx,
+        str(row.get("id", idx)),
+        str(row.get("status", "error")),
+        str(row.get("protocol") or ""),
+        verdict_text(row),
+        float(agreement) if isinstance(agreement, int | float) else None,
+        swap_disagreement(row) if "order_decisions" in row else None,
+        None,
+        None,
+        snippet,
+        row,
+        inputs,
+        key,
     )

@@ -190,7 +190,7 @@ async function itemPage(idx) {
     : (await getJSON("", `item/${Math.floor(idx / CHUNK)}.json`))[String(idx)];
   const parts = [el("p", {}, el("a", { href: "#/" }, "‹ all items"))];
   parts.push(el("div", { class: "card", id: "verdict" },
-    el("h2", {}, `${d.id} — ${d.verdict}`),
+    el("h2", {}, d.verdict && d.verdict !== "—" ? `${d.id} — ${d.verdict}` : d.id),
     el("span", { class: statusClass(d.status) }, d.status), ` · ${d.protocol}`,
     d.human === null || d.human === undefined ? null : ` · ${d.human ? "agrees" : "disagrees"} with the human label`));
   if (d.question) parts.push(el("div", { class: "card" }, el("h2", {}, "Question"), el("div", { class: "reasoning" }, d.question)));
