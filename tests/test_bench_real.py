@@ -202,7 +202,8 @@ def test_mllm_judge_score_pooled_trial_quirk(tmp_path: Path) -> None:
         "mllm-judge", "score", pred_file, "flexjudge", "reference", LoadConfig("score", data)
     )
     assert ref.metrics["pearson"] == pytest.approx(sorted(pooled)[1])
-    clean_vals = [r(t0, human), r([float(v) for v in t1[1:]], human[1:]), r(t2, human)]
+    # clean (issue 11 item 1): a failure is never dropped; it scores the scale midpoint 3
+    clean_vals = [r(t0, human), r([3.0] + [float(v) for v in t1[1:]], human), r(t2, human)]
     clean = bench.evaluate("score", recs, preds, "clean")
     assert clean.metrics["pearson"] == pytest.approx(sum(clean_vals) / 3)
     assert clean.counts["parse_failures"] == 1 and ref.counts["parse_failures"] == 1
@@ -272,3 +273,18 @@ def test_mllm_judge_batch_levenshtein_and_human_answer_drift() -> None:
         cumulative.append(sum(seen) / len(seen))
     score = bench.evaluate("batch", recs, preds, "reference")
     assert score.metrics["levenshtein"] == pytest.approx(max(cumulative))
+
+
+@pytest.mark.parametrize("mode", ["reference", "clean"])
+def test_mj_bench_gpt4v_documented_numbers_match_the_cli(mode: str) -> None:
+    """Issue 11 item 4: the table in docs/benchmarks.md and ``bench score`` agree."""
+    path = shared_path("data", "mj-bench", "gpt4v_pickapic_validation_judgments.json")
+    docs = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+    row = re.search(r"\| MJ-Bench GPT-4V .*?\| ([\d.]+) / ([\d.]+) \|", docs.read_text())
+    assert row is not None
+    with_tie, no_tie = float(row.group(1)), float(row.group(2))
+    assert (with_tie, no_tie) == (0.6676, 0.7028)
+    score = score_file("mj-bench", "alignment", path, "mj-bench", mode)  # type: ignore[arg-type]
+    assert round(score.metrics["accuracy"], 4) == with_tie
+    assert round(score.metrics["accuracy_no_tie"], 4) == no_tie
+    assert score.counts["parse_failures"] == 1

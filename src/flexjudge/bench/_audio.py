@@ -5,8 +5,9 @@ and combined; system level (BVCC, SOMOS) on per-system mean predictions against 
 ground-truth CSV (``--gold``; without it the mean of the utterance ground truths).
 ``reference`` mode: ground truth rounded to one decimal (not VoxSim) and unparsable outputs
 replaced by the script's fallback (3.0 NISQA/SOMOS, 0.0 BVCC after its regex cascade, 3.5
-VoxSim; Q17).  ``clean``: unrounded ground truth, unparsable outputs are parse failures left
-out of the correlations.  Missing audio files are error rows with their own path (the
+VoxSim; Q17), kept in every metric.  ``clean``: unrounded ground truth; unparsable outputs
+are counted as parse failures and score the midpoint of the protocol's scale (3.0), so they
+are never dropped from a correlation.  Missing audio files are error rows with their own path (the
 reference's misaligned metadata, Q11, is not reproduced).
 """
 
@@ -22,10 +23,12 @@ from flexjudge.bench._core import (
     BenchScore,
     Prediction,
     ScoredRow,
+    clean_fallback,
     correlation_ci,
     correlation_metrics,
     count_rows,
     group_predictions,
+    judged_value,
     per_trial_correlation,
     reasoning_words,
     trials_of,
@@ -161,10 +164,14 @@ def evaluate_audio(
                     human=human,
                 )
             )
+    # reference: failures already hold the script's fallback; clean: the scale midpoint
+    impute = clean_fallback(protocol) if mode == "clean" else None
     by_set: dict[str, dict[str, float]] = {}
     for s in sorted({r.categories.get("set", "all") for r in rows}):
-        by_set[s] = per_trial_correlation([r for r in rows if r.categories.get("set", "all") == s])
-    combined = per_trial_correlation(rows)
+        by_set[s] = per_trial_correlation(
+            [r for r in rows if r.categories.get("set", "all") == s], impute
+        )
+    combined = per_trial_correlation(rows, impute)
     metrics = {"lcc": combined["pearson"], "srcc": combined["spearman"], "mse": combined["mse"]}
     by_cat = {
         "utterance (per set)": {
@@ -174,15 +181,17 @@ def evaluate_audio(
     }
     notes: list[str] = []
     if system_level:
-        sys_metrics = _system_level(records, rows)
+        sys_metrics = _system_level(records, rows, impute)
         if sys_metrics:
             metrics.update({f"system_{k}": v for k, v in sys_metrics.items() if k != "n"})
             by_cat["system"] = {"all": sys_metrics}
         else:
             notes.append("system level needs >= 2 systems with predictions")
     quirks = []
+    if impute is not None and any(r.failed for r in rows):
+        notes.append(f"parse failures score the scale midpoint {impute:g} (clean fallback)")
     if mode == "reference":
-        quirks.append(f"Q17: unparsable outputs score {fallback}")
+        quirks.append(f"Q17: unparsable outputs score {fallback} and stay in every metric")
         if round_gt:
             quirks.append("ground truth rounded to one decimal (Q10)")
         quirks.append("Q10 audio amplitude path is a property of the backend's audio loading")
@@ -190,7 +199,7 @@ def evaluate_audio(
             "Q11 not reproduced: a missing audio file is an error row under its own "
             "id instead of shifting the metadata of later rows"
         )
-    ci = correlation_ci(rows)
+    ci = correlation_ci(rows, fallback=impute)
     return BenchScore(
         name,
         split,
@@ -206,7 +215,9 @@ def evaluate_audio(
     )
 
 
-def _system_level(records: Sequence[BenchRecord], rows: Sequence[ScoredRow]) -> dict[str, float]:
+def _system_level(
+    records: Sequence[BenchRecord], rows: Sequence[ScoredRow], fallback: float | None
+) -> dict[str, float]:
     system_of = {r.id: r.meta.get("system") for r in records}
     gt_table: dict[str, float] = {}
     gts: dict[str, list[float]] = defaultdict(list)
@@ -218,8 +229,9 @@ def _system_level(records: Sequence[BenchRecord], rows: Sequence[ScoredRow]) -> 
     preds: dict[str, list[float]] = defaultdict(list)
     for row in rows:
         sid = system_of.get(row.id)
-        if row.error is None and row.judge is not None and sid is not None:
-            preds[str(sid)].append(row.judge)
+        value = judged_value(row, fallback)
+        if value is not None and sid is not None:
+            preds[str(sid)].append(value)
     systems = sorted(s for s in preds if s in gt_table or s in gts)
     if len(systems) < 2:
         return {}

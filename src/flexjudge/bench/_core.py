@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flexjudge.bench._metrics import bootstrap_ci, mse, nan_to_zero, pearson, spearman
+from flexjudge.bench._metrics import bootstrap_ci, mse, pearson, spearman
 from flexjudge.protocol import extract_reasoning
 
 
@@ -213,11 +213,16 @@ def count_rows(rows: Sequence[ScoredRow], n_records: int) -> dict[str, int]:
 def accuracy_table(
     rows: Sequence[ScoredRow], group: str, *, keep: Callable[[ScoredRow], bool] | None = None
 ) -> dict[str, dict[str, float]]:
-    """Per-category accuracy (mean over trials of per-trial accuracy) for category ``group``."""
+    """Per-category accuracy (mean over trials of per-trial accuracy) for category ``group``.
+
+    A category none of whose rows ``keep`` accepts is listed with accuracy ``nan`` (undefined,
+    written as ``null``), never silently left out."""
     buckets: dict[str, list[ScoredRow]] = defaultdict(list)
     for r in rows:
-        if r.error is None and r.correct is not None and (keep is None or keep(r)):
-            buckets[r.categories.get(group, "all")].append(r)
+        if r.error is None and r.correct is not None:
+            bucket = buckets[r.categories.get(group, "all")]  # listed even if none is kept
+            if keep is None or keep(r):
+                bucket.append(r)
     return {
         c: {"accuracy": trial_mean_accuracy(b), "n": float(len(b))}
         for c, b in sorted(buckets.items())
@@ -264,31 +269,60 @@ def correlation_metrics(judge: Sequence[float], human: Sequence[float]) -> dict[
     }
 
 
-def per_trial_correlation(rows: Sequence[ScoredRow]) -> dict[str, float]:
-    """Clean definition: LCC/SRCC/MSE per trial over parsed rows, then the mean over trials."""
-    per: dict[int, list[ScoredRow]] = defaultdict(list)
+def clean_fallback(protocol: str) -> float:
+    """The value a clean-mode parse failure scores in a correlation: the midpoint of the
+    protocol's scale (3.0 on 1-5), so a failure is never dropped from the statistic."""
+    from flexjudge.protocol import get_protocol
+
+    scale = get_protocol(protocol).scale
+    if scale is None:
+        raise ValueError(f"protocol {protocol!r} has no score scale")
+    return (scale.low + scale.high) / 2
+
+
+def judged_value(row: ScoredRow, fallback: float | None) -> float | None:
+    """``row.judge``, or ``fallback`` for a parse failure (``None``: error rows, or no
+    fallback)."""
+    if row.error is not None or row.human is None:
+        return None
+    return row.judge if row.judge is not None else fallback
+
+
+def per_trial_correlation(
+    rows: Sequence[ScoredRow], fallback: float | None = None
+) -> dict[str, float]:
+    """LCC/SRCC/MSE per trial over every judged row, then the mean over trials.
+
+    A parse failure counts with its value: the reference fallback already stored in
+    ``judge`` (reference mode), or ``fallback`` (clean mode: :func:`clean_fallback`).  An
+    undefined correlation (a constant series) stays ``nan`` — ``null`` in reports — as
+    scipy's ``pearsonr`` gives ``audio_eval``; trials where it is defined are averaged.
+    """
+    per: dict[int, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
     for r in rows:
-        if r.error is None and not r.failed and r.judge is not None and r.human is not None:
-            per[r.trial].append(r)
+        v = judged_value(r, fallback)
+        if v is not None and r.human is not None:
+            j, h = per[r.trial]
+            j.append(v)
+            h.append(r.human)
     if not per:
         return {"pearson": math.nan, "spearman": math.nan, "mse": math.nan, "n": 0.0}
-    stats = [
-        correlation_metrics(
-            [r.judge for r in v if r.judge is not None], [r.human for r in v if r.human is not None]
-        )
-        for v in per.values()
-    ]
-    return {
-        k: sum(nan_to_zero(s[k]) if k != "mse" else s[k] for s in stats) / len(stats)
-        for k in ("pearson", "spearman", "mse", "n")
-    }
+    stats = [correlation_metrics(j, h) for j, h in per.values()]
+    out = {}
+    for k in ("pearson", "spearman", "mse", "n"):
+        defined = [s[k] for s in stats if not math.isnan(s[k])]
+        out[k] = sum(defined) / len(defined) if defined else math.nan
+    return out
 
 
-def correlation_ci(rows: Sequence[ScoredRow], seed: int = 0) -> dict[str, tuple[float, float]]:
+def correlation_ci(
+    rows: Sequence[ScoredRow], seed: int = 0, fallback: float | None = None
+) -> dict[str, tuple[float, float]]:
     pairs: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for r in rows:
-        if r.error is None and not r.failed and r.judge is not None and r.human is not None:
-            pairs[r.id].append((r.judge, r.human))
+        v = judged_value(r, fallback)
+        if v is not None and r.human is not None:
+            pairs[r.id].append((v, r.human))
     j = [sum(p[0] for p in v) / len(v) for v in pairs.values()]
     h = [v[0][1] for v in pairs.values()]
     return {

@@ -13,9 +13,11 @@ from flexjudge.bench._core import (
     BenchScore,
     Prediction,
     ScoredRow,
+    clean_fallback,
     correlation_ci,
     count_rows,
     group_predictions,
+    judged_value,
     reasoning_words,
     trials_of,
 )
@@ -26,6 +28,7 @@ from flexjudge.bench._metrics import (
     normalized_levenshtein,
     pearson,
 )
+from flexjudge.errors import InputError
 from flexjudge.protocol import Mode, get_protocol
 from flexjudge.protocol._parse import REF_INT
 
@@ -80,7 +83,7 @@ def evaluate_score(
     for rec, t, p, text in scorable_trials(records, preds, rows):
         if mode == "reference":
             m = REF_INT.search(text)
-            value: float | None = float(m.group(1)) if m else -1.0  # Q17
+            value: float | None = int(m.group(1)) if m else -1  # Q17; int() as the script
             failed = m is None
         else:
             v = proto.parse(text, mode="clean", count=1, finish_reason=p.finish_reason)
@@ -104,29 +107,37 @@ def evaluate_score(
     trials = sorted({r.trial for r in rows})
     by_cat: dict[str, dict[str, float]] = {}
     quirks: list[str] = []
+    notes: list[str] = []
+    impute = clean_fallback("mllm-judge/score") if mode == "clean" else None
     cats = sorted({r.categories.get("original_dataset", "all") for r in rows})
     for c in cats:
         crows = [
-            r
+            (r, value)
             for r in rows
             if r.categories.get("original_dataset", "all") == c
-            and r.error is None
-            and r.judge is not None
+            and (value := judged_value(r, impute)) is not None
         ]
         if mode == "reference":
             pooled_j: list[float] = []
             pooled_h: list[float] = []
             rs = []
             for t in trials:
-                pooled_j += [r.judge for r in crows if r.trial == t and r.judge is not None]
-                pooled_h += [r.human for r in crows if r.trial == t and r.human is not None]
+                pooled_j += [v for r, v in crows if r.trial == t]
+                pooled_h += [float(r.gold) for r, _ in crows if r.trial == t]
+                if len(pooled_j) < 2:  # scipy's pearsonr raises on fewer than two rows
+                    raise InputError(
+                        f"reference mode: category {c!r} has {len(pooled_j)} scored row(s) in "
+                        f"trial {t}; the reference's pearsonr raises here (clean mode reports "
+                        "the category as undefined)",
+                        field="original_dataset",
+                    )
                 rs.append(nan_to_zero(pearson(pooled_j, pooled_h)))
             by_cat[c] = {"pearson": median3(rs), "n": float(len(crows))}
         else:
             per = [
                 pearson(
-                    [r.judge for r in crows if r.trial == t and r.judge is not None],
-                    [r.human for r in crows if r.trial == t and r.human is not None],
+                    [v for r, v in crows if r.trial == t],
+                    [float(r.gold) for r, _ in crows if r.trial == t],
                 )
                 for t in trials
             ]
@@ -135,6 +146,14 @@ def evaluate_score(
                 "pearson": sum(per) / len(per) if per else math.nan,
                 "n": float(len(crows)),
             }
+    undefined = [c for c, m in by_cat.items() if math.isnan(m["pearson"])]
+    if undefined:
+        notes.append(
+            f"Pearson undefined (fewer than two rows or a constant series) for {undefined}; "
+            "left out of the average"
+        )
+    if impute is not None and any(r.failed for r in rows):
+        notes.append(f"parse failures score the scale midpoint {impute:g} (clean fallback)")
     vals = [m["pearson"] for m in by_cat.values() if not math.isnan(m["pearson"])]
     metrics = {"pearson": sum(vals) / len(vals) if vals else math.nan}
     if mode == "reference":
@@ -144,7 +163,7 @@ def evaluate_score(
             "r(trials 0-2 pooled); Pearson nan -> 0",
             "Q8: reference prints categories in set order; sorted here",
         ]
-    ci = correlation_ci(rows)
+    ci = correlation_ci(rows, fallback=impute)
     return BenchScore(
         "mllm-judge",
         "score",
@@ -154,6 +173,7 @@ def evaluate_score(
         {"original_dataset": by_cat},
         count_rows(rows, len(records)),
         quirks,
+        notes,
         rows=rows,
         kind="correlation",
     )
@@ -176,7 +196,7 @@ def evaluate_batch(
     rows: list[ScoredRow] = []
     for rec, t, p, text in scorable_trials(records, preds, rows):
         if mode == "reference":
-            ints = [float(x) for x in REF_INT.findall(text)]
+            ints: list[float] = [int(x) for x in REF_INT.findall(text)]  # exact, as int()
             ranking = ranking_letters(ints, reference=True)
             failed = len(ints) != len(rec.responses)
         else:

@@ -300,6 +300,7 @@ def _build_catalog() -> None:
         chat_format="llama3",
         think_prefix="<think>",
         number="molecule",
+        exact_count=True,
         sampling=SamplingDefaults(0.0, 1.0, 1024),
         spec_ids=("P-29", "P-30"),
         families=("llama3", "text"),

@@ -152,6 +152,17 @@ def ranking_from_scores(scores: Sequence[float], mode: Mode) -> tuple[int, ...]:
     return tuple(sorted(idx, key=lambda i: (-scores[i], i)))
 
 
+def reference_number(hit: str, number: str, first_only: bool = False) -> float:
+    """A reference regex hit converted as the authors' script converts it: ``int()`` for
+    the integer pattern and the molecule pair judge (``example/judge.py``), so integers
+    beyond 2**53 compare exactly; ``float()`` for the decimal pattern and the PAMPA judge
+    (``best_of_N.py``: ``search`` + ``float``).  A decimal hit where the script calls
+    ``int()`` (judge.py aborts the run there, Q15) is kept as a float."""
+    if number == "decimal" or (number == "molecule" and first_only):
+        return float(hit)
+    return int(hit) if hit.isdigit() else float(hit)
+
+
 def parse_scores(
     text: str,
     *,
@@ -160,12 +171,16 @@ def parse_scores(
     scale: Scale | None = None,
     number: str = "int",
     first_only: bool = False,
+    exact_count: bool = False,
     finish_reason: str | None = None,
 ) -> Verdict:
     """Parse ``count`` scores (one per presented response).
 
     ``number`` selects the reference pattern (``"int"``, ``"decimal"``, ``"molecule"``);
-    ``first_only`` mirrors the reference's ``re.search`` (first hit) for single scores.
+    ``first_only`` mirrors the reference's ``re.search`` (first hit) for single scores;
+    ``exact_count`` (reference only) rejects more than ``count`` hits as ``wrong_count``,
+    as the molecule pair judge's ``get_win_response`` does ("no decision", −1).
+    Reference integers stay Python ``int`` (see :func:`reference_number`).
     Returns a verdict with status ``ok``, ``no_answer``, ``wrong_count``, ``out_of_range``,
     ``truncated`` or ``malformed``; never raises on model output.
     """
@@ -177,15 +192,16 @@ def parse_scores(
             hits = hits[:1]
         if not hits:
             return _failure(ParseStatus.NO_ANSWER, text, finish_reason, error="no answer tag")
-        if len(hits) < count:
+        if len(hits) < count or (exact_count and len(hits) != count):
             return _failure(
                 ParseStatus.WRONG_COUNT,
                 text,
                 finish_reason,
-                error=f"expected {count} answer tags, found {len(hits)}",
-                scores=[float(h) for h in hits],
+                error=f"expected {'exactly ' if exact_count else ''}{count} answer tags, "
+                f"found {len(hits)}",
+                scores=[reference_number(h, number, first_only) for h in hits],
             )
-        scores = [float(h) for h in hits[:count]]
+        scores = [reference_number(h, number, first_only) for h in hits[:count]]
         answer = "".join(f"<answer>{h}</answer>" for h in hits[:count])
     else:
         region = _answer_region(text)
@@ -335,6 +351,7 @@ def parse_verdict(
     number: str = "int",
     first_only: bool = False,
     cascade: bool = False,
+    exact_count: bool = False,
     finish_reason: str | None = None,
 ) -> Verdict:
     """Dispatch on the format.  See :func:`parse_scores` and :func:`parse_option`."""
@@ -349,5 +366,6 @@ def parse_verdict(
         scale=scale,
         number=number,
         first_only=first_only,
+        exact_count=exact_count,
         finish_reason=finish_reason,
     )

@@ -104,6 +104,8 @@ class Protocol:
     number: str = "int"
     first_only: bool = False
     cascade: bool = False
+    #: reference parsing needs exactly ``n_responses`` answer tags (mol/pair, spec §11.8)
+    exact_count: bool = False
     reference_fallback: Any = None
     spec_ids: tuple[str, ...] = ()
     supports_criteria: bool = False
@@ -236,6 +238,7 @@ class Protocol:
             number=self.number,
             first_only=self.first_only and mode == "reference",
             cascade=self.cascade,
+            exact_count=self.exact_count and mode == "reference",
             finish_reason=finish_reason,
         )
 

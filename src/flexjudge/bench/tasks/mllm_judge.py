@@ -6,7 +6,10 @@ of per-category accuracies rounded to 3 decimals (Q8); score = −1 for unparsab
 in the correlation (Q17), Pearson ``nan`` → 0, and the median of r(trial 0), r(0+1 pooled),
 r(0+1+2 pooled) (Q7); batch = all ``<answer>`` integers, reverse-letter tie order, maximum of
 cumulative means (Q7, Q8).  ``clean`` mode: statistics per trial, then the mean over trials;
-unparsable outputs are parse failures (excluded from correlations, wrong for pair/batch).
+a parse failure is wrong for pair, the worst distance 1.0 for batch and the scale midpoint
+3 in the score correlation; a category whose statistic is undefined (one row, a constant
+series, only human ties for w.o.-tie) is reported as ``null`` with a note, where reference
+mode raises as the authors' script does.
 """
 
 from __future__ import annotations
@@ -176,7 +179,7 @@ def _evaluate_pair(
                 t,
                 rec.gold,
                 pred,
-                None if pred is None else pred == rec.gold,
+                pred == rec.gold,  # a parse failure (pred None) is wrong in clean mode
                 failed,
                 None,
                 rec.categories,
@@ -210,6 +213,13 @@ def _evaluate_pair(
         for c in cats:
             ids = [i for i in final if cat_of[i] == c and final[i] is not None]
             nt = [i for i in ids if gold[i] != "tie"]
+            if ids and not nt:  # the reference divides by zero here
+                raise InputError(
+                    f"reference mode: every human label of category {c!r} is a tie 'C'; "
+                    "the reference's w.o.-tie accuracy divides by zero here (clean mode "
+                    "reports the category as undefined)",
+                    field="original_dataset",
+                )
             by_tie[c] = {"accuracy": _acc(ids, final, gold), "n": float(len(ids))}
             by_notie[c] = {"accuracy": _acc(nt, final, gold), "n": float(len(nt))}
         ave_t = [round(m["accuracy"], 3) for m in by_tie.values() if not math.isnan(m["accuracy"])]
@@ -226,6 +236,12 @@ def _evaluate_pair(
         by_tie = accuracy_table(rows, "original_dataset")
         by_notie = accuracy_table(rows, "original_dataset", keep=lambda r: r.gold != "tie")
         metrics = {"accuracy_tie": _macro(by_tie), "accuracy_no_tie": _macro(by_notie)}
+    notes = [
+        f"accuracy w.o. tie undefined for {c!r} (every human label is a tie); "
+        "left out of the average"
+        for c, m in by_notie.items()
+        if math.isnan(m["accuracy"])
+    ]
     metrics["accuracy"] = metrics["accuracy_tie"]
     ci = accuracy_ci(rows)
     if mode == "reference":  # the CI of the voted verdicts the headline is made of
@@ -240,6 +256,7 @@ def _evaluate_pair(
         {"original_dataset (w. tie)": by_tie, "original_dataset (w.o. tie)": by_notie},
         count_rows(rows, len(records)),
         quirks,
+        notes,
         rows=rows,
         labels=["A", "B", "tie"],
     )
