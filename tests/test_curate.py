@@ -216,11 +216,11 @@ SMALL = {"n_single": 40, "n_pair": 40, "pair_min_answer_tokens": 500}
 
 def test_generate_reference_layout(synthetic: dict[str, Any]) -> None:
     report = synthetic["report"]
-    assert [p.name for p in report.files] == ["judgelrm_13_0.1.jsonl", "judgelrm_79_0.1.jsonl"]
-    assert report.generated == {"judgelrm_13_0.1.jsonl": 300, "judgelrm_79_0.1.jsonl": 300}
-    assert report.failed == {"judgelrm_13_0.1.jsonl": 1, "judgelrm_79_0.1.jsonl": 1}
+    assert [p.name for p in report.files] == ["judgelrm_7b_13_0.1.jsonl", "judgelrm_7b_79_0.1.jsonl"]
+    assert report.generated == {"judgelrm_7b_13_0.1.jsonl": 300, "judgelrm_7b_79_0.1.jsonl": 300}
+    assert report.failed == {"judgelrm_7b_13_0.1.jsonl": 1, "judgelrm_7b_79_0.1.jsonl": 1}
     assert report.problems[0].startswith(f"{synthetic['input']}:151: invalid JSON")
-    lines = (synthetic["gen"] / "judgelrm_13_0.1.jsonl").read_text().splitlines()
+    lines = (synthetic["gen"] / "judgelrm_7b_13_0.1.jsonl").read_text().splitlines()
     assert len(lines) == N_ROWS + 1  # aligned: an error line stands in for the bad row
     first = json.loads(lines[0])
     assert first["prompt"].endswith("<|im_start|>assistant\n<think>\n")
@@ -229,7 +229,7 @@ def test_generate_reference_layout(synthetic: dict[str, Any]) -> None:
     # the mock counts space-separated words as tokens; ids stand in deterministically
     assert len(first["tokens"]) == first["num_tokens"] == len(first["text"].split(" "))
     assert json.loads(lines[150])["error"] and json.loads(lines[150])["text"] is None
-    gens = list(iter_generations(synthetic["gen"] / "judgelrm_13_0.1.jsonl"))
+    gens = list(iter_generations(synthetic["gen"] / "judgelrm_7b_13_0.1.jsonl"))
     assert isinstance(gens[150], Problem) and gens[150].where.endswith(":151")
 
 
@@ -241,16 +241,16 @@ def test_generate_resumes_and_reuses_store(synthetic: dict[str, Any], tmp_path: 
     cfg = GenerateConfig(seeds=(13,), batch_size=16)
     store = ResultStore(tmp_path / "store.sqlite")
     generate(backend, synthetic["input"], out, GenerateConfig(seeds=(13,), limit=40), store=store)
-    path = out / "judgelrm_13_0.1.jsonl"
+    path = out / "judgelrm_7b_13_0.1.jsonl"
     with path.open("a") as handle:
         handle.write('{"prompt": "torn')  # a crash mid-line
     calls_before = len(backend.calls)
     report = generate(backend, synthetic["input"], out, cfg, store=store)
-    assert report.resumed == {"judgelrm_13_0.1.jsonl": 40}
+    assert report.resumed == {"judgelrm_7b_13_0.1.jsonl": 40}
     assert len(backend.calls) - calls_before == N_ROWS - 40
-    assert path.read_bytes() == (synthetic["gen"] / "judgelrm_13_0.1.jsonl").read_bytes()
+    assert path.read_bytes() == (synthetic["gen"] / "judgelrm_7b_13_0.1.jsonl").read_bytes()
     again = generate(backend, synthetic["input"], tmp_path / "gen2", cfg, store=store)
-    assert again.from_store == {"judgelrm_13_0.1.jsonl": N_ROWS}
+    assert again.from_store == {"judgelrm_7b_13_0.1.jsonl": N_ROWS}
     assert (tmp_path / "gen2" / path.name).read_bytes() == path.read_bytes()
 
 
@@ -403,7 +403,7 @@ def test_cli_generate_then_select_folder(synthetic: dict[str, Any], tmp_path: Pa
          "--limit", "60"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["generated"]["judgelrm_79_0.1.jsonl"] == 60
+    assert json.loads(res.stdout)["generated"]["judgelrm_7b_79_0.1.jsonl"] == 60
     assert (gen / "curate_manifest.json").is_file()
     out = tmp_path / "train.jsonl"
     res = runner.invoke(
@@ -425,8 +425,8 @@ def test_cli_generate_then_select_folder(synthetic: dict[str, Any], tmp_path: Pa
     res = runner.invoke(
         app,
         ["curate", "select", "--input", str(synthetic["input"]), "--generations",
-         str(synthetic["gen"] / "judgelrm_13_0.1.jsonl"),
-         str(synthetic["gen"] / "judgelrm_79_0.1.jsonl"), "--out", str(tmp_path / "t2.jsonl"),
+         str(synthetic["gen"] / "judgelrm_7b_13_0.1.jsonl"),
+         str(synthetic["gen"] / "judgelrm_7b_79_0.1.jsonl"), "--out", str(tmp_path / "t2.jsonl"),
          "--no-plot"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
@@ -453,8 +453,8 @@ def test_generate_with_tiny_checkpoint(tmp_path: Path) -> None:
     inp.write_text("".join(json.dumps(r) + "\n" for r in short))
     cfg = GenerateConfig(seeds=(13,), max_tokens=8, limit=2, batch_size=2)
     report = generate(backend, inp, tmp_path / "gen", cfg)
-    assert report.generated == {"judgelrm_13_0.1.jsonl": 2}
-    rows = [json.loads(x) for x in (tmp_path / "gen" / "judgelrm_13_0.1.jsonl").open()]
+    assert report.generated == {"judgelrm_7b_13_0.1.jsonl": 2}
+    rows = [json.loads(x) for x in (tmp_path / "gen" / "judgelrm_7b_13_0.1.jsonl").open()]
     assert len(rows) == 2
     for row in rows:
         assert row["prompt"].endswith("<think>\n") and "<|im_end|>" not in row["text"]
@@ -462,9 +462,9 @@ def test_generate_with_tiny_checkpoint(tmp_path: Path) -> None:
         assert all(isinstance(t, int) for t in row["tokens"])
     # a rerun resumes: nothing left to generate
     again = generate(backend, inp, tmp_path / "gen", cfg)
-    assert again.resumed == {"judgelrm_13_0.1.jsonl": 2}
-    assert again.generated == {"judgelrm_13_0.1.jsonl": 0}
-    sel = select(inp, [tmp_path / "gen" / "judgelrm_13_0.1.jsonl"], SelectConfig())
+    assert again.resumed == {"judgelrm_7b_13_0.1.jsonl": 2}
+    assert again.generated == {"judgelrm_7b_13_0.1.jsonl": 0}
+    sel = select(inp, [tmp_path / "gen" / "judgelrm_7b_13_0.1.jsonl"], SelectConfig())
     assert sel.stats.kept + sum(sel.stats.rejected.values()) == sel.stats.generations == 5
     assert sel.stats.rejected["missing_generation"] == 3  # limit 2 of 5 rows
 

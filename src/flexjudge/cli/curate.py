@@ -40,7 +40,7 @@ def _open_store(path: Path) -> Any:
 def generate_command(
     teacher: Annotated[str, typer.Option(help="Teacher checkpoint or model id (JudgeLRM-7B).")],
     input_path: Annotated[Path, typer.Option("--input", help="JudgeLM or PandaLM records.")],
-    out: Annotated[Path, typer.Option(help="Output folder for judgelrm_{seed}_{t}.jsonl.")],
+    out: Annotated[Path, typer.Option(help="Output folder for judgelrm_7b_{seed}_{t}.jsonl.")],
     seeds: Annotated[str, typer.Option(help="Comma-separated seeds, one file each.")] = "13,79",
     temperature: Annotated[float, typer.Option()] = 0.1,
     top_p: Annotated[float, typer.Option()] = 0.95,
@@ -140,6 +140,13 @@ def select_command(
     processes: Annotated[
         int, typer.Option(help="Scan with N processes (0: one per CPU for large inputs).")
     ] = 0,
+    mode: Annotated[
+        str,
+        typer.Option(
+            help="clean (the 500 + 500 policy) | reference (what lrm_process.py keeps: every "
+            "prompt's longest exactly agreeing trace, first-seen order)."
+        ),
+    ] = "clean",
 ) -> None:
     """Agreement filter, longest trace per prompt, then the 500 single + 500 pair policy.
 
@@ -176,6 +183,7 @@ def select_command(
             input_format=input_format,  # type: ignore[arg-type]
             limit=limit,
             processes=processes,
+            mode=mode,  # type: ignore[arg-type]
         )
         report = select(input_path, files, cfg)
         write_outputs(report, out, plot=not no_plot)

@@ -10,6 +10,7 @@ from flexjudge._util.optional import require
 from flexjudge.curate._agreement import AGREEMENT_MODES, AgreementMode
 from flexjudge.curate._records import InputFormat
 from flexjudge.errors import InputError
+from flexjudge.protocol import MODES, Mode
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ class SelectConfig:
     * ``limit``: read only the first ``limit`` input rows (as ``generate --limit`` did).
     * ``processes``: scan with this many processes, each on a span of rows (``0``: one per
       CPU, up to 8, for inputs over 64 MiB).  The samples never depend on it.
+    * ``mode``: ``clean`` (the policy above) or ``reference`` (exactly what
+      ``utils/lrm_process.py`` keeps: every prompt's longest exactly-agreeing trace, in
+      first-seen prompt order; the policy settings do not apply, see
+      :mod:`flexjudge.curate._reference`).
     """
 
     agreement: AgreementMode = "exact"
@@ -46,8 +51,17 @@ class SelectConfig:
     histogram: bool = True
     limit: int | None = None
     processes: int = 0
+    mode: Mode = "clean"
 
     def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise InputError(f"mode must be one of {MODES}, got {self.mode!r}", field="mode")
+        if self.mode == "reference" and self.agreement != "exact":
+            raise InputError(
+                "reference mode keeps exactly agreeing scores (lrm_process.py); "
+                f"--agreement {self.agreement} needs --mode clean",
+                field="agreement",
+            )
         if self.agreement not in AGREEMENT_MODES:
             raise InputError(
                 f"agreement must be one of {AGREEMENT_MODES}, got {self.agreement!r}",

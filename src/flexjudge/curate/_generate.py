@@ -1,11 +1,14 @@
 """Teacher generation (spec §4): one sample per input row and seed, in the reference layout.
 
-Output per seed: ``{out}/judgelrm_{seed}_{temperature}.jsonl``, one object per input
-position, same order: ``prompt`` (the teacher prompt, ending in ``<think>\\n``), ``text``
+Output per seed: ``{out}/judgelrm_7b_{seed}_{temperature}.jsonl`` (the names
+``utils/lrm_process.py`` reads; ``judgelrm_{seed}_{temperature}.jsonl`` in clean mode), one
+object per input position, same order: ``prompt`` (the teacher prompt, ending in ``<think>\\n``), ``text``
 (stripped completion, no ``<|im_end|>``), ``tokens`` (generated token ids) and
 ``num_tokens``.  A position whose input could not be read, or whose generation failed, gets
 ``{"prompt": null, "text": null, "tokens": [], "error": "..."}`` so later positions stay
-aligned; :func:`select` counts it as malformed.
+aligned; :func:`select` counts it as malformed.  Reference mode writes JSON with
+``ensure_ascii=True`` (non-ASCII escaped, as the authors' ``json.dumps``);
+clean mode writes UTF-8 text.
 
 Resuming: lines already present in an output file are kept and generation continues after
 them (a torn last line is dropped and regenerated).  With a result store, every completion
@@ -29,6 +32,8 @@ from flexjudge.judge.keys import ResultCache
 from flexjudge.protocol import PromptInputs, get_protocol
 
 TEACHER_PROTOCOL = "curate/teacher"
+#: the generation file names ``utils/lrm_process.py`` reads: judgelrm_7b_{seed}_{t}.jsonl
+REFERENCE_PREFIX = "judgelrm_7b"
 #: id range for the deterministic stand-in token ids of backends that report none (mock)
 _PSEUDO_VOCAB = 151643
 
@@ -45,7 +50,8 @@ class GenerateConfig:
     batch_size: int = 32
     input_format: InputFormat = "auto"
     mode: str = "reference"
-    file_prefix: str = "judgelrm"
+    #: ``None``: ``judgelrm_7b`` in reference mode (lrm_process.py's names), else ``judgelrm``
+    file_prefix: str | None = None
 
     def __post_init__(self) -> None:
         if not self.seeds:
@@ -54,6 +60,17 @@ class GenerateConfig:
             raise InputError("batch_size must be >= 1", field="batch_size")
         if self.limit is not None and self.limit < 0:
             raise InputError("limit must be >= 0", field="limit")
+
+    @property
+    def prefix(self) -> str:
+        if self.file_prefix is not None:
+            return self.file_prefix
+        return REFERENCE_PREFIX if self.mode == "reference" else "judgelrm"
+
+    @property
+    def ensure_ascii(self) -> bool:
+        """Reference files escape non-ASCII as the authors' ``json.dumps`` does."""
+        return self.mode == "reference"
 
 
 @dataclass
@@ -81,8 +98,9 @@ class GenerateReport:
         }
 
 
-def output_name(seed: int, temperature: float, prefix: str = "judgelrm") -> str:
-    """``judgelrm_{seed}_{temperature}.jsonl`` with the temperature as Python ``str``."""
+def output_name(seed: int, temperature: float, prefix: str = REFERENCE_PREFIX) -> str:
+    """``{prefix}_{seed}_{temperature}.jsonl`` with the temperature as Python ``str``
+    (``judgelrm_7b_13_0.1.jsonl``)."""
     return f"{prefix}_{seed}_{temperature}.jsonl"
 
 
@@ -171,7 +189,7 @@ def generate(
     out.mkdir(parents=True, exist_ok=True)
     report = GenerateReport()
     for seed in cfg.seeds:
-        path = out / output_name(seed, cfg.temperature, cfg.file_prefix)
+        path = out / output_name(seed, cfg.temperature, cfg.prefix)
         report.files.append(path)
         key = path.name
         done = _count_complete_lines(path)
@@ -188,7 +206,7 @@ def generate(
                 position += len(batch)
                 if not todo:
                     continue
-                lines = _run_batch(backend, todo, sampling, cfg.mode, store, report, counts)
+                lines = _run_batch(backend, todo, sampling, cfg, store, report, counts)
                 handle.write("".join(lines))
                 handle.flush()
                 if progress is not None:
@@ -217,7 +235,7 @@ def _run_batch(
     backend: Backend,
     items: Sequence[CurateRecord | Problem],
     sampling: SamplingParams,
-    mode: str,
+    cfg: GenerateConfig,
     store: ResultCache | None,
     report: GenerateReport,
     counts: dict[str, int],
@@ -231,7 +249,7 @@ def _run_batch(
             lines[slot] = _error_line(item.reason)
             continue
         try:
-            prompt = teacher_prompt(item, mode)
+            prompt = teacher_prompt(item, cfg.mode)
         except InputError as exc:
             report.problems.append(f"record {item.record_id}: {exc}")
             counts["failed"] += 1
@@ -242,7 +260,7 @@ def _run_batch(
         if isinstance(cached, dict) and isinstance(cached.get("text"), str):
             counts["store"] += 1
             counts["tokens"] += len(cached.get("tokens") or [])
-            lines[slot] = json.dumps({"prompt": prompt, **cached}, ensure_ascii=False) + "\n"
+            lines[slot] = json.dumps({"prompt": prompt, **cached}, ensure_ascii=cfg.ensure_ascii) + "\n"
             continue
         pending.append((slot, prompt, skey))
     if pending:
@@ -266,5 +284,5 @@ def _run_batch(
                 store.put(skey, value)
             counts["generated"] += 1
             counts["tokens"] += len(tokens)
-            lines[slot] = json.dumps({"prompt": prompt, **value}, ensure_ascii=False) + "\n"
+            lines[slot] = json.dumps({"prompt": prompt, **value}, ensure_ascii=cfg.ensure_ascii) + "\n"
     return [line for line in lines if line is not None]

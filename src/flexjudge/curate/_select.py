@@ -38,6 +38,7 @@ _CLI_FLAGS = {
     "tokenizer": "--tokenizer",
     "input_format": "--format",
     "limit": "--limit",
+    "mode": "--mode",
 }
 
 
@@ -182,6 +183,8 @@ def select(
     for p in [inp, *gens]:
         if not p.is_file():
             raise InputError(f"{p} does not exist or is not a file", field="path")
+    if cfg.mode == "reference":
+        return _select_reference(inp, gens, cfg)
     counter = TokenCounter(cfg.tokenizer)
     with paused_gc():
         stats, pools, inexact = _scan_all(inp, gens, cfg, counter)
@@ -205,6 +208,25 @@ def select(
         shortfall,
         inexact,
         token_counting=counter.description,
+        input_path=str(inp),
+        generation_paths=tuple(str(g) for g in gens),
+        config=cfg,
+    )
+
+
+def _select_reference(inp: Path, gens: list[Path], cfg: SelectConfig) -> SelectReport:
+    from flexjudge.curate._reference import reference_sample_fields, scan_reference
+
+    with paused_gc():
+        stats, winners = scan_reference(inp, gens, cfg)
+    samples = [Sample(**reference_sample_fields(w)) for w in winners]  # type: ignore[arg-type]
+    return SelectReport(
+        stats,
+        samples,
+        {"reference": len(samples)},
+        {},
+        False,
+        token_counting="teacher token ids (len(tokens)), as lrm_process.py",
         input_path=str(inp),
         generation_paths=tuple(str(g) for g in gens),
         config=cfg,
@@ -301,10 +323,11 @@ def write_outputs(
         "messages": [s.messages_row() for s in report.samples],
         "meta": [s.meta_row() for s in report.samples],
     }
+    ascii_only = report.config.mode == "reference"  # the reference's json.dumps defaults
     for key, path in paths.items():
         with path.open("w", encoding="utf-8") as handle:
             for row in rows[key]:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                handle.write(json.dumps(row, ensure_ascii=ascii_only) + "\n")
     written = {k: str(v) for k, v in paths.items()}
     cmd = command if command is not None else report.equivalent_command(out)
     written.update(write_card(report, out.with_name(f"{stem}.card.md"), cmd, plot=plot))
