@@ -216,7 +216,10 @@ SMALL = {"n_single": 40, "n_pair": 40, "pair_min_answer_tokens": 500}
 
 def test_generate_reference_layout(synthetic: dict[str, Any]) -> None:
     report = synthetic["report"]
-    assert [p.name for p in report.files] == ["judgelrm_7b_13_0.1.jsonl", "judgelrm_7b_79_0.1.jsonl"]
+    assert [p.name for p in report.files] == [
+        "judgelrm_7b_13_0.1.jsonl",
+        "judgelrm_7b_79_0.1.jsonl",
+    ]
     assert report.generated == {"judgelrm_7b_13_0.1.jsonl": 300, "judgelrm_7b_79_0.1.jsonl": 300}
     assert report.failed == {"judgelrm_7b_13_0.1.jsonl": 1, "judgelrm_7b_79_0.1.jsonl": 1}
     assert report.problems[0].startswith(f"{synthetic['input']}:151: invalid JSON")

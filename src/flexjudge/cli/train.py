@@ -17,18 +17,29 @@ def train_command(
     data: Annotated[str, typer.Option(help="Curated JSONL: prompt/text or messages rows.")],
     output: Annotated[str, typer.Option(help="Output folder (loads in flexjudge judge).")],
     preset: Annotated[
-        str | None, typer.Option(help="flex-vl-7b | flex-omni-7b | llama-8b (paper settings).")
+        str | None,
+        typer.Option(
+            help="flex-vl-7b | flex-omni-7b | llama-8b, each also as NAME-paper (global batch "
+            "2, paper B.2) and NAME-scripts (= NAME: 2 x 4 x 4 GPUs = 32, train/*.sh)."
+        ),
     ] = None,
     mode: Annotated[str, typer.Option(help="clean (trains <|im_end|>) or reference.")] = "clean",
     lora: Annotated[bool, typer.Option(help="LoRA on the language model, merged at save.")] = False,
     lora_r: Annotated[int, typer.Option(help="LoRA rank.")] = 16,
     freeze_towers: Annotated[
-        bool, typer.Option("--freeze-towers/--no-freeze-towers", help="Freeze vision/audio.")
-    ] = True,
+        bool | None,
+        typer.Option(
+            "--freeze-towers/--no-freeze-towers",
+            help="Freeze vision/audio (default: frozen in clean mode, trained in reference).",
+        ),
+    ] = None,
     learning_rate: Annotated[float | None, typer.Option(help="Default: the preset's.")] = None,
     epochs: Annotated[float, typer.Option(help="Training epochs.")] = 1.0,
     max_steps: Annotated[int, typer.Option(help="Stop after N optimizer steps (-1: epochs).")] = -1,
-    global_batch_size: Annotated[int, typer.Option(help="Sequences per optimizer step.")] = 32,
+    global_batch_size: Annotated[
+        int | None,
+        typer.Option(help="Sequences per optimizer step (default: the preset's, else 32)."),
+    ] = None,
     per_device_batch_size: Annotated[int, typer.Option(help="Micro-batch per process.")] = 2,
     block_size: Annotated[int, typer.Option(help="Maximum tokens per example.")] = 4096,
     precision: Annotated[str, typer.Option(help="auto | bf16 | fp16 | fp32.")] = "auto",

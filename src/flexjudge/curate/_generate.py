@@ -2,9 +2,9 @@
 
 Output per seed: ``{out}/judgelrm_7b_{seed}_{temperature}.jsonl`` (the names
 ``utils/lrm_process.py`` reads; ``judgelrm_{seed}_{temperature}.jsonl`` in clean mode), one
-object per input position, same order: ``prompt`` (the teacher prompt, ending in ``<think>\\n``), ``text``
-(stripped completion, no ``<|im_end|>``), ``tokens`` (generated token ids) and
-``num_tokens``.  A position whose input could not be read, or whose generation failed, gets
+object per input position, same order: ``prompt`` (the teacher prompt, ending in
+``<think>\\n``), ``text`` (stripped completion, no ``<|im_end|>``), ``tokens`` (generated
+token ids) and ``num_tokens``.  A position whose input could not be read, or whose generation failed, gets
 ``{"prompt": null, "text": null, "tokens": [], "error": "..."}`` so later positions stay
 aligned; :func:`select` counts it as malformed.  Reference mode writes JSON with
 ``ensure_ascii=True`` (non-ASCII escaped, as the authors' ``json.dumps``);
@@ -260,7 +260,9 @@ def _run_batch(
         if isinstance(cached, dict) and isinstance(cached.get("text"), str):
             counts["store"] += 1
             counts["tokens"] += len(cached.get("tokens") or [])
-            lines[slot] = json.dumps({"prompt": prompt, **cached}, ensure_ascii=cfg.ensure_ascii) + "\n"
+            lines[slot] = (
+                json.dumps({"prompt": prompt, **cached}, ensure_ascii=cfg.ensure_ascii) + "\n"
+            )
             continue
         pending.append((slot, prompt, skey))
     if pending:
@@ -284,5 +286,7 @@ def _run_batch(
                 store.put(skey, value)
             counts["generated"] += 1
             counts["tokens"] += len(tokens)
-            lines[slot] = json.dumps({"prompt": prompt, **value}, ensure_ascii=cfg.ensure_ascii) + "\n"
+            lines[slot] = (
+                json.dumps({"prompt": prompt, **value}, ensure_ascii=cfg.ensure_ascii) + "\n"
+            )
     return [line for line in lines if line is not None]

@@ -1,11 +1,13 @@
 """The one configuration dataclass of :func:`flexjudge.train.train`, its presets and result.
 
-The defaults are the paper's hyper-parameters (spec §6.4): 1 epoch, global batch 32 (2 per
-device, gradient accumulation derived from the world size), cosine schedule with 5 % linear
-warm-up, AdamW β=(0.9, 0.95), weight decay 1e-4, gradient clipping 1.0, bf16 on GPUs,
-activation checkpointing, block size 4096, seed 42.  A preset only fills the learning rate
-(1e-5 for Flex-VL-7B and the plain-LM recipe, 7e-6 for Flex-Omni-7B) and names the backbone
-family it expects.
+The defaults are the reference scripts' hyper-parameters (``train/vl.sh``, spec §6.4):
+1 epoch, global batch 32 (2 per device × 4 accumulation × 4 GPUs; accumulation derived from
+the world size), cosine schedule with 5 % linear warm-up, AdamW β=(0.9, 0.95), weight decay
+1e-4, gradient clipping 1.0, bf16 on GPUs, activation checkpointing, block size 4096, seed
+42.  The paper (Appendix B.2) states a batch size of 2 for 1 epoch at max length 4096: the
+``*-paper`` presets follow that, the ``*-scripts`` presets (and the plain names) the scripts.
+A preset fills the learning rate (1e-5 Flex-VL-7B and the plain-LM recipe, 7e-6
+Flex-Omni-7B) and the global batch, and names the backbone family it expects.
 """
 
 from __future__ import annotations
@@ -31,20 +33,34 @@ class Preset:
     description: str
     learning_rate: float
     family: str  # "qwen2_5_vl" | "qwen2_5_omni" | "causal_lm"
+    #: sequences per optimizer step: 32 = the scripts' 2 × 4 × 4 GPUs, 2 = the paper's
+    global_batch_size: int = 32
 
 
-PRESETS: dict[str, Preset] = {
-    "flex-vl-7b": Preset(
-        "flex-vl-7b", "Flex-VL-7B: Qwen2.5-VL-7B-Instruct, lr 1e-5", 1e-5, "qwen2_5_vl"
-    ),
-    "flex-omni-7b": Preset(
-        "flex-omni-7b", "Flex-Omni-7B: Qwen2.5-Omni-7B thinker, lr 7e-6", 7e-6, "qwen2_5_omni"
-    ),
-    "llama-8b": Preset(
-        "llama-8b", "Flex-Llama-8B (Flex-Mol-LLaMA judge): Llama-3.1-8B, lr 1e-5", 1e-5, "causal_lm"
-    ),
-}
+_SCRIPTS = "global batch 32 = 2 per device x 4 accumulation x 4 GPUs (train/*.sh)"
+_PAPER = "global batch 2 (paper, Appendix B.2)"
+
+
+def _presets() -> dict[str, Preset]:
+    """``NAME`` and ``NAME-scripts``: the scripts' batch 32; ``NAME-paper``: batch 2."""
+    out: dict[str, Preset] = {}
+    for name, what, lr, family in (
+        ("flex-vl-7b", "Flex-VL-7B: Qwen2.5-VL-7B-Instruct", 1e-5, "qwen2_5_vl"),
+        ("flex-omni-7b", "Flex-Omni-7B: Qwen2.5-Omni-7B thinker", 7e-6, "qwen2_5_omni"),
+        ("llama-8b", "Flex-Llama-8B (Flex-Mol-LLaMA judge): Llama-3.1-8B", 1e-5, "causal_lm"),
+    ):
+        for key, batch, follows in (
+            (name, 32, _SCRIPTS),
+            (f"{name}-scripts", 32, _SCRIPTS),
+            (f"{name}-paper", 2, _PAPER),
+        ):
+            out[key] = Preset(key, f"{what}, lr {lr:g}, {follows}", lr, family, batch)
+    return out
+
+
+PRESETS: dict[str, Preset] = _presets()
 DEFAULT_LEARNING_RATE = 1e-5
+DEFAULT_GLOBAL_BATCH_SIZE = 32
 
 
 @dataclass
@@ -56,7 +72,9 @@ class TrainConfig:
     ``messages`` whose last turn is the assistant's.  ``mode="clean"`` also trains the
     end-of-turn token (fixes Q4); ``mode="reference"`` reproduces the reference collator
     exactly (no end token, ``<|fim_pad|>`` padding, whole example masked when the response
-    template is missing).  ``learning_rate=None`` takes the preset's (else 1e-5).
+    template is missing).  ``learning_rate=None`` and ``global_batch_size=None`` take the
+    preset's (else 1e-5 and 32).  ``freeze_towers=None`` freezes the vision/audio towers in
+    clean mode and trains every parameter in reference mode, as ``train/sft.py`` does.
 
     ``launch > 1`` re-runs the recipe under ``torchrun`` (or ``accelerate launch`` with
     ``accelerate_config``, a file or one of :data:`ACCELERATE_CONFIGS`) with that many
@@ -73,11 +91,11 @@ class TrainConfig:
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05
-    freeze_towers: bool = True
+    freeze_towers: bool | None = None
     learning_rate: float | None = None
     epochs: float = 1.0
     max_steps: int = -1
-    global_batch_size: int = 32
+    global_batch_size: int | None = None
     per_device_batch_size: int = 2
     lr_scheduler: str = "cosine"
     warmup_ratio: float = 0.05
@@ -110,7 +128,8 @@ class TrainConfig:
         if self.precision not in ("auto", "bf16", "fp16", "fp32"):
             raise InputError(f"unknown precision {self.precision!r}", field="precision")
         for name in ("global_batch_size", "per_device_batch_size", "block_size", "launch"):
-            if getattr(self, name) < 1:
+            value = getattr(self, name)
+            if value is not None and value < 1:
                 raise InputError(f"{name} must be >= 1", field=name)
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise InputError("warmup_ratio must be in [0, 1)", field="warmup_ratio")
@@ -124,9 +143,24 @@ class TrainConfig:
             return PRESETS[self.preset].learning_rate
         return DEFAULT_LEARNING_RATE
 
+    @property
+    def resolved_global_batch_size(self) -> int:
+        """The explicit global batch, else the preset's, else 32 (the scripts')."""
+        if self.global_batch_size is not None:
+            return self.global_batch_size
+        if self.preset is not None:
+            return PRESETS[self.preset].global_batch_size
+        return DEFAULT_GLOBAL_BATCH_SIZE
+
+    @property
+    def resolved_freeze_towers(self) -> bool:
+        """Explicit, else True in clean mode and False in reference mode (sft.py trains all)."""
+        return self.freeze_towers if self.freeze_towers is not None else self.mode == "clean"
+
     def grad_accumulation(self, world_size: int) -> int:
         """Accumulation steps so that ``per_device × accumulation × world ≈ global batch``."""
-        return max(1, math.ceil(self.global_batch_size / (self.per_device_batch_size * world_size)))
+        per_step = self.per_device_batch_size * world_size
+        return max(1, math.ceil(self.resolved_global_batch_size / per_step))
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2)

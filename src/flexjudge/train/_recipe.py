@@ -174,7 +174,7 @@ def run_training(config: TrainConfig) -> TrainResult:
             f"[flexjudge train] warning: preset {config.preset} is for "
             f"{PRESETS[config.preset].family} but {config.base} is {loaded.family}"
         )
-    frozen = freeze_towers(loaded.model) if config.freeze_towers else []
+    frozen = freeze_towers(loaded.model) if config.resolved_freeze_towers else []
     model = loaded.model
     if config.lora:
         model = apply_lora(model, config.lora_r, config.lora_alpha, config.lora_dropout)
