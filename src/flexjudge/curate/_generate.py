@@ -4,11 +4,11 @@ Output per seed: ``{out}/judgelrm_7b_{seed}_{temperature}.jsonl`` (the names
 ``utils/lrm_process.py`` reads; ``judgelrm_{seed}_{temperature}.jsonl`` in clean mode), one
 object per input position, same order: ``prompt`` (the teacher prompt, ending in
 ``<think>\\n``), ``text`` (stripped completion, no ``<|im_end|>``), ``tokens`` (generated
-token ids) and ``num_tokens``.  A position whose input could not be read, or whose generation failed, gets
-``{"prompt": null, "text": null, "tokens": [], "error": "..."}`` so later positions stay
-aligned; :func:`select` counts it as malformed.  Reference mode writes JSON with
-``ensure_ascii=True`` (non-ASCII escaped, as the authors' ``json.dumps``);
-clean mode writes UTF-8 text.
+token ids) and ``num_tokens``.  A position whose input could not be read, or whose
+generation failed, gets ``{"prompt": null, "text": null, "tokens": [], "error": "..."}`` so
+later positions stay aligned; :func:`select` counts it as malformed.  Reference mode writes
+JSON with ``ensure_ascii=True`` (non-ASCII escaped, as the authors' ``json.dumps``); clean
+mode writes UTF-8 text.
 
 Resuming: lines already present in an output file are kept and generation continues after
 them (a torn last line is dropped and regenerated).  With a result store, every completion
