@@ -150,6 +150,13 @@ KITS: dict[tuple[str, str], Kit] = {
         for s in ("image", "editing", "video")
     },
     **{(name, "test"): _audio_kit() for name in ("nisqa", "bvcc", "somos", "voxsim")},
+    ("voxsim", "paper-scale"): Kit(  # 1.0-6.0: the midpoint is 3.5
+        _scores(_AUDIO_GOLD, "set"),
+        _score_text,
+        lambda r, o: "<answer>3.5</answer>",
+        AUDIO,
+        "correlation",
+    ),
 }
 
 SPLITS = [(b.name, s) for b in list_benchmarks() for s in b.splits]
@@ -306,3 +313,24 @@ def test_mllm_pair_all_tie_category_reference_raises_clean_reports_null() -> Non
     assert no_tie["ties"] == {"accuracy": None, "n": 0.0}
     assert clean.metrics["accuracy_no_tie"] == 1.0 and clean.metrics["accuracy_tie"] == 1.0
     assert any("'ties'" in n for n in clean.notes)
+
+
+# ---------------------------------------------------------------------- VoxSim scale (item 13)
+def test_voxsim_reference_prompt_keeps_the_script_scale_and_paper_scale_is_an_option() -> None:
+    from flexjudge.protocol import PromptInputs, get_protocol
+
+    inputs = PromptInputs(None, [], n_audios=2, family="qwen2_5_omni")
+    script = get_protocol("voxsim").render(inputs, mode="reference").system
+    paper = get_protocol("voxsim/paper-scale").render(inputs, mode="reference").system
+    assert "from 1.0 to 5.0 in first decimal" in script
+    assert paper == script.replace("from 1.0 to 5.0", "from 1.0 to 6.0")
+    assert get_protocol("voxsim").parse("<answer>5.5</answer>").status.value == "out_of_range"
+    assert get_protocol("voxsim/paper-scale").parse("<answer>5.5</answer>").scores == (5.5,)
+    bench = get_benchmark("voxsim")
+    assert bench.protocols == {"test": "voxsim", "paper-scale": "voxsim/paper-scale"}
+    recs = _scores(_AUDIO_GOLD, "set")("paper-scale")
+    preds = [
+        Prediction(r.id, 0, t) for r, t in zip(recs, ["<answer>5.8</answer>"] * 4, strict=True)
+    ]
+    assert bench.evaluate("paper-scale", recs, preds, "clean").counts["parse_failures"] == 0
+    assert bench.evaluate("test", recs, preds, "clean").counts["parse_failures"] == 4

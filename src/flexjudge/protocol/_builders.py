@@ -14,6 +14,19 @@ def _system(pid: str) -> SystemBuilder:
     return build
 
 
+def _system_rescaled(pid: str, old: str, new: str) -> SystemBuilder:
+    """A spec system prompt with its scale sentence ``old`` replaced by ``new`` (both modes);
+    :class:`ValueError` at catalog build when ``old`` is not there exactly once."""
+
+    def build(mode: Mode, criteria: str | None) -> str:
+        text = spec_prompt(pid, mode)
+        if text.count(old) != 1:
+            raise ValueError(f"{pid} ({mode}) has no single {old!r} to rescale")
+        return text.replace(old, new)
+
+    return build
+
+
 def _fill(template: str, values: dict[str, str]) -> str:
     # single pass so substituted text containing "{answer_2}" etc. is never re-substituted
     out, i = [], 0

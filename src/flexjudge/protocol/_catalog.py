@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flexjudge.protocol._builders import (
     _system,
+    _system_rescaled,
     _user_batch,
     _user_constant,
     _user_mol_pair,
@@ -219,6 +220,22 @@ def _build_catalog() -> None:
         _system("P-25"),
         _user_constant("P-26"),
         MOS5,
+        fixed_text=True,
+        media=("audio", "audio"),
+        number="decimal",
+        first_only=True,
+        sampling=_NO_SEED,
+        reference_fallback=3.5,
+        spec_ids=("P-25", "P-26"),
+        families=("qwen2_5_omni",),
+    )
+    _p(  # the paper's scale (1.0-6.0); the script, hence "voxsim", asks for 1.0-5.0
+        "voxsim/paper-scale",
+        "VoxSim on the paper's 1.0-6.0 scale (P-25 rescaled + P-26)",
+        Format.SCORE,
+        _system_rescaled("P-25", "from 1.0 to 5.0", "from 1.0 to 6.0"),
+        _user_constant("P-26"),
+        Scale(1.0, 6.0, decimals=True),
         fixed_text=True,
         media=("audio", "audio"),
         number="decimal",

@@ -1,5 +1,8 @@
 """VoxSim speaker similarity (spec §8.5): two audios, judge score 1.0–5.0 correlated with the
-human similarity rating (not rounded); utterance level only."""
+human similarity rating (not rounded); utterance level only.
+
+Split ``test`` asks for 1.0–5.0 as the reference script does; split ``paper-scale`` asks for
+the paper's 1.0–6.0 (protocol ``voxsim/paper-scale``) on the same data."""
 
 from __future__ import annotations
 
@@ -57,7 +60,7 @@ def evaluate(
         records,
         preds,
         mode,
-        protocol="voxsim",
+        protocol=BENCHMARK.protocols[split],
         fallback=3.5,
         round_gt=False,
         system_level=False,
@@ -73,8 +76,8 @@ BENCHMARK = register_benchmark(
     Benchmark(
         name="voxsim",
         description="VoxSim speaker similarity (spec 8.5)",
-        splits=("test",),
-        protocols={"test": "voxsim"},
+        splits=("test", "paper-scale"),
+        protocols={"test": "voxsim", "paper-scale": "voxsim/paper-scale"},
         load=load,
         evaluate=evaluate,
         family="omni",
