@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -151,3 +152,33 @@ def test_generate_reference_file_names_and_ascii(tmp_path: Path) -> None:
     clean = generate(backend, inp, tmp_path / "clean", GenerateConfig(seeds=(13,), mode="clean"))
     assert [p.name for p in clean.files] == ["judgelrm_13_0.1.jsonl"]
     assert "Café" in clean.files[0].read_text(encoding="utf-8")
+
+
+def test_rescale_conventions() -> None:
+    from flexjudge.curate import rescale_10_to_5, rescale_reasoning
+
+    ceil = [rescale_10_to_5(s) for s in range(1, 11)]
+    assert ceil == [math.ceil(s / 2) for s in range(1, 11)]  # "divide by 2, halves up"
+    assert all(type(x) is int for x in ceil)
+    affine = [float(round(1 + (s - 1) * 4 / 9, 1)) for s in range(1, 11)]
+    assert [rescale_10_to_5(s, "linear") for s in range(1, 11)] == affine
+    assert rescale_reasoning("8/10 or 9 out of 10", "linear") == "4.1/5 or 4.6 out of 5"
+    with pytest.raises(InputError, match="rescale"):
+        SelectConfig(rescale="round")  # type: ignore[arg-type]
+
+
+def test_select_linear_rescale_writes_decimal_tags(tmp_path: Path) -> None:
+    from flexjudge.curate import rescale_10_to_5
+
+    inp, files, _, _ = _build(tmp_path)
+    cfg = SelectConfig(n_single=0, n_pair=50, pair_min_answer_tokens=0, rescale_fraction=1.0)
+    linear = select(inp, files, SelectConfig(**{**cfg.to_dict(), "rescale": "linear"}))
+    teacher = {"6": (8, 3), "2": (7, 7), "4": (6, 2), "5": (4, 8)}  # the winners' 1-10 scores
+    assert {s.record_id for s in linear.samples} == set(teacher)
+    for s in linear.samples:
+        assert s.scale == 5
+        assert s.scores == tuple(rescale_10_to_5(x, "linear") for x in teacher[s.record_id])
+        assert s.text.endswith("".join(f"<answer>{x}</answer>" for x in s.scores))
+    eight_three = next(s for s in linear.samples if s.record_id == "6")
+    assert eight_three.text.endswith("<answer>4.1</answer><answer>1.9</answer>")
+    assert "--rescale linear" in linear.equivalent_command("t.jsonl")

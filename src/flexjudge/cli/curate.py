@@ -147,6 +147,13 @@ def select_command(
             "prompt's longest exactly agreeing trace, first-seen order)."
         ),
     ] = "clean",
+    rescale: Annotated[
+        str,
+        typer.Option(
+            help="1-10 -> 1-5 mapping: ceil-half (ceil(s/2), the paper's 'divide by 2, halves "
+            "up') | linear (1 + (s-1)*4/9 to one decimal)."
+        ),
+    ] = "ceil-half",
 ) -> None:
     """Agreement filter, longest trace per prompt, then the 500 single + 500 pair policy.
 
@@ -184,6 +191,7 @@ def select_command(
             limit=limit,
             processes=processes,
             mode=mode,  # type: ignore[arg-type]
+            rescale=rescale,  # type: ignore[arg-type]
         )
         report = select(input_path, files, cfg)
         write_outputs(report, out, plot=not no_plot)

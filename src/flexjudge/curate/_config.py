@@ -8,6 +8,7 @@ from typing import Any
 
 from flexjudge._util.optional import require
 from flexjudge.curate._agreement import AGREEMENT_MODES, AgreementMode
+from flexjudge.curate._policy import RESCALE_METHODS, RescaleMethod
 from flexjudge.curate._records import InputFormat
 from flexjudge.errors import InputError
 from flexjudge.protocol import MODES, Mode
@@ -23,7 +24,9 @@ class SelectConfig:
       ``single_min_tokens`` tokens (longest first).
     * ``n_pair`` pairwise samples, longest trace first, among rows whose two answers together
       have more than ``pair_min_answer_tokens`` tokens.
-    * ``rescale_fraction`` of each group (a ``seed``-ed random choice) moves to the 1–5 scale.
+    * ``rescale_fraction`` of each group (a ``seed``-ed random choice) moves to the 1–5 scale,
+      by ``rescale``: ``ceil-half`` (``ceil(s/2)``, the paper's "divide by 2, halves up") or
+      ``linear`` (``1 + (s-1)·4/9`` to one decimal); see :func:`rescale_10_to_5`.
     * ``tokenizer``: a local tokenizer folder to count tokens with; without it, reasoning
       parts are counted from the teacher's token count pro rata by characters and answers by
       whitespace-separated words (see ``docs/curation.md``).
@@ -52,8 +55,13 @@ class SelectConfig:
     limit: int | None = None
     processes: int = 0
     mode: Mode = "clean"
+    rescale: RescaleMethod = "ceil-half"
 
     def __post_init__(self) -> None:
+        if self.rescale not in RESCALE_METHODS:
+            raise InputError(
+                f"rescale must be one of {RESCALE_METHODS}, got {self.rescale!r}", field="rescale"
+            )
         if self.mode not in MODES:
             raise InputError(f"mode must be one of {MODES}, got {self.mode!r}", field="mode")
         if self.mode == "reference" and self.agreement != "exact":

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Literal
 
 from flexjudge.curate._agreement import ANSWER_INT
 from flexjudge.errors import InputError
@@ -112,24 +113,37 @@ def split_trace(text: str) -> Trace | None:
     return Trace(reasoning, after, scores)
 
 
-def rescale_10_to_5(score: int) -> int:
-    """``round_half_up(1 + (s - 1) * 4 / 9)``, computed exactly with fractions.
+RescaleMethod = Literal["ceil-half", "linear"]
+RESCALE_METHODS: tuple[RescaleMethod, ...] = ("ceil-half", "linear")
 
-    Table: 1,2→1; 3,4→2; 5,6→3; 7,8→4; 9,10→5 (no integer input lands on a half, so the
-    tie rule never changes a result; it is stated for completeness).  Raises
-    :class:`InputError` outside 1–10.
+
+def rescale_10_to_5(score: int, method: RescaleMethod = "ceil-half") -> float:
+    """A 1–10 score on the 1–5 scale.
+
+    * ``ceil-half`` (default): ``ceil(s / 2)``, the paper's "divide by 2, halves up" —
+      1,2→1; 3,4→2; 5,6→3; 7,8→4; 9,10→5 (an ``int``).  Rounding the affine map
+      ``1 + (s − 1)·4/9`` to the nearest integer gives the same table: no integer score
+      lands on a half.
+    * ``linear``: that affine map (1→1, 10→5) kept to one decimal, for conventions that keep
+      the 1–10 resolution: 1.0, 1.4, 1.9, 2.3, 2.8, 3.2, 3.7, 4.1, 4.6, 5.0 (a ``float``).
+
+    Raises :class:`InputError` outside 1–10 or for an unknown method.
     """
     if not 1 <= score <= 10:
         raise InputError(f"score {score} is outside 1-10", field="score")
-    value = 1 + Fraction(score - 1) * 4 / 9
-    return int(value + Fraction(1, 2))  # floor of a positive number
+    if method == "ceil-half":
+        return -(-score // 2)
+    if method == "linear":
+        value = 1 + Fraction(score - 1) * 4 / 9
+        return float(int(value * 10 + Fraction(1, 2))) / 10  # one decimal, halves up
+    raise InputError(f"rescale must be one of {RESCALE_METHODS}, got {method!r}", field="rescale")
 
 
-def rescale_reasoning(reasoning: str) -> str:
+def rescale_reasoning(reasoning: str, method: RescaleMethod = "ceil-half") -> str:
     """Rewrite ``N/10`` and ``N out of 10`` mentions to the 1–5 scale (``M/5``)."""
 
     def repl(m: re.Match[str]) -> str:
-        return f"{rescale_10_to_5(int(m.group(1)))}{m.group(2)}5"
+        return f"{rescale_10_to_5(int(m.group(1)), method)}{m.group(2)}5"
 
     if "10" not in reasoning:  # every mention ends in 10; str.find is far faster than re
         return reasoning
@@ -199,7 +213,7 @@ def rename_first_assistant(text: str) -> str:
     return "".join(parts) + text[done:]
 
 
-def single_text(part: str, score: int, trace: Trace) -> str:
+def single_text(part: str, score: float, trace: Trace) -> str:
     """A single-score continuation: the Assistant-1 reasoning, ``</think>``, one answer tag.
 
     The whitespace around ``</think>`` and before the answer is copied from the original.
@@ -209,7 +223,7 @@ def single_text(part: str, score: int, trace: Trace) -> str:
     return f"{part}{gap_before}{THINK_END}{gap_after}<answer>{score}</answer>"
 
 
-def pair_text(trace: Trace, scores: tuple[int, int]) -> str:
+def pair_text(trace: Trace, scores: tuple[float, float]) -> str:
     """A pairwise continuation with the reasoning kept and the answer tags rewritten."""
     gap_after = trace.after[: len(trace.after) - len(trace.after.lstrip())]
     tags = "".join(f"<answer>{s}</answer>" for s in scores)

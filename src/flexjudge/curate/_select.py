@@ -39,6 +39,7 @@ _CLI_FLAGS = {
     "input_format": "--format",
     "limit": "--limit",
     "mode": "--mode",
+    "rescale": "--rescale",
 }
 
 
@@ -52,7 +53,7 @@ class Sample:
     user: str
     format: str  # "single" or "pair"
     scale: int  # 10 or 5
-    scores: tuple[int, ...]
+    scores: tuple[float, ...]  # ints, except with ``--rescale linear`` on the 1-5 scale
     line: int
     record_id: str
     seed_file: int
@@ -198,7 +199,7 @@ def select(
     )
     to5_pair = set(rng_pair.sample(range(len(pairs)), int(len(pairs) * cfg.rescale_fraction)))
     samples = [_single_sample(c, 5 if i in to5_single else 10, cfg) for i, c in enumerate(singles)]
-    samples += [_pair_sample(c, 5 if i in to5_pair else 10) for i, c in enumerate(pairs)]
+    samples += [_pair_sample(c, 5 if i in to5_pair else 10, cfg) for i, c in enumerate(pairs)]
     requested = {"single": cfg.n_single, "pair": cfg.n_pair}
     shortfall = {"single": cfg.n_single - len(singles), "pair": cfg.n_pair - len(pairs)}
     return SelectReport(
@@ -254,9 +255,10 @@ def _single_sample(c: Candidate, scale: int, cfg: SelectConfig) -> Sample:
     trace = split_trace(c.text)
     assert trace is not None and c.a1_part is not None
     part = rename_first_assistant(c.a1_part) if cfg.rename_assistant else c.a1_part
-    score = trace.scores[0]
+    score: float = trace.scores[0]
     if scale == 5:
-        part, score = rescale_reasoning(part), rescale_10_to_5(score)
+        part = rescale_reasoning(part, cfg.rescale)
+        score = rescale_10_to_5(trace.scores[0], cfg.rescale)
     prompt = single_prompt(c.record.question, c.record.answer1, scale)
     text = single_text(part, score, trace)
     return Sample(
@@ -274,16 +276,21 @@ def _single_sample(c: Candidate, scale: int, cfg: SelectConfig) -> Sample:
     )
 
 
-def _pair_sample(c: Candidate, scale: int) -> Sample:
+def _pair_sample(c: Candidate, scale: int, cfg: SelectConfig) -> Sample:
     trace = split_trace(c.text)
     assert trace is not None
     r = c.record
     prompt = pair_prompt(r.question, r.answer1, r.answer2, scale)
+    scores: tuple[float, float]
     if scale == 10:
         text, scores = c.text, (trace.scores[0], trace.scores[1])
     else:
-        scores = (rescale_10_to_5(trace.scores[0]), rescale_10_to_5(trace.scores[1]))
-        rescaled = type(trace)(rescale_reasoning(trace.reasoning), trace.after, trace.scores)
+        scores = (
+            rescale_10_to_5(trace.scores[0], cfg.rescale),
+            rescale_10_to_5(trace.scores[1], cfg.rescale),
+        )
+        reasoning = rescale_reasoning(trace.reasoning, cfg.rescale)
+        rescaled = type(trace)(reasoning, trace.after, trace.scores)
         text = pair_text(rescaled, scores)
     return Sample(
         prompt.text,
