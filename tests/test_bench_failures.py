@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -334,3 +335,21 @@ def test_voxsim_reference_prompt_keeps_the_script_scale_and_paper_scale_is_an_op
     ]
     assert bench.evaluate("paper-scale", recs, preds, "clean").counts["parse_failures"] == 0
     assert bench.evaluate("test", recs, preds, "clean").counts["parse_failures"] == 4
+
+
+def test_reference_audio_single_row_set_raises_and_run_keeps_predictions(tmp_path: Path) -> None:
+    from flexjudge.backends import MockBackend
+    from flexjudge.bench import BenchRunConfig, run_benchmark
+    from flexjudge.judge import Judge
+    from flexjudge.testing import write_test_wav
+
+    write_test_wav(tmp_path / "deg" / "a.wav", 0.3, seed=1)
+    csv = tmp_path / "NISQA_TEST_FOR_file.csv"
+    csv.write_text("filepath_deg,mos\ndeg/a.wav,3.1\n")
+    judge = Judge(MockBackend(family="qwen2_5_omni"))
+    out = tmp_path / "run"
+    with pytest.raises(InputError, match=r"'FOR' has 1 scored row.*--mode clean"):
+        run_benchmark(BenchRunConfig("nisqa", "mock", out, data=csv), judge=judge)
+    assert (out / "predictions.jsonl").read_text().count("\n") == 1  # kept for rescoring
+    clean = run_benchmark(BenchRunConfig("nisqa", "mock", out, data=csv, mode="clean"), judge=judge)
+    assert clean.to_dict()["metrics"]["lcc"] is None  # undefined, reported

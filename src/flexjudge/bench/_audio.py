@@ -171,6 +171,12 @@ def evaluate_audio(
         by_set[s] = per_trial_correlation(
             [r for r in rows if r.categories.get("set", "all") == s], impute
         )
+        if mode == "reference" and by_set[s]["n"] == 1:  # scipy's pearsonr raises there
+            raise InputError(
+                f"reference mode: test set {s!r} has 1 scored row; "
+                "audio_eval's pearsonr raises here (clean mode reports it as undefined)",
+                field="set",
+            )
     combined = per_trial_correlation(rows, impute)
     metrics = {"lcc": combined["pearson"], "srcc": combined["spearman"], "mse": combined["mse"]}
     by_cat = {

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flexjudge.bench._metrics import bootstrap_ci, mse, pearson, spearman
-from flexjudge.protocol import extract_reasoning
+from flexjudge.protocol import extract_reasoning, get_protocol
 
 
 @dataclass(slots=True)
@@ -272,8 +272,6 @@ def correlation_metrics(judge: Sequence[float], human: Sequence[float]) -> dict[
 def clean_fallback(protocol: str) -> float:
     """The value a clean-mode parse failure scores in a correlation: the midpoint of the
     protocol's scale (3.0 on 1-5), so a failure is never dropped from the statistic."""
-    from flexjudge.protocol import get_protocol
-
     scale = get_protocol(protocol).scale
     if scale is None:
         raise ValueError(f"protocol {protocol!r} has no score scale")

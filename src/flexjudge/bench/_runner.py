@@ -167,8 +167,16 @@ def run_benchmark(cfg: BenchRunConfig, judge: Any = None) -> BenchScore:
                     s.finish_reason,
                 )
             )
-    write_predictions(cfg.out / "predictions.jsonl", preds)
-    score = bench.evaluate(split, records, preds, cfg.mode)
+    pred_path = cfg.out / "predictions.jsonl"
+    write_predictions(pred_path, preds)
+    try:
+        score = bench.evaluate(split, records, preds, cfg.mode)
+    except InputError as exc:  # e.g. a statistic the reference cannot compute
+        raise InputError(
+            f"{exc}; the predictions are kept in {pred_path}: rescore them with "
+            f"`flexjudge bench score {bench.name} --split {split} --predictions {pred_path} "
+            "--mode clean`"
+        ) from exc
     meta = {
         "model": cfg.model,
         "backend": getattr(judge.backend, "name", cfg.backend),
