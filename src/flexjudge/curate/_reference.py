@@ -17,13 +17,15 @@ from pathlib import Path
 
 from flexjudge.curate._agreement import check_agreement
 from flexjudge.curate._config import SelectConfig
-from flexjudge.curate._policy import pair_prompt
 from flexjudge.curate._records import CurateRecord, Generation, Problem
 from flexjudge.curate._scan import ScanStats, _digest, _lockstep, _reject
 
 
 @dataclass
-class _Winner:
+class Winner:
+    """A prompt's output so far: its longest kept generation and where the prompt was first
+    kept."""
+
     rank: tuple[int, int, int]  # (tokens, -seed order, -row): the reference's longest, stable
     first_seen: tuple[int, int]  # (seed order, row) of the prompt's first kept generation
     record: CurateRecord
@@ -34,7 +36,7 @@ class _Winner:
 
 def scan_reference(
     input_path: Path, generation_paths: list[Path], cfg: SelectConfig
-) -> tuple[ScanStats, list[_Winner]]:
+) -> tuple[ScanStats, list[Winner]]:
     """One pass; returns the counts and the winners in first-seen prompt order."""
     stats = ScanStats(
         rejected_by_file=[Counter() for _ in generation_paths],
@@ -42,7 +44,7 @@ def scan_reference(
         winners_by_file=[0] * len(generation_paths),
     )
     no_alignment = replace(cfg, check_alignment=False)
-    winners: dict[bytes, _Winner] = {}
+    winners: dict[bytes, Winner] = {}
     for row in _lockstep(input_path, generation_paths, cfg, None):
         record, gens = row[0], row[1:]
         if cfg.limit is not None and stats.rows >= cfg.limit:
@@ -78,7 +80,7 @@ def scan_reference(
             seen = (order, record.index)
             held = winners.get(digest)
             if held is None:
-                winners[digest] = _Winner(rank, seen, record, gen, order, scores)
+                winners[digest] = Winner(rank, seen, record, gen, order, scores)
             else:
                 held.first_seen = min(held.first_seen, seen)
                 if rank > held.rank:
@@ -89,24 +91,3 @@ def scan_reference(
     for w in ordered:
         stats.winners_by_file[w.order] += 1
     return stats, ordered
-
-
-def reference_sample_fields(w: _Winner) -> dict[str, object]:
-    """The :class:`~flexjudge.curate._select.Sample` fields of a reference winner: the
-    generation's own ``prompt`` and ``text`` (the reference row), the teacher prompt's two
-    turns for the chat-messages file."""
-    r = w.record
-    turns = pair_prompt(r.question, r.answer1, r.answer2, 10)
-    return {
-        "prompt": w.generation.prompt,
-        "text": w.generation.text,
-        "system": turns.system,
-        "user": turns.user,
-        "format": "pair",
-        "scale": 10,
-        "scores": w.scores,
-        "line": r.index,
-        "record_id": r.record_id,
-        "seed_file": w.order,
-        "reasoning_tokens": w.generation.num_tokens,
-    }

@@ -216,11 +216,32 @@ def select(
 
 
 def _select_reference(inp: Path, gens: list[Path], cfg: SelectConfig) -> SelectReport:
-    from flexjudge.curate._reference import reference_sample_fields, scan_reference
+    """``--mode reference``: lrm_process.py's output (see :mod:`flexjudge.curate._reference`).
+    Each row is the generation's own prompt and text; the teacher prompt's two turns feed
+    the chat-messages file."""
+    from flexjudge.curate._reference import scan_reference
 
     with paused_gc():
         stats, winners = scan_reference(inp, gens, cfg)
-    samples = [Sample(**reference_sample_fields(w)) for w in winners]  # type: ignore[arg-type]
+    samples = []
+    for w in winners:
+        r = w.record
+        turns = pair_prompt(r.question, r.answer1, r.answer2, 10)
+        samples.append(
+            Sample(
+                w.generation.prompt,
+                w.generation.text,
+                turns.system,
+                turns.user,
+                "pair",
+                10,
+                w.scores,
+                r.index,
+                r.record_id,
+                w.order,
+                w.generation.num_tokens,
+            )
+        )
     return SelectReport(
         stats,
         samples,
