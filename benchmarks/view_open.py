@@ -153,7 +153,8 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+                "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+                f"Python {platform.python_version()}",
                 "load_average": os.getloadavg(),
                 "items": n,
                 "build_seconds": round(build, 2),
