@@ -4,12 +4,21 @@ file, the record and the field."""
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flexjudge._util.json import loads as _loads
+from flexjudge.bench._formats import (
+    TABULAR_SUFFIXES,
+    dataset_rows,
+    is_tabular_dir,
+    read_table_file,
+    read_tabular_dir,
+    sniff,
+)
 from flexjudge.errors import InputError
 
 
@@ -30,16 +39,35 @@ class LoadConfig:
     limit: int | None = None
 
 
-def read_records(path: Path) -> list[tuple[str, Any]]:
-    """``[(where, record)]`` from a ``.json`` list (or ``{"data": [...]}``) or a ``.jsonl``.
+def read_records(path: Path, split: str | None = None) -> list[tuple[str, Any]]:
+    """``[(where, record)]`` from a ``.json`` list (or ``{"data": [...]}``), a ``.jsonl``, a
+    parquet or arrow file (recognised by content, whatever its name) or a ``datasets``
+    folder (``save_to_disk`` output, ``load_dataset`` cache, parquet snapshot; ``split`` picks
+    the split of a DatasetDict or the matching shards).
 
-    ``where`` is ``file:line`` (JSONL) or ``file[i]`` (JSON).  A line that is not valid JSON
-    is returned as an :class:`InputError` instance in place of the record so callers can turn
-    it into an error row.  Raises :class:`InputError` when the file is missing or not JSON.
+    ``where`` is ``file:line`` (JSONL) or ``file[i]``.  A line that is not valid JSON is
+    returned as an :class:`InputError` instance in place of the record so callers can turn
+    it into an error row.  Raises :class:`InputError` (one message, no traceback) when the
+    file is missing or in none of these formats.
     """
+    if path.is_dir():
+        if is_tabular_dir(path):
+            return read_tabular_dir(path, split)
+        raise InputError(
+            f"{path} is a folder without benchmark files (JSON, JSONL, parquet, arrow or a "
+            "datasets folder)",
+            field="data",
+        )
     if not path.is_file():
         raise InputError(f"benchmark file not found: {path}", field="data")
-    text = path.read_text(encoding="utf-8")
+    kind = sniff(path)
+    if kind is not None:
+        return read_table_file(path, kind)
+    if path.suffix in TABULAR_SUFFIXES:
+        raise InputError(
+            f"{path} is not a {path.suffix[1:]} file (wrong magic bytes)", field="data"
+        )
+    text = _text(path)
     out: list[tuple[str, Any]] = []
     name = path.name
     if path.suffix == ".jsonl" or (path.suffix != ".json" and not text.lstrip().startswith("[")):
@@ -64,17 +92,30 @@ def read_records(path: Path) -> list[tuple[str, Any]]:
     return [(f"{name}[{i}]", r) for i, r in enumerate(data)]
 
 
+def _text(path: Path) -> str:
+    """The file as UTF-8 text (a BOM is dropped); one :class:`InputError` otherwise."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path} is neither UTF-8 text (JSON, JSONL, CSV) nor parquet/arrow (byte "
+            f"{exc.start} is not UTF-8); pass the benchmark file as the publisher "
+            "distributes it",
+            field="data",
+        ) from None
+
+
 def read_csv_rows(path: Path) -> list[tuple[str, dict[str, str]]]:
     if not path.is_file():
         raise InputError(f"benchmark file not found: {path}", field="data")
-    with open(path, newline="", encoding="utf-8") as fh:
-        return [(f"{path.name}:{i + 2}", row) for i, row in enumerate(csv.DictReader(fh))]
+    reader = csv.DictReader(io.StringIO(_text(path), newline=""))
+    return [(f"{path.name}:{i + 2}", row) for i, row in enumerate(reader)]
 
 
 def read_lines(path: Path, *, skip_header: bool = False) -> Iterator[tuple[str, str]]:
     if not path.is_file():
         raise InputError(f"benchmark file not found: {path}", field="data")
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = _text(path).splitlines()
     for n, line in enumerate(lines, 1):
         if skip_header and n == 1:
             continue
@@ -112,7 +153,7 @@ def hf_rows(hf_id: str, split: str, config: str | None = None) -> list[tuple[str
             "pass --data with local files",
             field="data",
         ) from exc
-    return [(f"{hf_id}[{i}]", dict(row)) for i, row in enumerate(ds)]
+    return dataset_rows(ds, hf_id)
 
 
 def resolve_media(root: Path, name: str) -> str:

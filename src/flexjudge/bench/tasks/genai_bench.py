@@ -32,6 +32,7 @@ from flexjudge.bench._core import (
     reasoning_words,
     trials_of,
 )
+from flexjudge.bench._formats import media_cell
 from flexjudge.bench._io import LoadConfig, hf_rows, need, read_records, resolve_media
 from flexjudge.bench._registry import Benchmark, register_benchmark
 from flexjudge.errors import InputError
@@ -78,21 +79,25 @@ _MEDIA = {
 
 
 def load(cfg: LoadConfig) -> list[BenchRecord]:
-    """``--data`` JSON/JSONL rows of the HF schema (``vote_type`` or ``human_vote``; media
-    fields are paths relative to ``--media-root``/the file's folder), else HF ``test_v1``."""
+    """``--data``: the HF release of the split's config (parquet file, parquet/arrow or
+    ``save_to_disk`` folder) or JSON/JSONL rows of the HF schema (``vote_type`` or
+    ``human_vote``).  Media cells are ``{bytes, path}`` dicts, PIL images, paths (relative to
+    ``--media-root``/the file's folder) or URLs (the video split's), which are read from the
+    local mirror ``--media-root`` with the URL path kept.  Without ``--data``: HF
+    ``test_v1``."""
     if cfg.data is None:
         rows = hf_rows(HF_ID, "test_v1", HF_CONFIG[cfg.split])
         root: Path | None = None
     else:
-        rows = read_records(cfg.data)
-        root = cfg.media_root or cfg.data.parent
+        rows = read_records(cfg.data, "test_v1")
+        root = cfg.media_root or (cfg.data if cfg.data.is_dir() else cfg.data.parent)
     out: list[BenchRecord] = []
     for i, (where, raw) in enumerate(rows):
         rid = str(raw.get("idx", i)) if isinstance(raw, dict) else str(i)
         try:
             if isinstance(raw, Exception):
                 raise raw
-            out.append(_record(cfg.split, raw, where, root, rid))
+            out.append(_record(cfg.split, raw, where, root, cfg.media_root, rid))
         except InputError as exc:
             out.append(BenchRecord(rid, None, error=str(exc)))
         if cfg.limit is not None and len(out) >= cfg.limit:
@@ -100,16 +105,24 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
     return out
 
 
-def _record(split: str, raw: Any, where: str, root: Path | None, rid: str) -> BenchRecord:
+def _record(
+    split: str, raw: Any, where: str, root: Path | None, media_root: Path | None, rid: str
+) -> BenchRecord:
     vote = raw.get("vote_type", raw.get("human_vote")) if isinstance(raw, dict) else None
     if vote not in VOTES:
         raise InputError(f"expected one of {VOTES}, got {vote!r}", record=where, field="vote_type")
     slot, keys = _MEDIA[split]
     media = []
     for key in keys:
-        value = need(raw, key, where)
         media.append(
-            resolve_media(root, value) if root is not None and isinstance(value, str) else value
+            media_cell(
+                need(raw, key, where),
+                root=root,
+                media_root=media_root,
+                where=where,
+                field=key,
+                resolve=resolve_media,
+            )
         )
     fields: dict[str, str] = {}
     question: str | None = None

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from flexjudge.bench._core import BenchRecord, BenchScore, Prediction
+from flexjudge.bench._formats import media_cell
 from flexjudge.bench._io import LoadConfig, hf_rows, need, read_records
 from flexjudge.bench._pairs import preference_score, score_rows
 from flexjudge.bench._registry import Benchmark, register_benchmark
@@ -44,10 +45,11 @@ def _media(root: Path, name: str) -> str:
 
 
 def load(cfg: LoadConfig) -> list[BenchRecord]:
-    """``--data``: one MJ-Bench JSON file or a folder of them (alignment ``*_test.json`` with
-    ``image0``/``image1``/``label``; quality ``captions_*.json`` with ``image_0``/``image_1``
-    or the blur file's ``sharp_image`` + two blurred images, and ``label_0``).  Without
-    ``--data`` the HF split named like the perspective."""
+    """``--data``: one MJ-Bench JSON file or a folder of them (the GitHub release: alignment
+    ``*_test.json`` with ``image0``/``image1``/``label``; quality ``captions_*.json`` with
+    ``image_0``/``image_1`` or the blur file's ``sharp_image`` + two blurred images, and
+    ``label_0``), or the HF release's parquet files (one per subset, ``image0``/``image1`` as
+    ``{bytes, path}``).  Without ``--data`` the HF split named like the perspective."""
     out: list[BenchRecord] = []
     if cfg.data is None:
         for where, raw in hf_rows(HF_ID, cfg.split):
@@ -55,18 +57,28 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
             if cfg.limit is not None and len(out) >= cfg.limit:
                 return out[: cfg.limit]
         return out
-    files = sorted(cfg.data.glob("*.json")) if cfg.data.is_dir() else [cfg.data]
+    files = [cfg.data]
+    if cfg.data.is_dir():
+        files = sorted(cfg.data.glob("*.json")) or sorted(cfg.data.glob("**/*.parquet"))
+        if not files:
+            raise InputError(f"no MJ-Bench *.json or *.parquet files in {cfg.data}", field="data")
     for path in files:
         root = cfg.media_root or path.parent
         for pos, (where, raw) in enumerate(read_records(path)):
-            out.extend(_records(raw, where, root, cfg.split, _subset(path), pos))
+            out.extend(_records(raw, where, root, cfg.split, _subset(path), pos, cfg.media_root))
             if cfg.limit is not None and len(out) >= cfg.limit:
                 return out[: cfg.limit]
     return out
 
 
 def _records(
-    raw: Any, where: str, root: Path | None, split: str, subset: str, pos: int
+    raw: Any,
+    where: str,
+    root: Path | None,
+    split: str,
+    subset: str,
+    pos: int,
+    media_root: Path | None = None,
 ) -> list[BenchRecord]:
     cats = {"perspective": split, "subset": subset}
     rid = f"{subset}/{raw.get('id', pos)}" if isinstance(raw, dict) else f"{subset}/{pos}"
@@ -76,14 +88,15 @@ def _records(
         caption = need(raw, "caption", where, str)
         if isinstance(raw, dict) and "source" in raw:
             cats["source"] = str(raw["source"])
-        pairs: list[tuple[str, Any, Any, str]] = []
+        pairs: list[tuple[str, str, str, str]] = []  # (id, field a, field b, gold)
         if "sharp_image" in raw:
             gold = _label0(raw, where)
             for key, name in _BLUR:
                 if key in raw:
-                    pairs.append((f"{rid}/{name}", raw["sharp_image"], raw[key], gold))
+                    pairs.append((f"{rid}/{name}", "sharp_image", key, gold))
         elif "image_0" in raw:
-            pairs.append((rid, raw["image_0"], need(raw, "image_1", where), _label0(raw, where)))
+            need(raw, "image_1", where)
+            pairs.append((rid, "image_0", "image_1", _label0(raw, where)))
         else:
             label = need(raw, "label", where, int, str)
             found = {"0": "A", "1": "B", "tie": "tie", "0.5": "tie"}.get(str(label).strip())
@@ -91,12 +104,16 @@ def _records(
                 raise InputError(
                     f"expected 0, 1 or 'tie', got {label!r}", record=where, field="label"
                 )
-            pairs.append((rid, need(raw, "image0", where), need(raw, "image1", where), found))
+            need(raw, "image0", where)
+            need(raw, "image1", where)
+            pairs.append((rid, "image0", "image1", found))
         out = []
-        for pid, a, b, gold in pairs:
+        for pid, key_a, key_b, gold in pairs:
             images = [
-                _media(root, a) if root is not None and isinstance(a, str) else a,
-                _media(root, b) if root is not None and isinstance(b, str) else b,
+                media_cell(
+                    raw[k], root=root, media_root=media_root, where=where, field=k, resolve=_media
+                )
+                for k in (key_a, key_b)
             ]
             out.append(BenchRecord(pid, gold, dict(cats), caption, [], images=images))
         return out

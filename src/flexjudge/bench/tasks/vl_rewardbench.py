@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from flexjudge.bench._core import BenchRecord, BenchScore, Prediction
+from flexjudge.bench._formats import media_cell
 from flexjudge.bench._io import LoadConfig, hf_rows, need, read_records, resolve_media
 from flexjudge.bench._pairs import preference_score, score_rows
 from flexjudge.bench._registry import Benchmark, register_benchmark
@@ -41,21 +43,23 @@ def task_group(item_id: str) -> str:
 
 
 def load(cfg: LoadConfig) -> list[BenchRecord]:
-    """``--data`` JSON/JSONL with ``id``, ``query``, ``response`` (2 strings),
-    ``human_ranking`` and ``image`` or ``image_path`` (relative to ``--media-root`` or the
-    file's folder); without ``--data`` the HF ``test`` split."""
+    """``--data``: the HF release (parquet file, parquet/arrow folder or ``save_to_disk``
+    folder) or JSON/JSONL rows with ``id``, ``query``, ``response`` (2 strings),
+    ``human_ranking`` and ``image`` (a ``{bytes, path}`` dict, PIL image, path or URL) or
+    ``image_path`` (relative to ``--media-root`` or the file's folder); without ``--data``
+    the HF ``test`` split."""
     if cfg.data is None:
         rows = hf_rows(HF_ID, "test")
         root = None
     else:
-        rows = read_records(cfg.data)
-        root = cfg.media_root or cfg.data.parent
+        rows = read_records(cfg.data, "test")
+        root = cfg.media_root or (cfg.data if cfg.data.is_dir() else cfg.data.parent)
     out: list[BenchRecord] = []
     for i, (where, raw) in enumerate(rows):
         try:
             if isinstance(raw, Exception):
                 raise raw
-            out.append(_record(raw, where, root, i))
+            out.append(_record(raw, where, root, cfg.media_root, i))
         except InputError as exc:
             rid = str(raw.get("id", where)) if isinstance(raw, dict) else where
             out.append(BenchRecord(rid, None, error=str(exc)))
@@ -64,7 +68,9 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
     return out
 
 
-def _record(raw: Any, where: str, root: Any, index: int) -> BenchRecord:
+def _record(
+    raw: Any, where: str, root: Path | None, media_root: Path | None, index: int
+) -> BenchRecord:
     rid = str(raw.get("id", index)) if isinstance(raw, dict) else str(index)
     query = need(raw, "query", where, str)
     responses = need(raw, "response", where, list)
@@ -78,11 +84,17 @@ def _record(raw: Any, where: str, root: Any, index: int) -> BenchRecord:
         raise InputError(
             f"expected [0, 1] or [1, 0], got {ranking!r}", record=where, field="human_ranking"
         )
-    image = raw.get("image_path", raw.get("image"))
-    if image is None:
+    image_key = "image_path" if raw.get("image_path") is not None else "image"
+    if raw.get(image_key) is None:
         raise InputError("missing field", record=where, field="image")
-    if isinstance(image, str) and root is not None:
-        image = resolve_media(root, image)
+    image = media_cell(
+        raw[image_key],
+        root=root,
+        media_root=media_root,
+        where=where,
+        field=image_key,
+        resolve=resolve_media,
+    )
     group = str(raw.get("category") or task_group(rid))
     return BenchRecord(rid, gold, {"task": group}, query, list(responses), images=[image])
 
