@@ -347,7 +347,9 @@ def test_mock_run_mj_bench_swaps_the_images_in_trial_one(tmp_path: Path) -> None
     args = make_data(tmp_path, "mj-bench", "alignment")
     backend = MockBackend()
     run_benchmark(
-        BenchRunConfig("mj-bench", "mock", tmp_path / "mj", data=Path(args[1]), plots=False),
+        BenchRunConfig(
+            "mj-bench", "mock", tmp_path / "mj", "alignment", data=Path(args[1]), plots=False
+        ),
         judge=Judge(backend),
     )
     means = [[float(np.asarray(im).mean()) for im in call.images] for call in backend.calls]

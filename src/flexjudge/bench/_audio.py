@@ -31,6 +31,7 @@ from flexjudge.bench._core import (
     judged_value,
     per_trial_correlation,
     reasoning_words,
+    scored_categories,
     trials_of,
 )
 from flexjudge.bench._io import LoadConfig, read_lines
@@ -142,7 +143,7 @@ def evaluate_audio(
                 )
                 rows.append(ScoredRow(rec.id, t, rec.gold, error=why, categories=rec.categories))
                 continue
-            v = proto.parse(p.text, mode=mode, finish_reason=p.finish_reason)
+            v = p.parse(proto, mode)
             value: float | None = v.scores[0] if v.ok and v.scores else None
             failed = value is None
             if failed and mode == "reference":
@@ -167,7 +168,7 @@ def evaluate_audio(
     # reference: failures already hold the script's fallback; clean: the scale midpoint
     impute = clean_fallback(protocol) if mode == "clean" else None
     by_set: dict[str, dict[str, float]] = {}
-    for s in sorted({r.categories.get("set", "all") for r in rows}):
+    for s in scored_categories(rows, "set"):
         by_set[s] = per_trial_correlation(
             [r for r in rows if r.categories.get("set", "all") == s], impute
         )

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flexjudge.bench._metrics import bootstrap_ci, mse, pearson, spearman
-from flexjudge.protocol import extract_reasoning, get_protocol
+from flexjudge.protocol import Mode, Protocol, Verdict, extract_reasoning, get_protocol
 
 
 @dataclass(slots=True)
@@ -38,7 +38,13 @@ class BenchRecord:
 class Prediction:
     """One judge output for one record and trial.  ``order[i]`` is the record's response
     index shown at position ``i`` (identity when empty).  ``status="error"``: no output (bad
-    record, missing media, backend failure); ``error`` says why."""
+    record, missing media, backend failure); ``error`` says why.
+
+    ``verdict``: set when the prediction stands for several votes: their aggregate (in the
+    presented order, like a parse of ``text``), which evaluators use instead of parsing
+    ``text``.  ``extra["samples"]``: every vote's text after each budget-forcing round
+    (``[{"order": [...], "rounds": [text, ...]}]``), from which the scaling sweep is scored.
+    """
 
     id: str
     trial: int
@@ -49,6 +55,7 @@ class Prediction:
     num_tokens: int = 0
     finish_reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    verdict: Verdict | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -63,7 +70,17 @@ class Prediction:
         }
         if self.extra:
             d["extra"] = self.extra
+        if self.verdict is not None:
+            d["verdict"] = self.verdict.to_dict()
         return d
+
+    def parse(self, protocol: Protocol, mode: Mode, count: int | None = None) -> Verdict:
+        """``verdict`` when set, else ``text`` parsed with ``protocol``."""
+        if self.verdict is not None:
+            return self.verdict
+        return protocol.parse(
+            self.text or "", mode=mode, count=count, finish_reason=self.finish_reason
+        )
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Prediction:
@@ -77,6 +94,7 @@ class Prediction:
             num_tokens=int(d.get("num_tokens") or 0),
             finish_reason=d.get("finish_reason"),
             extra=dict(d.get("extra") or {}),
+            verdict=Verdict.from_dict(d["verdict"]) if d.get("verdict") else None,
         )
 
 
@@ -208,6 +226,12 @@ def count_rows(rows: Sequence[ScoredRow], n_records: int) -> dict[str, int]:
         "correct": correct,
         "wrong": wrong,
     }
+
+
+def scored_categories(rows: Sequence[ScoredRow], group: str) -> list[str]:
+    """The categories of ``group`` among rows that were judged: an error row (a bad record
+    has no categories) never makes an empty ``all | – | 0`` table row."""
+    return sorted({r.categories.get(group, "all") for r in rows if r.error is None})
 
 
 def accuracy_table(

@@ -19,6 +19,7 @@ from flexjudge.bench._core import (
     group_predictions,
     judged_value,
     reasoning_words,
+    scored_categories,
     trials_of,
 )
 from flexjudge.bench._metrics import (
@@ -29,7 +30,7 @@ from flexjudge.bench._metrics import (
     pearson,
 )
 from flexjudge.errors import InputError
-from flexjudge.protocol import Mode, get_protocol
+from flexjudge.protocol import Mode, Verdict, get_protocol
 from flexjudge.protocol._parse import REF_INT
 
 
@@ -81,14 +82,17 @@ def evaluate_score(
     proto = get_protocol("mllm-judge/score")
     rows: list[ScoredRow] = []
     for rec, t, p, text in scorable_trials(records, preds, rows):
-        if mode == "reference":
+        value: float | None
+        if mode == "reference" and p.verdict is None:
             m = REF_INT.search(text)
-            value: float | None = int(m.group(1)) if m else -1  # Q17; int() as the script
+            value = int(m.group(1)) if m else -1  # Q17; int() as the script
             failed = m is None
         else:
-            v = proto.parse(text, mode="clean", count=1, finish_reason=p.finish_reason)
-            value = v.scores[0] if v.ok else None
+            v = p.parse(proto, "clean", 1)
+            value = v.scores[0] if v.ok and v.scores else None
             failed = value is None
+            if failed and mode == "reference":
+                value = -1.0  # Q17, for an aggregate of votes none of which parsed
         rows.append(
             ScoredRow(
                 rec.id,
@@ -109,7 +113,7 @@ def evaluate_score(
     quirks: list[str] = []
     notes: list[str] = []
     impute = clean_fallback("mllm-judge/score") if mode == "clean" else None
-    cats = sorted({r.categories.get("original_dataset", "all") for r in rows})
+    cats = scored_categories(rows, "original_dataset")
     for c in cats:
         crows = [
             (r, value)
@@ -195,15 +199,13 @@ def evaluate_batch(
     proto = get_protocol("mllm-judge/batch")
     rows: list[ScoredRow] = []
     for rec, t, p, text in scorable_trials(records, preds, rows):
-        if mode == "reference":
+        if mode == "reference" and p.verdict is None:
             ints: list[float] = [int(x) for x in REF_INT.findall(text)]  # exact, as int()
             ranking = ranking_letters(ints, reference=True)
             failed = len(ints) != len(rec.responses)
         else:
-            v = proto.parse(
-                text, mode="clean", count=len(rec.responses), finish_reason=p.finish_reason
-            )
-            ranking = ranking_letters(list(v.scores), reference=False) if v.ok else ""
+            v = p.parse(proto, "clean", len(rec.responses))
+            ranking = _ranking_of(v, mode) if v.ok else ""
             failed = not v.ok
         dist = normalized_levenshtein(ranking, str(rec.gold))
         rows.append(
@@ -222,7 +224,7 @@ def evaluate_batch(
         )
     trials = sorted({r.trial for r in rows})
     by_cat: dict[str, dict[str, float]] = {}
-    for c in sorted({r.categories.get("original_dataset", "all") for r in rows}):
+    for c in scored_categories(rows, "original_dataset"):
         crows = [
             r
             for r in rows
@@ -270,6 +272,14 @@ def evaluate_batch(
         rows=rows,
         kind="distance",
     )
+
+
+def _ranking_of(v: Verdict, mode: Mode) -> str:
+    """Letters best first from a verdict's scores (or, for an aggregate of votes without
+    per-answer scores, its ranking)."""
+    if v.scores:
+        return ranking_letters(list(v.scores), reference=mode == "reference")
+    return "".join(chr(65 + i) for i in v.ranking or ())
 
 
 def _by_id(rows: Sequence[ScoredRow]) -> dict[str, list[float]]:

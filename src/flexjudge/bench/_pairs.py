@@ -81,7 +81,7 @@ def score_rows(
                 failed = label is None
                 first = _POSITION.get(label or "")
             else:
-                v = proto.parse(p.text, mode=mode, count=2, finish_reason=p.finish_reason)
+                v = p.parse(proto, mode, 2)
                 label = v.preference if v.ok else None
                 failed = label is None
                 first = _POSITION.get(label or "") if p.order else None

@@ -151,3 +151,37 @@ def _reasoning(plt: Any, rows: list[ScoredRow], path: Path, title: str) -> Path:
     ax.set_ylabel("accuracy − overall")
     ax.set_title(f"accuracy gain vs reasoning length: {title}", fontsize=9)
     return _save(plt, fig, path)
+
+
+def scaling_curves(runs: list[tuple[str, dict[str, Any]]], path: Path) -> Path:
+    """Fig. 6: the headline metric vs votes (at the last round) and vs budget-forcing rounds
+    (at one vote), one line per run, 95% bootstrap CIs as bands."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    for label, table in runs:
+        grid = table["grid"]
+        last = table["rounds"]
+        for ax, pts, x in (
+            (axes[0], [g for g in grid if g["round"] == last], "votes"),
+            (axes[1], [g for g in grid if g["votes"] == 1], "round"),
+        ):
+            pts = [g for g in pts if g["metrics"].get(table["metric"]) is not None]
+            if not pts:
+                continue
+            xs = [g[x] for g in pts]
+            ys = [g["metrics"][table["metric"]] for g in pts]
+            ax.plot(xs, ys, marker="o", label=label or None)
+            bands = [(g[x], *g["ci95"]) for g in pts if None not in g["ci95"]]
+            if bands:
+                ax.fill_between(
+                    [b[0] for b in bands], [b[1] for b in bands], [b[2] for b in bands], alpha=0.2
+                )
+    metric = runs[0][1]["metric"] if runs else ""
+    axes[0].set_xlabel("votes (majority of the first k samples)")
+    axes[1].set_xlabel('budget-forcing rounds ("Wait")')
+    for ax in axes:
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+    if any(label for label, _ in runs):
+        axes[0].legend(fontsize=7)
+    return _save(plt, fig, path)

@@ -26,7 +26,9 @@ def identity_orders(records: Sequence[BenchRecord], trial: int, mode: str) -> li
 @dataclass(frozen=True)
 class Benchmark:
     """One benchmark.  ``protocols`` maps split → protocol name; ``family`` the model family
-    it needs (``vl`` or ``omni``); ``default_trials`` the trials the reference evaluates."""
+    it needs (``vl`` or ``omni``); ``default_trials`` the samples per item of the paper's
+    Table 6 (``--trials`` overrides); ``settings`` says in words what Table 6 prescribes
+    (trials, answer order, tie handling, aggregation), shown by ``bench list``."""
 
     name: str
     description: str
@@ -40,12 +42,19 @@ class Benchmark:
     family: str = "vl"
     formats: dict[str, Converter] = field(default_factory=dict)
     media_slot: str | None = None  # "images"/"videos" when the responses are media
+    settings: str = ""
 
     @property
     def default_split(self) -> str:
         return self.splits[0]
 
     def check_split(self, split: str | None) -> str:
+        """``split`` checked; ``None`` is the only split, and an error when there are several
+        (a silent default would judge a split the user did not ask for)."""
+        if split is None and len(self.splits) > 1:
+            raise InputError(
+                f"{self.name} has splits {list(self.splits)}: pass --split", field="split"
+            )
         split = split or self.default_split
         if split not in self.splits:
             raise InputError(

@@ -3,6 +3,7 @@ as rows, metrics as columns, 95% bootstrap CIs), plus side-by-side comparison of
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -190,3 +191,34 @@ def _category_table(dirs: Sequence[Path], runs: Sequence[dict[str, Any]]) -> str
             cells.append(_fmt(value))
         lines.append(f"| {d.name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def write_comparison(
+    dirs: Sequence[Path], out: Path, md: str, table: list[dict[str, Any]], *, plots: bool = True
+) -> dict[str, Path]:
+    """``comparison.md``/``.json`` and, for runs with a ``scaling.json``, every run's curves on
+    one figure (``scaling.png``) and their tables one after another (``scaling.md``)."""
+    from flexjudge.bench._scaling import scaling_markdown
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"md": out / "comparison.md", "json": out / "comparison.json"}
+    paths["md"].write_text(md, encoding="utf-8")
+    paths["json"].write_text(json.dumps(table, indent=2), encoding="utf-8")
+    curves = []
+    for d in dirs:
+        f = (d if d.is_dir() else d.parent) / "scaling.json"
+        if f.is_file():
+            curves.append((d.name, json.loads(f.read_text(encoding="utf-8"))))
+    if curves:
+        paths["scaling_md"] = out / "scaling.md"
+        paths["scaling_md"].write_text(
+            "\n".join(f"## {name}\n\n{scaling_markdown(t)}" for name, t in curves),
+            encoding="utf-8",
+        )
+        if plots:
+            from flexjudge.bench._plots import scaling_curves
+            from flexjudge.errors import MissingDependencyError
+
+            with contextlib.suppress(MissingDependencyError):
+                paths["scaling_png"] = scaling_curves(curves, out / "scaling.png")
+    return paths

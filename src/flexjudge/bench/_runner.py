@@ -6,29 +6,25 @@ import gc
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from flexjudge.bench._core import BenchRecord, BenchScore, Prediction
 from flexjudge.bench._io import LoadConfig
 from flexjudge.bench._registry import Benchmark, get_benchmark
+from flexjudge.bench._scaling import TASK_OF_FORMAT, Aggregation, at_point, samples_extra
 from flexjudge.errors import InputError
-from flexjudge.protocol import Format, Mode, get_protocol, list_protocols
+from flexjudge.protocol import Mode, get_protocol, list_protocols
 from flexjudge.store import NamespacedStore, ResultStore
-
-_TASK = {
-    Format.SCORE: "score",
-    Format.PAIR: "compare",
-    Format.RANK: "rank",
-    Format.OPTION: "compare",
-}
 
 
 @dataclass
 class BenchRunConfig:
-    """Options of ``flexjudge bench run``.  ``trials=None`` uses the benchmark's reference
-    trial count; ``store=False`` disables resuming."""
+    """Options of ``flexjudge bench run``.  ``trials=None`` uses the benchmark's Table 6
+    trial count; ``store=False`` disables resuming.  ``votes`` K and ``budget_forcing`` R
+    generate K samples per item and trial with R "Wait" rounds each, in one pass; the run is
+    then scored at every k = 1..K and r = 0..R (``scaling.json``), the headline at (K, R)."""
 
     benchmark: str
     model: str
@@ -45,6 +41,8 @@ class BenchRunConfig:
     temperature: float | None = None
     top_p: float | None = None
     batch_size: int = 8
+    votes: int | None = None
+    budget_forcing: int | None = None
     store: bool = True
     plots: bool = True
     backend_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -70,7 +68,7 @@ def build_items(
 ) -> list[dict[str, Any]]:
     """Judge items for the non-error records, with responses (or response media) shown in
     ``orders``."""
-    task = _TASK[get_protocol(protocol).format]
+    task = TASK_OF_FORMAT[get_protocol(protocol).format]
     items: list[dict[str, Any]] = []
     for rec, order in zip(records, orders, strict=True):
         if rec.error is not None:
@@ -122,6 +120,13 @@ def run_benchmark(cfg: BenchRunConfig, judge: Any = None) -> BenchScore:
     cfg.out.mkdir(parents=True, exist_ok=True)
     store = open_store(cfg.out) if cfg.store else None
     preds: list[Prediction] = []
+    # a judge built with votes/budget forcing keeps them unless the run sets its own
+    n_votes = cfg.votes if cfg.votes is not None else judge.config.votes
+    n_rounds = cfg.budget_forcing if cfg.budget_forcing is not None else judge.config.budget_forcing
+    if n_votes < 1 or n_rounds < 0:
+        raise InputError("votes must be >= 1 and budget_forcing >= 0", field="votes")
+    scaled = n_votes > 1 or n_rounds > 0
+    agg = Aggregation.of(judge.config)
     for trial in range(trials):
         orders = bench.orders(records, trial, cfg.mode)
         order_of = {r.id: o for r, o in zip(records, orders, strict=True)}
@@ -131,6 +136,8 @@ def run_benchmark(cfg: BenchRunConfig, judge: Any = None) -> BenchScore:
             "mode": cfg.mode,
             "seed": trial,
             "batch_size": cfg.batch_size,
+            "votes": n_votes,
+            "budget_forcing": n_rounds,
         }
         for key in ("max_tokens", "temperature", "top_p"):
             if getattr(cfg, key) is not None:
@@ -155,18 +162,28 @@ def run_benchmark(cfg: BenchRunConfig, judge: Any = None) -> BenchScore:
                 )
                 continue
             s = res.samples[0]
-            preds.append(
-                Prediction(
-                    item["id"],
-                    trial,
-                    s.text,
-                    tuple(order),
-                    "ok",
-                    None,
-                    s.num_tokens,
-                    s.finish_reason,
-                )
+            pred = Prediction(
+                item["id"],
+                trial,
+                s.text,
+                tuple(order),
+                "ok",
+                None,
+                res.num_tokens if scaled else s.num_tokens,
+                s.finish_reason,
             )
+            if scaled:  # every vote and round is kept; the headline is the (K, R) point
+                samples = samples_extra(res.samples)
+                head = at_point(
+                    replace(pred, extra={"samples": samples}),
+                    len(samples),
+                    n_rounds,
+                    get_protocol(protocol),
+                    cfg.mode,
+                    agg,
+                )
+                pred = replace(head, extra={"samples": samples})
+            preds.append(pred)
     pred_path = cfg.out / "predictions.jsonl"
     write_predictions(pred_path, preds)
     try:
@@ -184,6 +201,12 @@ def run_benchmark(cfg: BenchRunConfig, judge: Any = None) -> BenchScore:
         "trials": trials,
         "limit": cfg.limit,
     }
+    if scaled:
+        from flexjudge.bench._scaling import sweep, write_scaling
+
+        meta |= {"votes": n_votes, "budget_forcing": n_rounds}
+        table = sweep(bench, split, records, preds, cfg.mode, protocol, agg)
+        write_scaling(table, cfg.out, plots=cfg.plots, title=f"{bench.name}/{split}")
     write_report(score, cfg.out, meta, plots=cfg.plots)
     return score
 

@@ -40,11 +40,15 @@ def bench_run(
     benchmark: Annotated[str, typer.Argument(help="Benchmark name (flexjudge bench list).")],
     model: Annotated[str, typer.Option("--model", "-m", help="Checkpoint path or model id.")],
     out: Annotated[Path, typer.Option(help="Output folder (predictions, report, plots).")],
-    split: Annotated[str | None, typer.Option(help="Benchmark split.")] = None,
+    split: Annotated[
+        str | None, typer.Option(help="Benchmark split (required when it has several).")
+    ] = None,
     backend: Annotated[
         str, typer.Option(help="transformers | vllm | openai | mock.")
     ] = "transformers",
-    trials: Annotated[int | None, typer.Option(help="Trials k (default: the reference's).")] = None,
+    trials: Annotated[
+        int | None, typer.Option(help="Samples per item (default: the paper's Table 6).")
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="First N records only.")] = None,
     mode: ModeOpt = "reference",
     data: DataOpt = None,
@@ -54,10 +58,21 @@ def bench_run(
     temperature: Annotated[float | None, typer.Option()] = None,
     top_p: Annotated[float | None, typer.Option()] = None,
     batch_size: Annotated[int, typer.Option(help="Items per backend call.")] = 8,
+    votes: Annotated[
+        int | None,
+        typer.Option(help="K votes per item and trial; scored at every k = 1..K (scaling.json)."),
+    ] = None,
+    budget_forcing: Annotated[
+        int | None,
+        typer.Option(help='R "Wait" rounds per vote; scored after every round r = 0..R.'),
+    ] = None,
     plots: Annotated[bool, typer.Option(help="Write PNG plots (needs matplotlib).")] = True,
     base_url: Annotated[str | None, typer.Option(help="Server URL (openai backend).")] = None,
 ) -> None:
-    """Judge BENCHMARK (resumable through OUT/store.sqlite) and write its report."""
+    """Judge BENCHMARK (resumable through OUT/store.sqlite) and write its report.
+
+    Exit codes: 0 done (per-item failures are error rows in the report), 2 a run-wide error
+    (unknown benchmark or split, unreadable data file), printed as one line on stderr."""
     from flexjudge.bench._runner import BenchRunConfig, run_benchmark
 
     cfg = BenchRunConfig(
@@ -76,6 +91,8 @@ def bench_run(
         temperature,
         top_p,
         batch_size,
+        votes,
+        budget_forcing,
         plots=plots,
         backend_kwargs={"base_url": base_url} if base_url else {},
     )
@@ -123,21 +140,24 @@ def bench_report(
     dirs: Annotated[list[Path], typer.Argument(help="Run folders (each with report.json).")],
     out: Annotated[Path | None, typer.Option(help="Write comparison.md/.json here.")] = None,
 ) -> None:
-    """Compare several runs side by side (Markdown table on stderr, JSON on stdout)."""
+    """Compare several runs side by side (Markdown table on stderr, JSON on stdout).  With
+    --out: comparison.md/.json, and for runs made with --votes/--budget-forcing the scaling
+    curves (scaling.png, bootstrap CIs) and their tables (scaling.md)."""
     from flexjudge.bench._report import compare_runs
 
     md, table = compare_runs(dirs)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "comparison.md").write_text(md, encoding="utf-8")
-        (out / "comparison.json").write_text(json.dumps(table, indent=2), encoding="utf-8")
+        from flexjudge.bench._report import write_comparison
+
+        write_comparison(dirs, out, md, table)
     typer.echo(md, err=True)
     typer.echo(json.dumps({"runs": table}))
 
 
 @bench_app.command("list")
 def bench_list() -> None:
-    """The benchmarks, their splits, protocols and reference trial counts."""
+    """The benchmarks, their splits, protocols and the paper's Table 6 settings (trials,
+    order, ties, aggregation; ``--trials`` overrides the trial count)."""
     from flexjudge.bench._registry import list_benchmarks
 
     typer.echo(
@@ -148,6 +168,7 @@ def bench_list() -> None:
                     "splits": list(b.splits),
                     "protocols": b.protocols,
                     "trials": b.default_trials,
+                    "settings": b.settings,
                     "hf": b.hf_id,
                     "formats": ["flexjudge", *sorted(b.formats)],
                     "description": b.description,

@@ -116,6 +116,12 @@ def prepare_plan(plan: Plan, mode: Mode) -> None:
 
 def parse_count(plan: Plan) -> int:
     """How many scores/answers a sample of this plan should carry."""
-    if plan.protocol.format is Format.OPTION:
+    return answer_count(plan.protocol.format, plan.n_responses)
+
+
+def answer_count(fmt: Format, n_responses: int) -> int:
+    """How many scores/answers a sample of a protocol of format ``fmt`` judging
+    ``n_responses`` responses should carry."""
+    if fmt is Format.OPTION:
         return 1
-    return max(plan.n_responses, 1)
+    return max(n_responses, 1)

@@ -45,6 +45,10 @@ BENCHMARK = register_benchmark(
     Benchmark(
         name="bvcc",
         description="BVCC MOS, utterance and system level (spec 8.3)",
+        settings=(
+            "Table 6 (audio): 1 sample per utterance; system-level LCC/SRCC/MSE on per-system"
+            " mean scores, utterance level beside it"
+        ),
         splits=("test",),
         protocols={"test": "bvcc"},
         load=load,

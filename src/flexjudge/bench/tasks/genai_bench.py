@@ -142,10 +142,10 @@ def orders(records: Sequence[BenchRecord], trial: int, mode: str) -> list[tuple[
     return [(0, 1) for _ in records]
 
 
-def _vote_of(text: str, mode: Mode, protocol: str) -> tuple[str | None, bool]:
+def _vote_of(p: Prediction, mode: Mode, protocol: str) -> tuple[str | None, bool]:
     """``(label or verdict token, parsed)``: reference labels are vote names (``none`` when
     unparsable); clean labels are ``[[…]]`` tokens matched through :data:`EQUIVALENT`."""
-    v = get_protocol(protocol).parse(text, mode=mode)
+    v = p.verdict or get_protocol(protocol).parse(p.text or "", mode=mode)
     if mode == "reference":
         if not v.ok or v.option is None:
             return "none", False
@@ -183,7 +183,7 @@ def evaluate(
                 label, parsed = p.extra.get("label"), p.extra.get("label") is not None
                 correct = bool(p.extra["correct"])
             else:
-                label, parsed = _vote_of(p.text, mode, protocol)
+                label, parsed = _vote_of(p, mode, protocol)
                 correct = _correct(label, str(rec.gold), mode)
             first = _FIRST_SHOWN.get(label or "", "tie" if parsed else None)
             rows.append(
@@ -295,6 +295,10 @@ BENCHMARK = register_benchmark(
         load=load,
         evaluate=evaluate,
         default_trials=7,
+        settings=(
+            "Table 6/3: 7 samples per item in a fixed order; accuracy averaged over the "
+            "samples and the majority vote over the 7 (majority_accuracy)"
+        ),
         orders=orders,
         hf_id=HF_ID,
         formats={"genai-bench": convert_pairwise},

@@ -87,6 +87,7 @@ BENCHMARK = register_benchmark(
     Benchmark(
         name="judgelm",
         description="JudgeLM val 5K against GPT-4 judgments (spec 9.1)",
+        settings="1 sample per item; agreement with the GPT-4 judgments",
         splits=("val",),
         protocols={"val": "judgelm"},
         load=load,

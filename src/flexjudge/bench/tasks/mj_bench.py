@@ -214,6 +214,10 @@ BENCHMARK = register_benchmark(
         load=load,
         evaluate=evaluate,
         default_trials=2,
+        settings=(
+            "Table 6: 2 samples per item, the original image order then the reverse; the tie "
+            "option (equal scores) counts wrong in accuracy with tie"
+        ),
         orders=orders,
         hf_id=HF_ID,
         formats={"mj-bench": convert_gpt4v},

@@ -28,6 +28,7 @@ from flexjudge.bench._core import (
     accuracy_ci,
     count_rows,
     reasoning_words,
+    scored_categories,
     word_len_diff,
 )
 from flexjudge.bench._io import LoadConfig, need, read_records, resolve_media
@@ -164,7 +165,7 @@ def _evaluate_pair(
     for rec, t, p, text in scorable_trials(records, preds, rows):
         label = p.extra.get("label") if "label" in p.extra else None
         if label is None:
-            v = proto.parse(text, mode=mode, count=2, finish_reason=p.finish_reason)
+            v = p.parse(proto, mode, 2)
             label = v.preference if v.ok else None
         else:
             label = str(label)
@@ -188,7 +189,7 @@ def _evaluate_pair(
                 reasoning_words(text),
             )
         )
-    cats = sorted({r.categories.get("original_dataset", "all") for r in rows})
+    cats = scored_categories(rows, "original_dataset")
     quirks: list[str] = []
     by_tie: dict[str, dict[str, float]] = {}
     by_notie: dict[str, dict[str, float]] = {}
@@ -280,5 +281,9 @@ BENCHMARK = register_benchmark(
         load=load,
         evaluate=evaluate,
         default_trials=3,
+        settings=(
+            "Table 6: 3 samples per item in the dataset order; pair: signed vote over the "
+            "samples, score: pooled Pearson, batch: normalised Levenshtein"
+        ),
     )
 )

@@ -78,6 +78,10 @@ BENCHMARK = register_benchmark(
     Benchmark(
         name="nisqa",
         description="NISQA speech quality MOS (spec 8.2)",
+        settings=(
+            "Table 6 (audio): 1 sample per utterance; utterance-level LCC/SRCC/MSE per test "
+            "set (NISQA has no systems)"
+        ),
         splits=("test",),
         protocols={"test": "nisqa"},
         load=load,

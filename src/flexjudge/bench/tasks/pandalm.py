@@ -182,6 +182,10 @@ BENCHMARK = register_benchmark(
         load=load,
         evaluate=evaluate,
         default_trials=1,
+        settings=(
+            "1 sample per item, the dataset order; macro precision/recall/F1 over tie/A/B "
+            "against the annotators' majority"
+        ),
         formats={"judgelrm": convert_judgelrm, "pandalm": convert_pandalm},
     )
 )

@@ -131,7 +131,11 @@ BENCHMARK = register_benchmark(
         protocols={"test": "vl-rewardbench"},
         load=load,
         evaluate=evaluate,
-        default_trials=1,
+        default_trials=5,
+        settings=(
+            "Table 6: 5 samples per item, the answer order drawn at random per item and "
+            "sample (numpy seed = sample index)"
+        ),
         orders=orders,
         hf_id=HF_ID,
     )

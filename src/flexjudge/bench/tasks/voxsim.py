@@ -76,6 +76,9 @@ BENCHMARK = register_benchmark(
     Benchmark(
         name="voxsim",
         description="VoxSim speaker similarity (spec 8.5)",
+        settings=(
+            "Table 6 (audio): 1 sample per pair; utterance-level LCC/SRCC (VoxSim has no systems)"
+        ),
         splits=("test", "paper-scale"),
         protocols={"test": "voxsim", "paper-scale": "voxsim/paper-scale"},
         load=load,
