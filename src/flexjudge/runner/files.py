@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from flexjudge._util.jsonl import read_items, write_jsonl
+from flexjudge.judge.config import JudgeConfig
 from flexjudge.judge.types import JudgeResult
 
 
@@ -47,7 +48,7 @@ def run_items_file(
 ) -> dict[str, Any]:
     """Judge ``input_path`` (JSONL) into ``output_path`` (JSONL, input order, ids kept).
 
-    Returns a summary ``{"items", "ok", "errors", "failed_parse", "output"}`` plus
+    Returns a summary ``{"items", "ok", "errors", "failed_parse", "output", "mode"}`` plus
     ``"resumed"`` (items read back from the store) with a store and ``"position_bias"``
     (:func:`flexjudge.position_bias`) with ``swap``.  Raises ``OSError`` for an unreadable
     input file and :class:`flexjudge.store.StoreError` for an unusable store.
@@ -105,6 +106,8 @@ def run_items_file(
         statuses.append(result.status)
     write_jsonl(output_path, rows)
     summary = summarize(statuses, output_path)
+    # bench and judge default to different modes (reference vs clean): always say which ran
+    summary["mode"] = options.get("mode") or JudgeConfig.mode
     if store is not None:
         summary["resumed"] = resumed
         summary["store"] = str(store_path)
