@@ -142,6 +142,8 @@ class BenchScore:
     rows: list[ScoredRow] = field(default_factory=list)
     kind: str = "classification"
     labels: list[str] = field(default_factory=list)
+    #: reliability tables against the humans (``bench._reliability.analyses``)
+    analyses: dict[str, Any] = field(default_factory=dict)
 
     @property
     def parse_failure_rate(self) -> float:
@@ -166,6 +168,8 @@ class BenchScore:
             "quirks": self.quirks,
             "notes": self.notes,
         }
+        if self.analyses:
+            d["analyses"] = self.analyses
         if include_rows:
             d["rows"] = [r.to_dict() for r in self.rows]
         return d

@@ -45,10 +45,12 @@ def make_plots(score: BenchScore, out: Path) -> dict[str, Path]:
         made["confusion"] = _confusion(plt, rows, score, out / "confusion.png", title)
         pos = [r for r in rows if r.first_position is not None]
         if pos:
-            made["position_bias"] = _position(plt, pos, out / "position_bias.png", title)
+            human = score.analyses.get("position_bias", {}).get("human")
+            made["position_bias"] = _position(plt, pos, out / "position_bias.png", title, human)
         lens = [r for r in rows if r.len_diff is not None and r.correct is not None]
         if len(lens) >= 2:
-            made["length_bias"] = _length(plt, lens, out / "length_bias.png", title)
+            table = score.analyses.get("length_bias", [])
+            made["length_bias"] = _length(plt, lens, out / "length_bias.png", title, table)
     reasoning = [
         r
         for r in rows
@@ -92,15 +94,25 @@ def position_rates(rows: list[ScoredRow]) -> dict[str, float]:
     return {k: c.get(k, 0) / n for k in ("first", "second", "tie")}
 
 
-def _position(plt: Any, rows: list[ScoredRow], path: Path, title: str) -> Path:
+def _position(
+    plt: Any,
+    rows: list[ScoredRow],
+    path: Path,
+    title: str,
+    human: dict[str, float | None] | None = None,
+) -> Path:
     per: dict[int, list[ScoredRow]] = defaultdict(list)
     for r in rows:
         per[r.trial].append(r)
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
-    width = 0.8 / max(len(per), 1)
+    groups = len(per) + (1 if human and any(v is not None for v in human.values()) else 0)
+    width = 0.8 / max(groups, 1)
     for k, (t, rs) in enumerate(sorted(per.items())):
         rates = position_rates(rs)
         ax.bar(np.arange(3) + k * width, list(rates.values()), width, label=f"trial {t}")
+    if groups > len(per) and human is not None:
+        shares = [human.get(k) or 0.0 for k in ("first", "second", "tie")]
+        ax.bar(np.arange(3) + len(per) * width, shares, width, label="humans", hatch="//")
     ax.set_xticks(np.arange(3) + 0.4 - width / 2, ["first", "second", "tie"])
     ax.axhline(0.5, color="grey", lw=0.8, ls="--")
     ax.set_ylabel("preference rate")
@@ -109,7 +121,13 @@ def _position(plt: Any, rows: list[ScoredRow], path: Path, title: str) -> Path:
     return _save(plt, fig, path)
 
 
-def _length(plt: Any, rows: list[ScoredRow], path: Path, title: str) -> Path:
+def _length(
+    plt: Any,
+    rows: list[ScoredRow],
+    path: Path,
+    title: str,
+    table: list[dict[str, Any]] | None = None,
+) -> Path:
     diffs = np.array([r.len_diff for r in rows], dtype=float)
     edges = np.unique(np.quantile(diffs, np.linspace(0, 1, 6)))
     bins = np.clip(np.searchsorted(edges, diffs, side="right") - 1, 0, max(len(edges) - 2, 0))
@@ -126,7 +144,11 @@ def _length(plt: Any, rows: list[ScoredRow], path: Path, title: str) -> Path:
         )
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
     ax.plot(xs, acc, "o-", label="accuracy")
-    ax.plot(xs, longer, "s--", label="prefers longer")
+    ax.plot(xs, longer, "s--", label="judge prefers longer")
+    human = [(b["len_diff"], b["human_prefers_longer"]) for b in table or []]
+    human = [(x, y) for x, y in human if y is not None]
+    if human:
+        ax.plot([x for x, _ in human], [y for _, y in human], "^:", label="humans prefer longer")
     ax.set_xlabel("words(response 1) − words(response 2)")
     ax.set_title(f"length bias: {title}", fontsize=9)
     ax.legend(fontsize=7)
@@ -184,4 +206,23 @@ def scaling_curves(runs: list[tuple[str, dict[str, Any]]], path: Path) -> Path:
         ax.grid(alpha=0.3)
     if any(label for label, _ in runs):
         axes[0].legend(fontsize=7)
+    return _save(plt, fig, path)
+
+
+def gain_plot(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Fig. 5 right: gain over the baseline against mean reasoning length, one point per run
+    and dataset."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.8, 3.6))
+    pts = [r for r in rows if r["gain"] is not None and r["reasoning_words"] is not None]
+    for run in sorted({r["run"] for r in pts}):
+        sel = [r for r in pts if r["run"] == run]
+        ax.scatter([r["reasoning_words"] for r in sel], [r["gain"] for r in sel], label=run)
+        for r in sel:
+            ax.annotate(r["dataset"], (r["reasoning_words"], r["gain"]), fontsize=6)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xlabel("mean reasoning length (words)")
+    ax.set_ylabel("gain over baseline")
+    if pts:
+        ax.legend(fontsize=7)
     return _save(plt, fig, path)

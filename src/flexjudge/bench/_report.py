@@ -71,6 +71,10 @@ def to_markdown(score: BenchScore, meta: dict[str, Any] | None = None) -> str:
         f"{c.get('correct', 0)} |",
         "",
     ]
+    if score.analyses:
+        from flexjudge.bench._reliability import analyses_markdown
+
+        out += analyses_markdown(score.analyses)
     if score.quirks:
         out += ["## reference quirks applied", "", *[f"- {q}" for q in score.quirks], ""]
     if score.notes:
@@ -194,7 +198,13 @@ def _category_table(dirs: Sequence[Path], runs: Sequence[dict[str, Any]]) -> str
 
 
 def write_comparison(
-    dirs: Sequence[Path], out: Path, md: str, table: list[dict[str, Any]], *, plots: bool = True
+    dirs: Sequence[Path],
+    out: Path,
+    md: str,
+    table: list[dict[str, Any]],
+    *,
+    plots: bool = True,
+    baseline: Path | None = None,
 ) -> dict[str, Path]:
     """``comparison.md``/``.json`` and, for runs with a ``scaling.json``, every run's curves on
     one figure (``scaling.png``) and their tables one after another (``scaling.md``)."""
@@ -221,4 +231,18 @@ def write_comparison(
 
             with contextlib.suppress(MissingDependencyError):
                 paths["scaling_png"] = scaling_curves(curves, out / "scaling.png")
+    if baseline is not None:
+        from flexjudge.bench._reliability import gain_markdown, gain_vs_reasoning
+
+        gains = gain_vs_reasoning(dirs, baseline)
+        paths["gain_md"] = out / "gain_vs_reasoning.md"
+        paths["gain_md"].write_text(gain_markdown(gains, baseline.name), encoding="utf-8")
+        paths["gain_json"] = out / "gain_vs_reasoning.json"
+        paths["gain_json"].write_text(json.dumps(gains, indent=2), encoding="utf-8")
+        if plots:
+            from flexjudge.bench._plots import gain_plot
+            from flexjudge.errors import MissingDependencyError
+
+            with contextlib.suppress(MissingDependencyError):
+                paths["gain_png"] = gain_plot(gains, out / "gain_vs_reasoning.png")
     return paths

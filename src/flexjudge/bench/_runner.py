@@ -13,6 +13,7 @@ from typing import Any
 from flexjudge.bench._core import BenchRecord, BenchScore, Prediction
 from flexjudge.bench._io import LoadConfig
 from flexjudge.bench._registry import Benchmark, get_benchmark
+from flexjudge.bench._reliability import analyses
 from flexjudge.bench._scaling import TASK_OF_FORMAT, Aggregation, at_point, samples_extra
 from flexjudge.errors import InputError
 from flexjudge.protocol import Mode, get_protocol, list_protocols
@@ -194,6 +195,7 @@ def run_benchmark(cfg: BenchRunConfig, judge: Any = None) -> BenchScore:
             f"`flexjudge bench score {bench.name} --split {split} --predictions {pred_path} "
             "--mode clean`"
         ) from exc
+    score.analyses = analyses(score, preds)
     meta = {
         "model": cfg.model,
         "backend": getattr(judge.backend, "name", cfg.backend),
@@ -281,6 +283,7 @@ def _score_file(
         known = ["flexjudge", *sorted(bench.formats)]
         raise InputError(f"{benchmark} reads formats {known}, not {fmt!r}", field="format")
     score = bench.evaluate(split, records, preds, mode)
+    score.analyses = analyses(score, preds)
     if fmt != "flexjudge":
         score.notes.append(f"scored from a {fmt!r} file with that format's own verdict rule")
     return score

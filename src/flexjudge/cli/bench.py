@@ -139,17 +139,27 @@ def bench_score(
 def bench_report(
     dirs: Annotated[list[Path], typer.Argument(help="Run folders (each with report.json).")],
     out: Annotated[Path | None, typer.Option(help="Write comparison.md/.json here.")] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(help="A baseline run: gain per dataset vs mean reasoning length."),
+    ] = None,
 ) -> None:
     """Compare several runs side by side (Markdown table on stderr, JSON on stdout).  With
     --out: comparison.md/.json, and for runs made with --votes/--budget-forcing the scaling
-    curves (scaling.png, bootstrap CIs) and their tables (scaling.md)."""
+    curves (scaling.png, bootstrap CIs) and their tables (scaling.md); with --baseline RUN
+    the gain over it per dataset against mean reasoning length (gain_vs_reasoning.*)."""
     from flexjudge.bench._report import compare_runs
 
     md, table = compare_runs(dirs)
+    if baseline is not None:
+        from flexjudge.bench._reliability import gain_markdown, gain_vs_reasoning
+
+        gains = gain_vs_reasoning(dirs, baseline)
+        md += "\n" + gain_markdown(gains, baseline.name)
     if out is not None:
         from flexjudge.bench._report import write_comparison
 
-        write_comparison(dirs, out, md, table)
+        write_comparison(dirs, out, md, table, baseline=baseline)
     typer.echo(md, err=True)
     typer.echo(json.dumps({"runs": table}))
 
