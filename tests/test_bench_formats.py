@@ -228,3 +228,32 @@ def test_mllm_judge_github_json_still_loads(tmp_path: Path) -> None:
     path.write_text("\ufeff" + json.dumps(row) + "\n", encoding="utf-8")  # a BOM is accepted
     recs = get_benchmark("mllm-judge").load(LoadConfig("pair", path))
     assert recs[0].error is None and recs[0].gold == "A"
+
+
+def test_nisqa_table_with_audio_bytes_and_arrays_is_judged(tmp_path: Path) -> None:
+    from flexjudge.testing import write_test_wav
+
+    wav = write_test_wav(tmp_path / "a.wav", seconds=0.2)
+    rows = [
+        {"audio": {"bytes": Path(wav).read_bytes(), "path": "a.wav"}, "mos": 3.5, "set": "FOR"},
+        {
+            "audio": {"array": [0.0, 0.1, -0.1] * 1000, "sampling_rate": 16000, "path": None},
+            "mos": 2.0,
+            "set": "FOR",
+        },
+        {"audio": {"array": [0.0], "sampling_rate": None, "path": None}, "mos": 1.0},
+    ]
+    for r in rows:  # one schema for every row (pyarrow infers a single struct type)
+        r["audio"] = {"bytes": None, "path": None, "array": None, "sampling_rate": None} | r[
+            "audio"
+        ]
+    data = _parquet(tmp_path / "nisqa.parquet", rows)
+    backend = MockBackend(family="qwen2_5_omni")
+    score = run_benchmark(
+        BenchRunConfig("nisqa", "mock", tmp_path / "run", data=data, plots=False),
+        judge=Judge(backend),
+    )
+    assert score.counts["records"] == 3 and score.counts["errors"] == 1
+    bad = next(r for r in score.rows if r.error)
+    assert "nisqa.parquet[2]" in str(bad.error) and "sampling_rate" in str(bad.error)
+    assert len(backend.calls) == 2 and all(c.audios for c in backend.calls)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from flexjudge.bench._audio import evaluate_audio
 from flexjudge.bench._core import BenchRecord, BenchScore, Prediction
-from flexjudge.bench._io import LoadConfig, read_csv_rows
+from flexjudge.bench._formats import is_tabular_dir, media_cell, sniff
+from flexjudge.bench._io import LoadConfig, need, read_csv_rows, read_records
 from flexjudge.bench._registry import Benchmark, register_benchmark
 from flexjudge.errors import InputError
 from flexjudge.protocol import Mode
@@ -23,9 +24,13 @@ def _set_name(path: Path) -> str:
 
 def load(cfg: LoadConfig) -> list[BenchRecord]:
     """``--data``: a NISQA ``*_file.csv`` (columns ``filepath_deg``, ``mos``; paths relative to
-    the CSV's folder) or a folder searched for ``NISQA_TEST_*/*_file.csv``."""
+    the CSV's folder), a folder searched for ``NISQA_TEST_*/*_file.csv``, or a table in the
+    HF layout (parquet/arrow file or ``datasets`` folder) with an ``audio`` column
+    (``{bytes, path}``, ``{array, sampling_rate}`` or a path), ``mos`` and optionally ``set``."""
     if cfg.data is None:
         raise InputError("NISQA is read from local files; pass --data", field="data")
+    if (cfg.data.is_file() and sniff(cfg.data)) or is_tabular_dir(cfg.data):
+        return _load_table(cfg, cfg.data)
     files = sorted(cfg.data.glob("**/*_file.csv")) if cfg.data.is_dir() else [cfg.data]
     if not files:
         raise InputError(f"no NISQA *_file.csv under {cfg.data}", field="data")
@@ -55,6 +60,32 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
                 out.append(BenchRecord(where, None, {"set": _set_name(path)}, error=str(exc)))
             if cfg.limit is not None and len(out) >= cfg.limit:
                 return out
+    return out
+
+
+def _load_table(cfg: LoadConfig, data: Path) -> list[BenchRecord]:
+    root = cfg.media_root or (data if data.is_dir() else data.parent)
+    out: list[BenchRecord] = []
+    for where, row in read_records(data, "test"):
+        try:
+            key = "audio" if isinstance(row, dict) and "audio" in row else "filepath_deg"
+            audio = media_cell(
+                need(row, key, where), root=root, media_root=cfg.media_root, where=where, field=key
+            )
+            mos = need(row, "mos", where, int, float, str)
+            try:
+                gold = float(mos)
+            except ValueError:
+                raise InputError(
+                    f"mos {mos!r} is not a number", record=where, field="mos"
+                ) from None
+            test_set = str(row.get("set") or _set_name(data))
+            rid = str(row.get("id") or row.get("filepath_deg") or where)
+            out.append(BenchRecord(f"{test_set}/{rid}", gold, {"set": test_set}, audios=[audio]))
+        except InputError as exc:
+            out.append(BenchRecord(where, None, {"set": _set_name(data)}, error=str(exc)))
+        if cfg.limit is not None and len(out) >= cfg.limit:
+            break
     return out
 
 
