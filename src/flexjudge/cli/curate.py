@@ -119,7 +119,13 @@ def select_command(
     generations: Annotated[
         list[Path] | None, typer.Option(help="Generation files in seed order.")
     ] = None,
-    agreement: Annotated[str, typer.Option(help="exact (reference) | direction.")] = "exact",
+    agreement: Annotated[
+        str, typer.Option(help="exact (reference) | direction | none (no filter).")
+    ] = "exact",
+    selection: Annotated[
+        str,
+        typer.Option(help="Which trace wins: longest (paper) | shortest | random (ablations)."),
+    ] = "longest",
     n_single: Annotated[int, typer.Option()] = 500,
     single_min_tokens: Annotated[int, typer.Option()] = 375,
     n_pair: Annotated[int, typer.Option()] = 500,
@@ -179,6 +185,7 @@ def select_command(
             return
         cfg = SelectConfig(
             agreement=agreement,  # type: ignore[arg-type]
+            selection=selection,  # type: ignore[arg-type]
             n_single=n_single,
             single_min_tokens=single_min_tokens,
             n_pair=n_pair,

@@ -8,8 +8,8 @@ from typing import Literal
 
 from flexjudge.curate._records import CurateRecord
 
-AgreementMode = Literal["exact", "direction"]
-AGREEMENT_MODES: tuple[AgreementMode, ...] = ("exact", "direction")
+AgreementMode = Literal["exact", "direction", "none"]
+AGREEMENT_MODES: tuple[AgreementMode, ...] = ("exact", "direction", "none")
 
 #: the reference pattern: integer answers only, ``findall`` (decimals and spaces never match)
 ANSWER_INT = re.compile(r"<answer>(\d+)</answer>")
@@ -47,12 +47,15 @@ def check_agreement(
     float reference such as 7.5 never matches and 8.0 matches 8 [Q24]; extra tags beyond
     the second are ignored.  ``direction``: keep iff the preference implied by the first two
     scores equals the reference label (JudgeLM: from its scores; PandaLM: annotators'
-    majority).
+    majority).  ``none`` (the unfiltered baseline of the paper's Fig. 2a): keep every
+    generation with two scores, whatever the reference says.
     """
     scores = teacher_scores(text)
     if len(scores) < 2:
         return None, Rejection.FEWER_THAN_TWO
     pair = (scores[0], scores[1])
+    if mode == "none":
+        return pair, None
     if mode == "exact":
         if record.reference_scores is None:
             return None, Rejection.NO_REFERENCE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 from flexjudge._util.optional import require
 from flexjudge.curate._agreement import AGREEMENT_MODES, AgreementMode
@@ -13,13 +13,19 @@ from flexjudge.curate._records import InputFormat
 from flexjudge.errors import InputError
 from flexjudge.protocol import MODES, Mode
 
+Selection = Literal["longest", "shortest", "random"]
+SELECTIONS: tuple[Selection, ...] = ("longest", "shortest", "random")
+
 
 @dataclass(frozen=True)
 class SelectConfig:
     """Settings of ``flexjudge curate select``; defaults give the paper's 500 + 500 mix.
 
-    * ``agreement``: ``exact`` (reference: both scores equal the reference) or
-      ``direction`` (same preference as the reference label).
+    * ``agreement``: ``exact`` (reference: both scores equal the reference),
+      ``direction`` (same preference as the reference label) or ``none`` (no filter).
+    * ``selection``: which kept trace wins, per prompt and in the final pools: ``longest``
+      (the paper), ``shortest`` (the low-quality baseline of Fig. 2a) or ``random``
+      (``seed``-ed, the random baseline); ties as for ``longest``.
     * ``n_single`` single-score samples from traces whose Assistant-1 reasoning has more than
       ``single_min_tokens`` tokens (longest first).
     * ``n_pair`` pairwise samples, longest trace first, among rows whose two answers together
@@ -41,6 +47,7 @@ class SelectConfig:
     """
 
     agreement: AgreementMode = "exact"
+    selection: Selection = "longest"
     n_single: int = 500
     single_min_tokens: int = 375
     n_pair: int = 500
@@ -74,6 +81,11 @@ class SelectConfig:
             raise InputError(
                 f"agreement must be one of {AGREEMENT_MODES}, got {self.agreement!r}",
                 field="agreement",
+            )
+        if self.selection not in SELECTIONS:
+            raise InputError(
+                f"selection must be one of {SELECTIONS}, got {self.selection!r}",
+                field="selection",
             )
         for name in ("n_single", "n_pair", "single_min_tokens", "pair_min_answer_tokens"):
             if getattr(self, name) < 0:

@@ -112,14 +112,27 @@ class TopK:
         return [c for _, _, c in sorted(self.heap, key=lambda e: e[:2], reverse=True)]
 
 
-def single_key(c: Candidate) -> tuple[int, ...]:
-    """Longest Assistant-1 reasoning first; ties: earlier row, then earlier seed file."""
-    return (c.a1_tokens, -c.line, -c.seed_order)
+def preference(cfg: SelectConfig, tokens: int, line: int, order: int) -> int:
+    """The first element of every rank and pool key (larger wins) under ``cfg.selection``:
+    the token count (``longest``), its negation (``shortest``) or a ``seed``-ed hash of the
+    generation's row and file (``random``)."""
+    if cfg.selection == "longest":
+        return tokens
+    if cfg.selection == "shortest":
+        return -tokens
+    h = hashlib.blake2b(f"{cfg.seed}:{line}:{order}".encode(), digest_size=8).digest()
+    return int.from_bytes(h, "big") >> 1
 
 
-def pair_key(c: Candidate) -> tuple[int, ...]:
-    """Longest trace first; ties: earlier row, then earlier seed file."""
-    return (c.tokens, -c.line, -c.seed_order)
+def single_key(c: Candidate, cfg: SelectConfig) -> tuple[int, ...]:
+    """Longest (per ``cfg.selection``) Assistant-1 reasoning first; ties: earlier row, then
+    earlier seed file."""
+    return (preference(cfg, c.a1_tokens, c.line, c.seed_order), -c.line, -c.seed_order)
+
+
+def pair_key(c: Candidate, cfg: SelectConfig) -> tuple[int, ...]:
+    """Longest (per ``cfg.selection``) trace first; ties: earlier row, then earlier seed file."""
+    return (preference(cfg, c.tokens, c.line, c.seed_order), -c.line, -c.seed_order)
 
 
 @dataclass
@@ -149,8 +162,8 @@ class ScanPart:
     inexact: bool
 
 
-def candidate_rank(c: Candidate) -> Rank:
-    return (c.tokens, -c.seed_order, -c.line)
+def candidate_rank(c: Candidate, cfg: SelectConfig) -> Rank:
+    return (preference(cfg, c.tokens, c.line, c.seed_order), -c.seed_order, -c.line)
 
 
 def _lockstep(
@@ -235,14 +248,15 @@ def scan_part(
             stats.kept_by_file[order] += 1
             # aligned files share the row's prompt: settle the row's winner first, so only
             # duplicates across rows ever displace a pooled candidate
-            rank2 = (gen.num_tokens, -order)
+            assert isinstance(record, CurateRecord)
+            rank2 = (preference(cfg, gen.num_tokens, record.index, order), -order)
             held = line_best.get(gen.prompt)
             if held is None or rank2 > held[0]:
                 line_best[gen.prompt] = (rank2, order, gen, scores)
         for prompt, (_, order, gen, scores) in line_best.items():
             assert isinstance(record, CurateRecord)
             digest = _digest(prompt)
-            rank = (gen.num_tokens, -order, -record.index)
+            rank = (preference(cfg, gen.num_tokens, record.index, order), -order, -record.index)
             if final_best is not None:
                 if final_best[digest] == rank:
                     _consider(pools, digest, order, record, gen, scores, counter, cfg)
@@ -306,14 +320,16 @@ def _consider(
     if trace is None or len(trace.scores) != 2 or not all(1 <= s <= 10 for s in trace.scores):
         return False, False, False
     line = record.index
+    # the token bounds below prune only when longer wins; other selections see every trace
+    pruned = cfg.selection == "longest"
     pair_rank = (gen.num_tokens, -line, -order)
     answers = -1
-    if pools.pair.accepts(pair_rank):
+    if not pruned or pools.pair.accepts(pair_rank):
         answers = counter.text(record.answer1) + counter.text(record.answer2)
     upper = (gen.num_tokens, -line, -order)
     part: str | None = None
     a1_tokens = 0
-    if counter.exact:
+    if counter.exact or not pruned:
         part = first_answer_reasoning(trace.reasoning)
     elif pools.single.accepts(upper):
         # once the part's end is bounded (it ends before the first mention of the second
@@ -331,7 +347,7 @@ def _consider(
     single_ok = part is not None and a1_tokens > cfg.single_min_tokens
     pair_ok = answers > cfg.pair_min_answer_tokens
     if single_ok:
-        pools.single.offer(single_key(cand), cand)
+        pools.single.offer(single_key(cand, cfg), cand)
     if pair_ok:
-        pools.pair.offer(pair_key(cand), cand)
+        pools.pair.offer(pair_key(cand, cfg), cand)
     return True, single_ok, pair_ok

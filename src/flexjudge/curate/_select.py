@@ -29,6 +29,7 @@ from flexjudge.errors import InputError
 
 _CLI_FLAGS = {
     "agreement": "--agreement",
+    "selection": "--selection",
     "n_single": "--n-single",
     "single_min_tokens": "--single-min-tokens",
     "n_pair": "--n-pair",

@@ -115,8 +115,8 @@ def merge_parts(
             (part.pools.pair, pools.pair, pair_key),
         ):
             for _, digest, cand in source.heap:
-                if best[digest] == candidate_rank(cand):
-                    target.offer(key(cand), cand)
+                if best[digest] == candidate_rank(cand, cfg):
+                    target.offer(key(cand, cfg), cand)
                 elif source.evicted:
                     inexact = True
             target.evicted = target.evicted or source.evicted
