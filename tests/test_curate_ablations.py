@@ -95,3 +95,18 @@ def test_cli_flags_and_bad_values(tmp_path: Path) -> None:
     assert len(out.read_text().splitlines()) == 4
     with pytest.raises(InputError, match="selection"):
         SelectConfig(selection="median")  # type: ignore[arg-type]
+
+
+def test_train_result_reports_the_initial_loss(tmp_path: Path) -> None:
+    """Fig. 2c compares the initial loss: it is in train_result.json and reads back."""
+    from flexjudge.train import TrainResult
+
+    result = TrainResult(
+        *("out", "qwen2_5_vl", "sft", 1, 3, 6, 0, 100),
+        [(1, 2.5), (2, 2.0), (3, 1.5)],
+        *(1.0, 100.0, "log.jsonl", None, [], False, None),
+    )
+    path = tmp_path / "train_result.json"
+    path.write_text(result.to_json())
+    assert json.loads(path.read_text())["initial_loss"] == 2.5
+    assert TrainResult.from_file(path) == result

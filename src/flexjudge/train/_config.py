@@ -206,7 +206,10 @@ class TrainResult:
         return self.losses[-1][1] if self.losses else None
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=2)
+        """The result as JSON, with ``initial_loss``: the first logged loss, computed on the
+        first batches before any update (with ``logging_steps=1``), which is what the paper's
+        Fig. 2c compares across curated sets."""
+        return json.dumps({**dataclasses.asdict(self), "initial_loss": self.first_loss}, indent=2)
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainResult:
@@ -217,4 +220,5 @@ class TrainResult:
         except (OSError, json.JSONDecodeError) as exc:
             raise InputError(f"cannot read training result {p}: {exc}", field="output") from exc
         data["losses"] = [(int(s), float(v)) for s, v in data["losses"]]
+        data.pop("initial_loss", None)  # derived from losses
         return cls(**data)
