@@ -110,3 +110,41 @@ def test_train_result_reports_the_initial_loss(tmp_path: Path) -> None:
     path.write_text(result.to_json())
     assert json.loads(path.read_text())["initial_loss"] == 2.5
     assert TrainResult.from_file(path) == result
+
+
+def test_nested_subsets_in_one_pass(tmp_path: Path) -> None:
+    from flexjudge.curate._scan import ScanStats
+    from flexjudge.curate._select import Sample, SelectReport, nested_subset
+
+    def sample(fmt: str, i: int) -> Sample:
+        return Sample("p", f"{fmt}{i}", "s", "u", fmt, 10, (6, 4), i, str(i), 0, 100 - i)
+
+    samples = [sample("single", i) for i in range(5)] + [sample("pair", i) for i in range(5)]
+    report = SelectReport(
+        ScanStats(), samples, {"single": 5, "pair": 5}, {"single": 0, "pair": 0}, False,
+        config=SelectConfig(n_single=5, n_pair=5),
+    )  # fmt: skip
+    subs = {n: [s.text for s in nested_subset(report, n).samples] for n in range(11)}
+    assert subs[4] == ["single0", "single1", "pair0", "pair1"]
+    assert subs[5] == ["single0", "single1", "pair0", "pair1", "pair2"]
+    for n in range(10):
+        assert set(subs[n]) <= set(subs[n + 1]) and len(subs[n]) == n  # nested
+    assert nested_subset(report, 12).shortfall == {"single": 1, "pair": 1}
+
+    inp, gens = _files(tmp_path, LENGTHS)
+    out = tmp_path / "train.jsonl"
+    res = CliRunner().invoke(
+        app,
+        [
+            *("curate", "select", "--input", str(inp), "--out", str(out)),
+            *(x for g in gens for x in ("--generations", str(g))),
+            *("--n-single", "0", "--pair-min-answer-tokens", "0", "--no-plot"),
+            *("--subsets", "1,3"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    full = out.read_text().splitlines()
+    one = (tmp_path / "train.1.jsonl").read_text().splitlines()
+    three = (tmp_path / "train.3.jsonl").read_text().splitlines()
+    assert one == full[:1] and three == full[:3]
+    assert (tmp_path / "train.3.card.md").is_file()

@@ -160,6 +160,10 @@ def select_command(
             "up') | linear (1 + (s-1)*4/9 to one decimal)."
         ),
     ] = "ceil-half",
+    subsets: Annotated[
+        str | None,
+        typer.Option(help="Also write nested subsets of these sizes, e.g. 250,500,1000."),
+    ] = None,
 ) -> None:
     """Agreement filter, longest trace per prompt, then the 500 single + 500 pair policy.
 
@@ -200,8 +204,15 @@ def select_command(
             mode=mode,  # type: ignore[arg-type]
             rescale=rescale,  # type: ignore[arg-type]
         )
+        sizes = [int(x) for x in subsets.split(",") if x.strip()] if subsets else []
         report = select(input_path, files, cfg)
         write_outputs(report, out, plot=not no_plot)
+        if sizes:
+            from flexjudge.curate._select import write_subsets
+
+            report.outputs["subsets"] = ",".join(
+                written["train"] for written in write_subsets(report, out, sizes).values()
+            )
     except (FlexJudgeError, ValueError, OSError) as exc:
         _fail(str(exc))
         return
