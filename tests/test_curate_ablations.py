@@ -114,7 +114,8 @@ def test_train_result_reports_the_initial_loss(tmp_path: Path) -> None:
 
 def test_nested_subsets_in_one_pass(tmp_path: Path) -> None:
     from flexjudge.curate._scan import ScanStats
-    from flexjudge.curate._select import Sample, SelectReport, nested_subset
+    from flexjudge.curate._select import Sample, SelectReport
+    from flexjudge.curate._subsets import nested_subset
 
     def sample(fmt: str, i: int) -> Sample:
         return Sample("p", f"{fmt}{i}", "s", "u", fmt, 10, (6, 4), i, str(i), 0, 100 - i)

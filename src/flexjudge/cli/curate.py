@@ -208,7 +208,7 @@ def select_command(
         report = select(input_path, files, cfg)
         write_outputs(report, out, plot=not no_plot)
         if sizes:
-            from flexjudge.curate._select import write_subsets
+            from flexjudge.curate._subsets import write_subsets
 
             report.outputs["subsets"] = ",".join(
                 written["train"] for written in write_subsets(report, out, sizes).values()

@@ -6,7 +6,7 @@ import json
 import random
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -361,44 +361,4 @@ def write_outputs(
     cmd = command if command is not None else report.equivalent_command(out)
     written.update(write_card(report, out.with_name(f"{stem}.card.md"), cmd, plot=plot))
     report.outputs = written
-    return written
-
-
-def nested_subset(report: SelectReport, n: int) -> SelectReport:
-    """The first ``n`` samples of ``report`` in the policy's order (best single-score and
-    pairwise samples first, split as ``n_single : n_pair``), every sample exactly as in the
-    full set (text, 1–5 rescale).  Subsets for growing ``n`` are nested (Fig. 2b)."""
-    if n < 0:
-        raise InputError("a subset size must be >= 0", field="subsets")
-    cfg = report.config
-    singles = [s for s in report.samples if s.format == "single"]
-    pairs = [s for s in report.samples if s.format == "pair"]
-    total = cfg.n_single + cfg.n_pair
-    want_single = n * cfg.n_single // total if total else 0
-    want = {"single": want_single, "pair": n - want_single}
-    chosen = singles[:want_single] + pairs[: n - want_single]
-    have = {"single": min(len(singles), want_single), "pair": min(len(pairs), n - want_single)}
-    return replace(
-        report,
-        samples=chosen,
-        requested=want,
-        shortfall={k: want[k] - have[k] for k in want},
-        outputs={},
-    )
-
-
-def write_subsets(
-    report: SelectReport, out_path: str | Path, sizes: Sequence[int], *, plot: bool = False
-) -> dict[int, dict[str, str]]:
-    """:func:`write_outputs` for each nested subset, as ``{stem}.{n}.jsonl`` beside
-    ``out_path`` (one selection pass for every size)."""
-    out = Path(out_path)
-    stem = out.name.removesuffix(".jsonl")
-    written = {}
-    for n in sorted(set(sizes)):
-        sub = nested_subset(report, n)
-        command = f"{report.equivalent_command(out)}  # nested subset: the first {n} samples"
-        written[n] = write_outputs(
-            sub, out.with_name(f"{stem}.{n}.jsonl"), command=command, plot=plot
-        )
     return written
