@@ -152,3 +152,20 @@ def test_prediction_verdict_round_trips() -> None:
     back = Prediction.from_dict(json.loads(json.dumps(p.to_dict())))
     assert back.verdict is not None and back.verdict.preference == "A"
     assert back.parse(get_protocol("pandalm"), "clean", 2).preference == "A"
+
+
+def test_rescoring_rederives_the_aggregate_from_the_samples(tmp_path: Path) -> None:
+    """`bench score` re-parses: a stored aggregate is never trusted over the samples."""
+    data = _pandalm(tmp_path)
+    run_benchmark(
+        _cfg(tmp_path, "k3", data, votes=3, plots=False), Judge(MockBackend(responder=_responder))
+    )
+    path = tmp_path / "k3" / "predictions.jsonl"
+    rows = [json.loads(x) for x in path.read_text().splitlines()]
+    for r in rows:  # forge the stored aggregate: every item "B"
+        r["verdict"]["preference"] = "B"
+        r["verdict"]["scores"] = [1.0, 9.0]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for mode in ("clean", "reference"):
+        again = score_file("pandalm", "test", path, "flexjudge", mode, LoadConfig("test", data))
+        assert again.metrics["accuracy"] == 1.0, mode

@@ -6,7 +6,7 @@ import gc
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,13 @@ from flexjudge.bench._core import BenchRecord, BenchScore, Prediction
 from flexjudge.bench._io import LoadConfig
 from flexjudge.bench._registry import Benchmark, get_benchmark
 from flexjudge.bench._reliability import analyses
-from flexjudge.bench._scaling import TASK_OF_FORMAT, Aggregation, at_point, samples_extra
+from flexjudge.bench._scaling import (
+    TASK_OF_FORMAT,
+    Aggregation,
+    at_point,
+    rescored,
+    samples_extra,
+)
 from flexjudge.errors import InputError
 from flexjudge.protocol import Mode, get_protocol, list_protocols
 from flexjudge.store import NamespacedStore, ResultStore
@@ -183,7 +189,7 @@ def run_benchmark(cfg: BenchRunConfig, judge: Any = None) -> BenchScore:
                     cfg.mode,
                     agg,
                 )
-                pred = replace(head, extra={"samples": samples})
+                pred = replace(head, extra={"samples": samples, "aggregation": asdict(agg)})
             preds.append(pred)
     pred_path = cfg.out / "predictions.jsonl"
     write_predictions(pred_path, preds)
@@ -274,7 +280,8 @@ def _score_file(
     split = bench.check_split(split)
     load_cfg = cfg or LoadConfig(split)
     if fmt == "flexjudge":
-        preds = read_predictions(predictions)
+        protocol = get_protocol(bench.protocols[split])
+        preds = [rescored(p, protocol, mode) for p in read_predictions(predictions)]
         have = {p.id for p in preds}
         records = [r for r in bench.load(load_cfg) if r.id in have]
     elif fmt in bench.formats:

@@ -107,6 +107,17 @@ def at_point(
     return replace(base, verdict=verdict)
 
 
+def rescored(p: Prediction, protocol: Protocol, mode: Mode) -> Prediction:
+    """A stored prediction of a votes/rounds run re-derived from its samples in ``mode`` (its
+    stored ``verdict`` was aggregated in the run's mode); others are returned as they are."""
+    kept: list[dict[str, Any]] = p.extra.get("samples") or []
+    if not kept:
+        return p
+    agg = Aggregation(**p.extra.get("aggregation", {}))
+    rounds = max(len(s["rounds"]) for s in kept) - 1
+    return replace(at_point(p, len(kept), rounds, protocol, mode, agg), extra=p.extra)
+
+
 def headline_metric(score: BenchScore) -> str:
     """The metric a curve plots: the first one with a bootstrap CI, else the first one."""
     for key in score.metrics:
