@@ -201,9 +201,12 @@ def scaling_curves(runs: list[tuple[str, dict[str, Any]]], path: Path) -> Path:
     metric = runs[0][1]["metric"] if runs else ""
     axes[0].set_xlabel("votes (majority of the first k samples)")
     axes[1].set_xlabel('budget-forcing rounds ("Wait")')
+    from matplotlib.ticker import MaxNLocator
+
     for ax in axes:
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if any(label for label, _ in runs):
         axes[0].legend(fontsize=7)
     return _save(plt, fig, path)
