@@ -79,6 +79,9 @@ class GenerationRequest:
     videos: list[np.ndarray] = field(default_factory=list)
     audios: list[np.ndarray] = field(default_factory=list)
     video_fps: list[float] = field(default_factory=list)
+    #: ``flexjudge.media.MoleculeGraph`` objects matched, in order, to the prompt's runs of
+    #: ``<mol>`` tokens (only molecular-encoder backends take them)
+    molecules: list[Any] = field(default_factory=list)
 
     def media_counts(self) -> tuple[int, int, int]:
         return len(self.images), len(self.videos), len(self.audios)
@@ -112,6 +115,9 @@ class Backend(abc.ABC):
     name: str = "abstract"
     #: whether a prompt may end inside the assistant turn and be continued (budget forcing)
     supports_continuation: bool = True
+    #: the molecule view this backend consumes natively (``"graph"`` for molecular-encoder
+    #: backends); ``None`` lets the judge pick by model family
+    molecule_view: str | None = None
 
     def __init__(self, model_id: str, family: ModelFamily = "qwen2_5_vl") -> None:
         self.model_id = model_id

@@ -246,6 +246,8 @@ class TransformersBackend(Backend):
             results[i] = completions
 
     def _check_media(self, request: GenerationRequest) -> str | None:
+        if request.molecules:
+            return "this backend takes no molecule graphs; use the image or text view"
         counts = request.media_counts()
         placeholders = _PLACEHOLDERS.get(self.family)
         if placeholders is None:

@@ -94,6 +94,7 @@ def _single(
     backend: str,
     base_url: str | None,
     options: dict[str, Any],
+    molecules: list[str] | None = None,
 ) -> None:
     from flexjudge.judge.types import JudgeItem
 
@@ -106,6 +107,7 @@ def _single(
             images=[str(p) for p in images],
             videos=[str(p) for p in videos],
             audios=[str(p) for p in audios],
+            molecules=list(molecules or []),
             protocol=options["protocol"],
         )
         result = judge.run([item])[0]
@@ -125,6 +127,13 @@ def _make_command(kind: str) -> None:
         image: Annotated[list[Path] | None, typer.Option(help="Image file; repeat.")] = None,
         video: Annotated[list[Path] | None, typer.Option(help="Video file; repeat.")] = None,
         audio: Annotated[list[Path] | None, typer.Option(help="Audio file; repeat.")] = None,
+        molecule: Annotated[
+            list[str] | None,
+            typer.Option(help="Molecule: SMILES or a .smi/.mol/.sdf file; repeat."),
+        ] = None,
+        molecule_view: Annotated[
+            str, typer.Option(help="How molecules are shown: auto | image | text | graph.")
+        ] = "auto",
         protocol: ProtocolOpt = None,
         mode: ModeOpt = "clean",
         backend: BackendOpt = "transformers",
@@ -156,6 +165,7 @@ def _make_command(kind: str) -> None:
             max_tokens=max_tokens,
             criteria=criteria,
         )
+        options["molecule_view"] = molecule_view
         _single(
             kind,
             model,
@@ -167,6 +177,7 @@ def _make_command(kind: str) -> None:
             backend,
             base_url,
             options,
+            list(molecule or []),
         )
 
     command.__doc__ = {
@@ -201,6 +212,9 @@ def judge_run(
     max_tokens: Annotated[int | None, typer.Option()] = None,
     criteria: Annotated[str | None, typer.Option()] = None,
     batch_size: Annotated[int, typer.Option(help="Items per backend call.")] = 16,
+    molecule_view: Annotated[
+        str, typer.Option(help="How molecules are shown: auto | image | text | graph.")
+    ] = "auto",
     store: Annotated[Path | None, typer.Option(help="SQLite result store (resume).")] = None,
     ray: Annotated[bool, typer.Option("--ray", help="Shard items over Ray workers.")] = False,
     num_workers: Annotated[int, typer.Option(help="Ray workers.")] = 2,
@@ -223,6 +237,7 @@ def judge_run(
         criteria=criteria,
     )
     options["batch_size"] = batch_size
+    options["molecule_view"] = molecule_view
     try:
         summary = run_items_file(
             model=model,

@@ -11,6 +11,7 @@ from flexjudge.protocol import Mode
 Order = Literal["fixed", "random"]
 #: the verdict of a budget-forced sample: its last round's, or every round voting
 BudgetFinal = Literal["last", "vote"]
+MoleculeViewOption = Literal["auto", "image", "text", "graph"]
 
 
 @dataclass
@@ -36,6 +37,10 @@ class JudgeConfig:
     rank_aggregate: RankAggregate = "borda"
     swap_policy: SwapPolicy = "tie"
     batch_size: int = 64
+    #: how molecules are shown: ``"image"`` (depiction), ``"text"`` (SMILES + descriptor card),
+    #: ``"graph"`` (tensors for a molecular-encoder backend); ``"auto"``: the backend's own
+    #: view, else ``image`` for vision-language judges and ``text`` for the others
+    molecule_view: MoleculeViewOption = "auto"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -53,3 +58,5 @@ class JudgeConfig:
             raise ValueError("budget_tokens must be >= 1")
         if self.batch_size < 1:
             raise ValueError("batch_size must be >= 1")
+        if self.molecule_view not in ("auto", "image", "text", "graph"):
+            raise ValueError("molecule_view must be 'auto', 'image', 'text' or 'graph'")

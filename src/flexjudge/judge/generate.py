@@ -37,6 +37,7 @@ def build_request(
         videos=m.videos,
         audios=m.audios,
         video_fps=m.video_fps,
+        molecules=m.molecules,
     )
 
 

@@ -196,7 +196,15 @@ class Judge:
         return cached[1]
 
     def _plan(self, index: int, item: JudgeItem, cfg: JudgeConfig, draw: float) -> Plan:
-        return plan_item(index, item, cfg, draw, self.backend.family, self._fingerprint())
+        return plan_item(
+            index,
+            item,
+            cfg,
+            draw,
+            self.backend.family,
+            self._fingerprint(),
+            molecule_view=self.backend.molecule_view,
+        )
 
     def _judge_chunk(
         self,
@@ -281,7 +289,8 @@ def _override(cfg: JudgeConfig, overrides: dict[str, Any]) -> JudgeConfig:
     return replace(cfg, **overrides) if overrides else cfg
 
 
-_ITEM_KEYS = ("id", "images", "videos", "audios", "protocol", "fields")
+_ITEM_KEYS = ("id", "images", "videos", "audios", "molecules", "protocol", "fields")
+_LIST_KEYS = ("images", "videos", "audios", "molecules")
 
 
 def _item_kw(kw: dict[str, Any]) -> dict[str, Any]:
@@ -289,7 +298,7 @@ def _item_kw(kw: dict[str, Any]) -> dict[str, Any]:
     for key in _ITEM_KEYS:
         if key in kw:
             value = kw.pop(key)
-            out[key] = list(value) if key in ("images", "videos", "audios") else value
+            out[key] = list(value) if key in _LIST_KEYS else value
     return out
 
 

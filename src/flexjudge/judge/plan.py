@@ -8,20 +8,26 @@ prompt rendering and hashing, not image or audio decoding.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from flexjudge.backends import SamplingParams
-from flexjudge.errors import ProtocolError
+from flexjudge.errors import InputError, ProtocolError
 from flexjudge.judge.config import JudgeConfig
 from flexjudge.judge.keys import item_key
 from flexjudge.judge.prepare import (
     ItemMedia,
     PreparedMedia,
     load_media,
+    molecule_slots,
     prepare_media,
     reorder_media,
+    resolve_molecule_view,
 )
 from flexjudge.judge.types import JudgeItem, Sample, Task
 from flexjudge.protocol import Format, Mode, PromptInputs, Protocol, protocol_for
+
+if TYPE_CHECKING:
+    from flexjudge.media import MoleculePrep
 
 
 @dataclass
@@ -45,11 +51,19 @@ class Plan:
 
 
 def plan_item(
-    index: int, item: JudgeItem, cfg: JudgeConfig, draw: float, family: str, fingerprint: str
+    index: int,
+    item: JudgeItem,
+    cfg: JudgeConfig,
+    draw: float,
+    family: str,
+    fingerprint: str,
+    *,
+    molecule_view: str | None = None,
 ) -> Plan:
     """Render an item's prompts (one per presentation order), hash its media and compute
     its store key, decoding no media.  Raises :class:`InputError`/:class:`ProtocolError`
-    naming the record and field when the item does not fit its protocol or backend."""
+    naming the record and field when the item does not fit its protocol or backend.
+    ``molecule_view`` is the backend's own molecule view (``"graph"`` for encoder LMs)."""
     task = item.resolved_task()
     protocol = protocol_for(task, item.protocol or cfg.protocol)
     record = item.id if item.id is not None else str(index)
@@ -58,11 +72,28 @@ def plan_item(
             f"protocol {protocol.name!r} needs a {'/'.join(protocol.families)} "
             f"model; this backend serves {family}"
         )
-    media = load_media(item.images, item.videos, item.audios, record=record)
+    if protocol.fixed_question and item.question:
+        raise InputError(
+            f"{protocol.name} asks its own fixed question and would ignore this one; "
+            "pass no question",
+            record=record,
+            field="question",
+        )
+    mol_prep = _molecule_prep(item, cfg, protocol, family, molecule_view)
+    media = load_media(
+        item.images,
+        item.videos,
+        item.audios,
+        record=record,
+        molecules=item.molecules,
+        molecule_prep=mol_prep,
+    )
+    slots = molecule_slots(media, record=record)
+    n_images = len(media.images) + media.n_molecule_images
     counts = PromptInputs(
         item.question,
         item.responses,
-        n_images=len(media.images),
+        n_images=n_images,
         n_videos=len(media.videos),
         n_audios=len(media.audios),
     )
@@ -81,11 +112,12 @@ def plan_item(
         inputs = PromptInputs(
             question=item.question,
             responses=responses,
-            n_images=len(media.images),
+            n_images=n_images,
             n_videos=len(media.videos),
             n_audios=len(media.audios),
             fields=item.fields,
             family=family,
+            molecules=slots,
         )
         rendered = protocol.render(inputs, mode=cfg.mode, criteria=criteria, record=record)
         prompts.append(rendered.text)
@@ -103,6 +135,27 @@ def plan_item(
     )
     key = item_key(fingerprint, protocol.name, hashes, media.hashes, sampling, cfg)
     return Plan(index, item, task, protocol, orders, prompts, hashes, media, sampling, n, key)
+
+
+def _molecule_prep(
+    item: JudgeItem, cfg: JudgeConfig, protocol: Protocol, family: str, backend_view: str | None
+) -> MoleculePrep | None:
+    if not item.molecules:
+        return None
+    from flexjudge.media import MoleculePrep
+
+    view = resolve_molecule_view(cfg.molecule_view, backend_view, family)
+    if view == "graph" and backend_view != "graph":
+        raise ProtocolError(
+            "molecule_view='graph' needs a molecular-encoder backend (--backend mol-llm); "
+            f"this backend serves {family} models: use the image or text view"
+        )
+    return MoleculePrep(
+        view,  # type: ignore[arg-type]
+        image_size=protocol.prep.molecule_image_size,
+        conformer=protocol.prep.molecule_conformer,
+        seed=cfg.seed or 0,
+    )
 
 
 def prepare_plan(plan: Plan, mode: Mode) -> None:

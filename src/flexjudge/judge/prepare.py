@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from flexjudge._util.optional import available
 from flexjudge.errors import InputError
-from flexjudge.protocol import Mode, Protocol
+from flexjudge.protocol import MOL_TOKENS, Mode, Protocol
 
 
 @dataclass
@@ -21,6 +22,8 @@ class PreparedMedia:
     video_fps: list[float] = field(default_factory=list)
     audios: list[np.ndarray] = field(default_factory=list)
     hashes: list[str] = field(default_factory=list)
+    #: graph-view molecules (``flexjudge.media.MoleculeGraph``)
+    molecules: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -34,19 +37,41 @@ class ItemMedia:
     videos: list[Any] = field(default_factory=list)
     audios: list[Any] = field(default_factory=list)
     hashes: list[str] = field(default_factory=list)
+    #: ``flexjudge.media.Molecule`` objects (validated with RDKit) and how they are shown
+    molecules: list[Any] = field(default_factory=list)
+    molecule_prep: Any = None
+
+    @property
+    def n_molecule_images(self) -> int:
+        """Molecules shown as depictions: they follow the item's own images."""
+        prep = self.molecule_prep
+        return len(self.molecules) if prep is not None and prep.view == "image" else 0
 
 
 def load_media(
-    images: list[Any], videos: list[Any], audios: list[Any], *, record: str | None = None
+    images: list[Any],
+    videos: list[Any],
+    audios: list[Any],
+    *,
+    record: str | None = None,
+    molecules: list[Any] | None = None,
+    molecule_prep: Any = None,
 ) -> ItemMedia:
     """Coerce and hash media.  Raises :class:`InputError`/``MediaError`` naming the record
-    and the field (``images[i]``/``videos[i]``/``audios[i]``) of a missing or unreadable
-    entry; undecodable content is found later, by :func:`prepare_media`."""
-    out = ItemMedia()
-    if not (images or videos or audios):
+    and the field (``images[i]``/``videos[i]``/``audios[i]``/``molecules[i]``) of a missing
+    or unreadable entry; undecodable content is found later, by :func:`prepare_media`.
+    Molecules are parsed (and so validated) here: a molecule's hash is its canonical SMILES
+    plus how it is shown (``molecule_prep``, a ``flexjudge.media.MoleculePrep``)."""
+    out = ItemMedia(molecule_prep=molecule_prep)
+    if not (images or videos or audios or molecules):
         return out
     from flexjudge import media
 
+    for i, value in enumerate(molecules or []):
+        with _naming(record, f"molecules[{i}]"):
+            if not available("rdkit"):
+                raise InputError("judging molecules needs RDKit: pip install 'flexjudge[mol]'")
+            out.molecules.append(media.as_molecule(value))
     for key, values in (("images", images), ("videos", videos), ("audios", audios)):
         for i, value in enumerate(values):
             with _naming(record, f"{key}[{i}]"):
@@ -60,6 +85,8 @@ def load_media(
                     obj = media.as_audio(value)
                     out.audios.append(obj)
                 out.hashes.append(obj.content_hash())
+    view = "" if molecule_prep is None else molecule_prep.key()
+    out.hashes.extend(f"molecule:{view}:{mol.content_hash()}" for mol in out.molecules)
     return out
 
 
@@ -69,7 +96,7 @@ def prepare_media(
     """Decode and preprocess media as the protocol prescribes.  Raises
     :class:`InputError`/``MediaError`` naming the record and the field of the bad entry."""
     out = PreparedMedia(hashes=list(item_media.hashes))
-    if not (item_media.images or item_media.videos or item_media.audios):
+    if not (item_media.images or item_media.videos or item_media.audios or item_media.molecules):
         return out
     from flexjudge import media
 
@@ -91,6 +118,13 @@ def prepare_media(
     for i, aud in enumerate(item_media.audios):
         with _naming(record, f"audios[{i}]"):
             out.audios.append(aud.prepare(audio_prep).array)
+    mol_prep = item_media.molecule_prep
+    for i, mol in enumerate(item_media.molecules):
+        with _naming(record, f"molecules[{i}]"):
+            if mol_prep.view == "image":
+                out.images.append(mol.to_image(mol_prep.image_size).prepare(media.ImagePrep()))
+            elif mol_prep.view == "graph":
+                out.molecules.append(mol.to_graph(conformer=mol_prep.conformer, seed=mol_prep.seed))
     return out
 
 
@@ -117,6 +151,7 @@ def reorder_media(
         list(media.video_fps),
         list(media.audios),
         list(media.hashes),
+        list(media.molecules),
     )
     if kind == "image":
         out.images = out.images[:offset] + [out.images[offset + j] for j in order]
@@ -127,3 +162,32 @@ def reorder_media(
     else:
         out.audios = out.audios[:offset] + [out.audios[offset + j] for j in order]
     return out
+
+
+#: model families that see a molecule best as a depiction
+_VISION_FAMILIES = ("qwen2_5_vl", "qwen2_5_omni")
+
+
+def resolve_molecule_view(option: str, backend_view: str | None, family: str) -> str:
+    """The view molecules are shown in: the explicit option, else the backend's own view,
+    else ``image`` for vision-language families and ``text`` for the others."""
+    if option != "auto":
+        return option
+    if backend_view:
+        return backend_view
+    return "image" if family in _VISION_FAMILIES else "text"
+
+
+def molecule_slots(item_media: ItemMedia, *, record: str | None = None) -> tuple[str, ...]:
+    """The prompt slot of each text- or graph-view molecule: its descriptor card, or its
+    ``<mol>`` placeholder tokens (image-view molecules are images and take no slot)."""
+    prep = item_media.molecule_prep
+    if prep is None or prep.view == "image":
+        return ()
+    if prep.view == "graph":
+        return (MOL_TOKENS,) * len(item_media.molecules)
+    slots = []
+    for i, mol in enumerate(item_media.molecules):
+        with _naming(record, f"molecules[{i}]"):
+            slots.append(mol.describe())
+    return tuple(slots)

@@ -20,7 +20,8 @@ class JudgeItem:
 
     ``responses``: one for ``score``, two for ``compare``, N for ``rank`` (fixed-text
     protocols such as ``nisqa`` take none).  Media entries may be paths, bytes, PIL images,
-    arrays or ``flexjudge.media`` objects.  ``fields`` carries extra layout fields (e.g.
+    arrays or ``flexjudge.media`` objects; molecules are SMILES, files or objects (see
+    :func:`flexjudge.media.as_molecule`).  ``fields`` carries extra layout fields (e.g.
     GenAI-Bench editing's ``source_prompt``).
     """
 
@@ -33,6 +34,9 @@ class JudgeItem:
     protocol: str | None = None
     task: Task | None = None
     fields: dict[str, str] = field(default_factory=dict)
+    #: SMILES strings, molecule files, ``{"smiles"|"path"|"base64"}`` objects or
+    #: :class:`flexjudge.media.Molecule`; shown through the judge's molecule view
+    molecules: list[Any] = field(default_factory=list)
 
     def resolved_task(self) -> Task:
         if self.task is not None:
@@ -68,6 +72,15 @@ class JudgeItem:
             if not isinstance(value, list):
                 raise InputError("must be a list of paths", record=rid, field=key)
             media[key] = value
+        molecules = d.get("molecules", [])
+        if isinstance(molecules, str | dict):
+            molecules = [molecules]
+        if not isinstance(molecules, list):
+            raise InputError(
+                "must be a list of SMILES strings or molecule objects",
+                record=rid,
+                field="molecules",
+            )
         task = d.get("task")
         if task is not None and task not in TASKS:
             raise InputError(f"must be one of {TASKS}", record=rid, field="task")
@@ -84,6 +97,7 @@ class JudgeItem:
             protocol=protocol,
             task=task,
             fields={str(k): str(v) for k, v in fields.items()},
+            molecules=list(molecules),
             **media,
         )
 

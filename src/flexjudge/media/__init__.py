@@ -24,7 +24,17 @@ from flexjudge.media._audio import (
 )
 from flexjudge.media._codec import MediaKind, decode_base64_media
 from flexjudge.media._image import Image, as_image, check_image_limits, image_extensions
-from flexjudge.media._molecule import Molecule, as_molecule
+from flexjudge.media._molecule import (
+    MOLBLOCK_EXTENSIONS,
+    SMILES_EXTENSIONS,
+    Molecule,
+    as_molecule,
+)
+from flexjudge.media._molecule_graph import (
+    ATOM_FEATURE_SIZES,
+    BOND_FEATURE_SIZES,
+    MoleculeGraph,
+)
 from flexjudge.media._spec import (
     AUDIO_CLEAN,
     AUDIO_REFERENCE,
@@ -32,10 +42,13 @@ from flexjudge.media._spec import (
     IMAGE_MJ_BENCH,
     IMAGE_MLLM_JUDGE,
     IMAGE_NATIVE,
+    MOLECULE_VIEWS,
     VIDEO_GENAI_BENCH,
     AudioMode,
     AudioPrep,
     ImagePrep,
+    MoleculePrep,
+    MoleculeView,
     VideoKernel,
     VideoPrep,
 )
@@ -50,13 +63,18 @@ from flexjudge.media._video_sampling import (
 )
 
 __all__ = [
+    "ATOM_FEATURE_SIZES",
     "AUDIO_CLEAN",
     "AUDIO_EXTENSIONS",
     "AUDIO_REFERENCE",
+    "BOND_FEATURE_SIZES",
     "IMAGE_GENAI_BENCH",
     "IMAGE_MJ_BENCH",
     "IMAGE_MLLM_JUDGE",
     "IMAGE_NATIVE",
+    "MOLBLOCK_EXTENSIONS",
+    "MOLECULE_VIEWS",
+    "SMILES_EXTENSIONS",
     "VIDEO_EXTENSIONS",
     "VIDEO_GENAI_BENCH",
     "Audio",
@@ -67,6 +85,9 @@ __all__ = [
     "ImagePrep",
     "MediaKind",
     "Molecule",
+    "MoleculeGraph",
+    "MoleculePrep",
+    "MoleculeView",
     "PreparedAudio",
     "PreparedVideo",
     "Video",

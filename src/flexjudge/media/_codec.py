@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Literal, overload
 
-from flexjudge.errors import InputError, MediaError
+from flexjudge.errors import InputError
 from flexjudge.media._audio import Audio
+from flexjudge.media._common import decode_base64_payload
 from flexjudge.media._image import Image
 from flexjudge.media._video import Video
 
 MediaKind = Literal["image", "video", "audio"]
-_URLSAFE = str.maketrans("-_", "+/")
 
 
 @overload
@@ -59,29 +57,7 @@ def decode_base64_media(
     """
     if kind not in ("image", "video", "audio"):
         raise InputError(f"unknown media kind {kind!r}", record=record, field=field)
-    text = data.decode("ascii", "replace") if isinstance(data, bytes) else data
-    text = text.strip()
-    if text.startswith("data:"):
-        header, sep, payload = text.partition(",")
-        if not sep or not header.endswith(";base64"):
-            raise MediaError(
-                f"{kind} data URI is not base64-encoded",
-                path="<base64>",
-                record=record,
-                field=field,
-            )
-        text = payload
-    text = "".join(text.split())  # tolerate line-wrapped base64
-    text = text.translate(_URLSAFE)  # and the URL-safe alphabet
-    text += "=" * (-len(text) % 4)  # and missing padding
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise MediaError(
-            f"invalid base64 {kind} payload: {exc}", path="<base64>", record=record, field=field
-        ) from exc
-    if not raw:
-        raise MediaError(f"empty {kind} payload", path="<base64>", record=record, field=field)
+    raw = decode_base64_payload(data, kind, record=record, field=field)
     if kind == "image":
         image = Image.from_bytes(raw, record=record, field=field)
         return image.validate() if validate else image

@@ -1,8 +1,9 @@
 """Molecules given as SMILES (or .smi/.mol/.sdf files); depiction and text summary need RDKit.
 
 RDKit is optional (``flexjudge[mol]``).  Without it a :class:`Molecule` still carries its SMILES
-string (checked only for being a single non-empty token), while :meth:`Molecule.to_image`,
-:meth:`Molecule.describe` and :meth:`Molecule.canonical_smiles` raise
+string (checked only for being a single non-empty token), while the three views a judge can be
+shown — :meth:`Molecule.to_image` (depiction), :meth:`Molecule.describe` (text card) and
+:meth:`Molecule.to_graph` (atom/bond tensors) — and :meth:`Molecule.canonical_smiles` raise
 :class:`~flexjudge.errors.MissingDependencyError`.
 """
 
@@ -15,8 +16,15 @@ from typing import Any
 
 from flexjudge._util.optional import available, require
 from flexjudge.errors import InputError, MediaError
-from flexjudge.media._common import BytesLike, PathLike, Source, to_path
+from flexjudge.media._common import (
+    BytesLike,
+    PathLike,
+    Source,
+    decode_base64_payload,
+    to_path,
+)
 from flexjudge.media._image import Image
+from flexjudge.media._molecule_graph import MoleculeGraph, molecule_graph
 
 SMILES_EXTENSIONS = frozenset({".smi", ".smiles", ".txt"})
 MOLBLOCK_EXTENSIONS = frozenset({".mol", ".mdl", ".sdf", ".sd"})
@@ -35,7 +43,9 @@ class Molecule:
 
     The SMILES is validated with RDKit when it is installed (invalid → :class:`MediaError`);
     without RDKit only an empty string or embedded whitespace is rejected.
-    :meth:`content_hash` hashes the SMILES text as given, so it is the same with or without RDKit.
+    :meth:`content_hash` hashes RDKit's canonical SMILES, so one molecule written two ways
+    (``OCC`` / ``CCO``) has one hash and resumes from a result store; without RDKit it hashes
+    the SMILES as given.
     """
 
     __slots__ = ("_mol", "_smiles", "_src")
@@ -191,31 +201,73 @@ class Molecule:
         pil = draw.MolToImage(self._rdkit_mol(), size=(size, size))
         return Image.from_pil(pil.convert("RGB"), record=self.record, field=self.field)
 
+    def descriptors(self) -> dict[str, float | int]:
+        """The properties the PAMPA judge prompt reasons about, computed with RDKit: molecular
+        weight, cLogP (Crippen), TPSA, H-bond donors/acceptors (Lipinski), rotatable bonds,
+        formal charge and aromatic ring count."""
+        mol = self._rdkit_mol()
+        descriptors = require("rdkit.Chem.Descriptors", "mol")
+        rdmd = require("rdkit.Chem.rdMolDescriptors", "mol")
+        chem = require("rdkit.Chem", "mol")
+        return {
+            "molecular_weight": round(float(descriptors.MolWt(mol)), 2),
+            "clogp": round(float(descriptors.MolLogP(mol)), 2) + 0.0,  # no "-0.00"
+            "tpsa": round(float(rdmd.CalcTPSA(mol)), 2),
+            "hbd": int(rdmd.CalcNumHBD(mol)),
+            "hba": int(rdmd.CalcNumHBA(mol)),
+            "rotatable_bonds": int(rdmd.CalcNumRotatableBonds(mol)),
+            "formal_charge": int(chem.GetFormalCharge(mol)),
+            "aromatic_rings": int(rdmd.CalcNumAromaticRings(mol)),
+        }
+
     def describe(self) -> str:
-        """A short text block for text judges: canonical SMILES, formula, MW, heavy atoms.
+        """The ``text`` view: canonical SMILES, formula and the :meth:`descriptors` card.
 
         Raises :class:`MissingDependencyError` without RDKit.
         """
         mol = self._rdkit_mol()
-        descriptors = require("rdkit.Chem.Descriptors", "mol")
         rdmd = require("rdkit.Chem.rdMolDescriptors", "mol")
+        d = self.descriptors()
         return (
             f"SMILES: {self.canonical_smiles()}\n"
             f"Formula: {rdmd.CalcMolFormula(mol)}\n"
-            f"Molecular weight: {descriptors.MolWt(mol):.2f} g/mol\n"
-            f"Heavy atoms: {mol.GetNumHeavyAtoms()}"
+            f"Molecular weight: {d['molecular_weight']:.2f} g/mol\n"
+            f"Heavy atoms: {mol.GetNumHeavyAtoms()}\n"
+            f"cLogP: {d['clogp']:.2f}\n"
+            f"TPSA: {d['tpsa']:.2f} A^2\n"
+            f"H-bond donors: {d['hbd']}\n"
+            f"H-bond acceptors: {d['hba']}\n"
+            f"Rotatable bonds: {d['rotatable_bonds']}\n"
+            f"Formal charge: {d['formal_charge']}\n"
+            f"Aromatic rings: {d['aromatic_rings']}"
         )
 
+    def to_graph(self, *, conformer: bool = False, seed: int = 0) -> MoleculeGraph:
+        """The ``graph`` view (:class:`MoleculeGraph`): atom/bond tensors and, with
+        ``conformer=True``, ETKDG coordinates for ``seed``.  A molecule RDKit cannot embed
+        raises :class:`MediaError`; no RDKit raises :class:`MissingDependencyError`."""
+        graph = molecule_graph(self._rdkit_mol(), conformer=conformer, seed=seed)
+        if conformer and graph.positions is None:
+            raise self._error(f"RDKit cannot embed a 3-D conformer of {self._smiles!r}")
+        if graph.num_atoms == 0:
+            raise self._error(f"molecule {self._smiles!r} has no heavy atoms")
+        return graph
+
     def content_hash(self) -> str:
-        """SHA-256 (hex) of the UTF-8 SMILES text as given."""
-        return hashlib.sha256(self._smiles.encode("utf-8")).hexdigest()
+        """SHA-256 (hex) of the UTF-8 canonical SMILES (the SMILES as given without RDKit)."""
+        text = self.canonical_smiles() if available("rdkit") else self._smiles
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def as_molecule(x: Any, *, record: str | None = None, field: str | None = None) -> Molecule:
-    """Coerce ``x``: a :class:`Molecule`, a ``PathLike`` file, a ``str`` ending in a molecule
-    file suffix (read as a file), or any other ``str`` (a SMILES).  Else :class:`InputError`."""
+    """Coerce ``x``: a :class:`Molecule`; a ``PathLike`` file; a ``str`` ending in a molecule
+    file suffix (read as a file); any other ``str`` (a SMILES); bytes (SMILES text); or a JSON
+    object ``{"smiles": ...}``, ``{"path": ...}`` or ``{"base64": ..., "format": "smi"|"mol"}``.
+    Anything else raises :class:`InputError` naming the record and field."""
     if isinstance(x, Molecule):
         return x if record is None and field is None else Molecule(x, record=record, field=field)
+    if isinstance(x, dict):
+        return _from_dict(x, record=record, field=field)
     if isinstance(x, os.PathLike) or (
         isinstance(x, str)
         and os.path.splitext(x)[1].lower() in SMILES_EXTENSIONS | MOLBLOCK_EXTENSIONS
@@ -224,3 +276,36 @@ def as_molecule(x: Any, *, record: str | None = None, field: str | None = None) 
     if isinstance(x, bytes | bytearray | memoryview):
         return Molecule.from_bytes(x, record=record, field=field)
     return Molecule(x, record=record, field=field)
+
+
+_DICT_KEYS = ("smiles", "path", "base64")
+
+
+def _from_dict(d: dict[str, Any], *, record: str | None, field: str | None) -> Molecule:
+    given = [k for k in _DICT_KEYS if k in d]
+    unknown = sorted(set(d) - {*_DICT_KEYS, "format"})
+    if len(given) != 1 or unknown:
+        detail = f"unknown key(s) {unknown}" if unknown else f"got {sorted(d)}"
+        raise InputError(
+            f"a molecule object needs exactly one of 'smiles', 'path', 'base64' ({detail})",
+            record=record,
+            field=field,
+        )
+    key, value = given[0], d[given[0]]
+    if not isinstance(value, str):
+        raise InputError(
+            f"molecule {key!r} must be a string, got {type(value).__name__}",
+            record=record,
+            field=field,
+        )
+    if key == "smiles":
+        return Molecule(value, record=record, field=field)
+    if key == "path":
+        return Molecule.from_path(value, record=record, field=field)
+    fmt = d.get("format", "smi")
+    if fmt not in ("smi", "mol"):
+        raise InputError(
+            f"molecule 'format' must be 'smi' or 'mol', got {fmt!r}", record=record, field=field
+        )
+    raw = decode_base64_payload(value, "molecule", record=record, field=field)
+    return Molecule.from_bytes(raw, fmt=fmt, record=record, field=field)

@@ -137,3 +137,40 @@ VIDEO_GENAI_BENCH = VideoPrep()
 AUDIO_REFERENCE = AudioPrep(sample_rate=16000, mode="reference")
 #: Audio, clean: float32 in [-1, 1] at 16 kHz.
 AUDIO_CLEAN = AudioPrep(sample_rate=16000, mode="clean")
+
+
+MoleculeView = Literal["image", "text", "graph"]
+MOLECULE_VIEWS: tuple[MoleculeView, ...] = ("image", "text", "graph")
+
+
+@dataclass(frozen=True)
+class MoleculePrep:
+    """How a molecule is shown to a judge.
+
+    ``view="image"``: an RDKit 2-D depiction, ``image_size × image_size`` pixels, given to a
+    vision-language judge as an image; ``"text"``: canonical SMILES plus the descriptor card
+    (:meth:`~flexjudge.media.Molecule.describe`) written into the prompt; ``"graph"``: atom/bond
+    tensors (plus an ETKDG conformer seeded with ``seed`` when ``conformer``) for a
+    molecular-encoder backend.
+    """
+
+    view: MoleculeView = "image"
+    image_size: int = 448
+    conformer: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.view not in MOLECULE_VIEWS:
+            raise InputError(
+                f"MoleculePrep.view must be one of {MOLECULE_VIEWS}, got {self.view!r}"
+            )
+        if self.image_size <= 0:
+            raise InputError(f"MoleculePrep.image_size must be positive, got {self.image_size}")
+
+    def key(self) -> str:
+        """What of this spec changes what the judge sees (part of result-store keys)."""
+        if self.view == "image":
+            return f"image:{self.image_size}"
+        if self.view == "graph":
+            return f"graph:{int(self.conformer)}:{self.seed}"
+        return "text"

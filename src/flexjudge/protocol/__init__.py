@@ -4,6 +4,12 @@ This layer knows nothing of models or backends.
 """
 
 from flexjudge.protocol import _catalog  # noqa: F401  (registers the built-in protocols)
+from flexjudge.protocol._builders import (
+    MOL_QUERY_TOKENS,
+    MOL_TOKEN,
+    MOL_TOKENS,
+    cut_final_answer,
+)
 from flexjudge.protocol._chatml import (
     PLACEHOLDERS,
     THINK_PREFIX,
@@ -60,6 +66,9 @@ __all__ = [
     "DEFAULT_CRITERIA",
     "DEFAULT_PROTOCOLS",
     "MODES",
+    "MOL_QUERY_TOKENS",
+    "MOL_TOKEN",
+    "MOL_TOKENS",
     "OPTIONS",
     "PLACEHOLDERS",
     "SPEC_PROMPTS",
@@ -78,6 +87,7 @@ __all__ = [
     "Scale",
     "Verdict",
     "clean_prompt",
+    "cut_final_answer",
     "export_prompts",
     "extract_reasoning",
     "get_protocol",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from flexjudge.errors import InputError
 from flexjudge.protocol._clean import spec_prompt
 from flexjudge.protocol._protocol import PromptInputs, SystemBuilder, UserBuilder
 from flexjudge.protocol._types import Mode
@@ -89,15 +92,65 @@ def _user_pandalm(inputs: PromptInputs, mode: Mode) -> str:
     return _fill(spec_prompt("P-28", mode), values)
 
 
-MOL_TOKENS = "<mol>" * 8
+#: the placeholder token a molecular-encoder LM overwrites with molecule embeddings
+MOL_TOKEN = "<mol>"
+#: Mol-LLaMA's query tokens per molecule (spec §11.1): the graph view's slot
+MOL_QUERY_TOKENS = 8
+MOL_TOKENS = MOL_TOKEN * MOL_QUERY_TOKENS
+#: a run of placeholder tokens is one molecule's slot, whatever its length
+_MOL_RUN = re.compile(f"(?:{re.escape(MOL_TOKEN)})+")
+#: the reference judges a PAMPA candidate's reasoning, cut before its explicit label (§11.5)
+_FINAL_ANSWER = re.compile(r"[Ff]inal [Aa]nswer:")
+_MARKER = re.compile(r"<<(QUESTION|ANSWER1|ANSWER2)>>")
+# clean mode: a candidate's "<mol>" is text, never a placeholder slot (zero-width joiner)
+_NEUTRAL_MOL = "<\u2060mol>"
+
+
+def cut_final_answer(response: str) -> str:
+    """The text before the first ``[Ff]inal [Aa]nswer:``, stripped (whole text if none)."""
+    match = _FINAL_ANSWER.search(response)
+    return response[: match.start()].strip() if match else response
+
+
+def _candidate(text: str, mode: Mode) -> str:
+    return text if mode == "reference" else text.replace(MOL_TOKEN, _NEUTRAL_MOL)
 
 
 def _user_mol_pampa(inputs: PromptInputs, mode: Mode) -> str:
-    return spec_prompt("P-32", mode).replace("<mol>", MOL_TOKENS) + inputs.responses[0]
+    # without a molecule the layout keeps the reference's eight literal tokens (its prompt
+    # text); with one, the slot holds what its view renders (card or placeholder tokens)
+    slot = inputs.molecules[0] if inputs.molecules else MOL_TOKENS
+    candidate = _candidate(cut_final_answer(inputs.responses[0]), mode)
+    return spec_prompt("P-32", mode).replace(MOL_TOKEN, slot, 1) + candidate
+
+
+def _mol_question(inputs: PromptInputs) -> str:
+    """The pair question with each molecule's slot in place of its ``<mol>`` run.
+
+    The reference's stored questions already hold eight ``<mol>`` per molecule and are judged
+    as they are, so a question is never expanded without molecules (spec §11.8).  A question
+    without any ``<mol>`` gets the slots in front."""
+    question = _q(inputs)
+    slots = list(inputs.molecules)
+    if not slots:
+        return question
+    runs = _MOL_RUN.findall(question)
+    if not runs:
+        return "".join(slot + "\n\n" for slot in slots) + question
+    if len(runs) != len(slots):
+        raise InputError(
+            f"the question has {len(runs)} <mol> slot(s) for {len(slots)} molecule(s)",
+            field="molecules",
+        )
+    filled = iter(slots)
+    return _MOL_RUN.sub(lambda _: next(filled), question)
 
 
 def _user_mol_pair(inputs: PromptInputs, mode: Mode) -> str:
-    text = spec_prompt("P-30", mode)
-    text = text.replace("<<QUESTION>>", _q(inputs).replace("<mol>", MOL_TOKENS))
-    text = text.replace("<<ANSWER1>>", inputs.responses[0])
-    return text.replace("<<ANSWER2>>", inputs.responses[1])
+    values = {
+        "QUESTION": _mol_question(inputs),
+        "ANSWER1": _candidate(inputs.responses[0], mode),
+        "ANSWER2": _candidate(inputs.responses[1], mode),
+    }
+    # one pass: a candidate containing "<<ANSWER2>>" is never filled with its rival's text
+    return _MARKER.sub(lambda m: values[m.group(1)], spec_prompt("P-30", mode))

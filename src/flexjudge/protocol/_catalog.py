@@ -304,6 +304,9 @@ def _build_catalog() -> None:
         sampling=SamplingDefaults(0.0, 1.0, 1024),
         spec_ids=("P-31", "P-32"),
         families=("llama3", "text"),
+        molecule_slots=True,
+        max_molecules=1,
+        fixed_question=True,
     )
     _p(
         "mol/pair",
@@ -321,6 +324,7 @@ def _build_catalog() -> None:
         sampling=SamplingDefaults(0.0, 1.0, 1024),
         spec_ids=("P-29", "P-30"),
         families=("llama3", "text"),
+        molecule_slots=True,
     )
     general: list[tuple[str, str, Scale | None, int | None, Format]] = [
         ("score-5", "score", S5, 1, Format.SCORE),

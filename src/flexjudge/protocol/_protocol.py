@@ -33,6 +33,9 @@ class PromptInputs:
     n_audios: int = 0
     fields: Mapping[str, str] = field(default_factory=dict)
     family: str = "qwen2_5_vl"
+    #: one prompt slot per molecule shown in the ``text`` view (its descriptor card) or the
+    #: ``graph`` view (its ``<mol>`` placeholder tokens); ``image``-view molecules are images
+    molecules: Sequence[str] = ()
 
 
 SystemBuilder = Callable[[Mode, str | None], str]
@@ -60,6 +63,10 @@ class MediaPrepSpec:
     video_fps: float = 1.0
     video_max_pixels: int = 224 * 224
     audio_sample_rate: int = 16000
+    #: side of the ``image`` view's square depiction of a molecule
+    molecule_image_size: int = 448
+    #: whether the ``graph`` view carries an ETKDG conformer (seeded with the judge's seed)
+    molecule_conformer: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,13 @@ class Protocol:
     #: ``(kind, offset)`` — the media of that kind from ``offset`` on are the responses, in
     #: response order, and swapping the order permutes them.
     response_media: tuple[MediaKind, int] | None = None
+    #: molecules fill the layout's own ``<mol>`` slots (the ``mol/*`` protocols) instead of
+    #: the free-media prefix; at most ``max_molecules`` of them (``None``: any number)
+    molecule_slots: bool = False
+    max_molecules: int | None = None
+    #: the layout asks its own question: the judge refuses a caller's question it would ignore
+    #: (rendering alone ignores it, as the reference does)
+    fixed_question: bool = False
 
     def count_responses(self, inputs: PromptInputs) -> int:
         """How many responses an input judges (text responses, or response media)."""
@@ -160,6 +174,20 @@ class Protocol:
                     record=record,
                     field="responses",
                 )
+        n_mol = len(inputs.molecules)
+        if n_mol and self.media is not None and not self.molecule_slots:
+            raise InputError(
+                f"{self.name} has no molecule slot; show molecules with the image view or use "
+                "a free-media protocol",
+                record=record,
+                field="molecules",
+            )
+        if self.max_molecules is not None and n_mol > self.max_molecules:
+            raise InputError(
+                f"{self.name} takes at most {self.max_molecules} molecule(s), got {n_mol}",
+                record=record,
+                field="molecules",
+            )
         for name in self.required_fields:
             if name not in inputs.fields:
                 raise InputError(f"{self.name} needs field {name!r}", record=record, field=name)
@@ -250,7 +278,8 @@ def _system_text(build: SystemBuilder, mode: Mode, criteria: str | None) -> str:
 
 
 def media_prefix(inputs: PromptInputs) -> str:
-    """Placeholders for free-media protocols, followed by a blank line (MLLM-as-a-Judge style)."""
+    """Placeholders for free-media protocols, followed by a blank line (MLLM-as-a-Judge style),
+    then each molecule's slot (text card or ``<mol>`` tokens) and a blank line."""
     table = PLACEHOLDERS.get(inputs.family, PLACEHOLDERS["qwen2_5_vl"])
     parts: list[str] = []
     for kind, n in (
@@ -263,4 +292,5 @@ def media_prefix(inputs: PromptInputs) -> str:
         if kind not in table:
             raise InputError(f"model family {inputs.family!r} cannot take {kind}", field=f"{kind}s")
         parts.extend([table[kind]] * n)
-    return "".join(parts) + "\n\n" if parts else ""
+    prefix = "".join(parts) + "\n\n" if parts else ""
+    return prefix + "".join(slot + "\n\n" for slot in inputs.molecules)

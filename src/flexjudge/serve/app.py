@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from flexjudge.judge.types import JudgeItem, JudgeResult
 from flexjudge.serve.batch import JudgeWorker
-from flexjudge.serve.media import MediaLimits, RequestRejected, load_media
+from flexjudge.serve.media import MediaLimits, RequestRejected, load_media, load_molecules
 from flexjudge.serve.models import (
     ErrorResponse,
     HealthResponse,
@@ -162,7 +162,7 @@ def create_app(
 
     async def run_judge(req: JudgeRequest) -> JudgeResponse:
         with gate:
-            if req.images or req.videos or req.audios:
+            if req.images or req.videos or req.audios or req.molecules:
                 item = await prepare(_judge_item, req, limits)
             else:  # nothing to decode: skip the thread hop
                 item = _judge_item(req, limits)
@@ -215,7 +215,7 @@ def _mount_openai(app: FastAPI, backend: Backend | None) -> None:
 
 
 def _judge_item(req: JudgeRequest, limits: MediaLimits) -> JudgeItem:
-    n = len(req.images) + len(req.videos) + len(req.audios)
+    n = len(req.images) + len(req.videos) + len(req.audios) + len(req.molecules)
     if n > limits.max_media:
         raise RequestRejected(
             413, f"{n} media in one request, over the limit of {limits.max_media}"
@@ -232,6 +232,7 @@ def _judge_item(req: JudgeRequest, limits: MediaLimits) -> JudgeItem:
         images=load_media("images", req.images, limits),
         videos=load_media("videos", req.videos, limits),
         audios=load_media("audios", req.audios, limits),
+        molecules=load_molecules(req.molecules, limits),
     )
 
 

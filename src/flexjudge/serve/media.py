@@ -147,5 +147,39 @@ def load_media(
     return out
 
 
+def load_molecules(entries: list[Any], limits: MediaLimits) -> list[Any]:
+    """``flexjudge.media.Molecule`` objects for the request's ``molecules`` (SMILES strings or
+    :class:`~flexjudge.serve.models.MoleculeInput`), validated with RDKit.  Raises
+    :class:`RequestRejected` naming ``molecules[i]``."""
+    from flexjudge.errors import FlexJudgeError
+    from flexjudge.media import MOLBLOCK_EXTENSIONS, Molecule, as_molecule
+
+    out: list[Any] = []
+    for i, entry in enumerate(entries):
+        where = f"molecules[{i}]"
+        text = entry if isinstance(entry, str) else (entry.smiles or entry.base64 or "")
+        if len(text) > limits.max_media_bytes:
+            raise RequestRejected(413, f"{where}: molecule is over {limits.max_media_bytes} bytes")
+        try:
+            if isinstance(entry, str) or entry.smiles is not None:
+                out.append(Molecule(text, field=where))
+            elif entry.base64 is not None:
+                out.append(as_molecule({"base64": text, "format": entry.format}, field=where))
+            else:
+                assert entry.path is not None
+                if limits.media_root is None:
+                    raise RequestRejected(
+                        403,
+                        f"{where}: local file paths are refused (the server "
+                        "was started without --media-root)",
+                    )
+                data = read_under_root(entry.path, limits.media_root, limits.max_media_bytes, where)
+                fmt = "mol" if Path(entry.path).suffix.lower() in MOLBLOCK_EXTENSIONS else "smi"
+                out.append(Molecule.from_bytes(data, fmt=fmt, field=where))
+        except FlexJudgeError as exc:
+            raise RequestRejected(422, f"{where}: {exc}") from None
+    return out
+
+
 def count_media(*groups: list[Any]) -> int:
     return sum(len(g) for g in groups)

@@ -24,6 +24,24 @@ class MediaInput(BaseModel):
         return self
 
 
+class MoleculeInput(BaseModel):
+    """One molecule: a ``smiles`` string, inline ``base64`` of a .smi/.mol/.sdf file (``format``
+    ``smi`` or ``mol``) or a ``path`` under the server's ``--media-root``."""
+
+    model_config = ConfigDict(extra="forbid")
+    smiles: str | None = None
+    base64: str | None = None
+    path: str | None = None
+    format: Literal["smi", "mol"] = "smi"
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> MoleculeInput:
+        given = [k for k in ("smiles", "base64", "path") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'smiles', 'base64' or 'path'")
+        return self
+
+
 class JudgeRequest(BaseModel):
     """The fields of a ``judge run`` item plus ``mode``."""
 
@@ -36,6 +54,8 @@ class JudgeRequest(BaseModel):
     images: list[MediaInput] = Field(default_factory=list)
     videos: list[MediaInput] = Field(default_factory=list)
     audios: list[MediaInput] = Field(default_factory=list)
+    #: SMILES strings or molecule objects, shown through the judge's molecule view
+    molecules: list[str | MoleculeInput] = Field(default_factory=list)
     fields: dict[str, str] = Field(default_factory=dict)
 
 
