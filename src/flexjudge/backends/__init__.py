@@ -1,6 +1,7 @@
 """Inference backends behind one interface (:class:`Backend`).
 
-``transformers`` (embedded default), ``vllm``, ``openai`` (any OpenAI-compatible server) and
+``transformers`` (embedded default), ``vllm``, ``openai`` (any OpenAI-compatible server),
+``mol-llm`` (a causal LM with a molecular encoder filling its ``<mol>`` tokens) and
 ``mock`` (deterministic, for tests).  Heavy backends are imported lazily by
 :func:`load_backend`.
 """
@@ -20,7 +21,7 @@ from flexjudge.backends._base import (
 from flexjudge.backends._mock import MockBackend, default_judge_text
 from flexjudge.errors import BackendError
 
-BACKENDS = ("transformers", "vllm", "openai", "mock")
+BACKENDS = ("transformers", "vllm", "openai", "mol-llm", "mock")
 
 
 def load_backend(name: str, model: str, **kwargs: Any) -> Backend:
@@ -35,6 +36,10 @@ def load_backend(name: str, model: str, **kwargs: Any) -> Backend:
         from flexjudge.backends._transformers import TransformersBackend
 
         return TransformersBackend(model, **kwargs)
+    if name == "mol-llm":
+        from flexjudge.backends._mol_llm import MolLLMBackend
+
+        return MolLLMBackend(model, **kwargs)
     if name == "vllm":
         from flexjudge.backends._vllm import VLLMBackend  # type: ignore[import-not-found]
 
@@ -52,6 +57,10 @@ def __getattr__(name: str) -> Any:
         from flexjudge.backends._transformers import TransformersBackend
 
         return TransformersBackend
+    if name == "MolLLMBackend":
+        from flexjudge.backends._mol_llm import MolLLMBackend
+
+        return MolLLMBackend
     raise AttributeError(f"module 'flexjudge.backends' has no attribute {name!r}")
 
 
@@ -63,6 +72,7 @@ __all__ = [
     "GenerationRequest",
     "MockBackend",
     "ModelFamily",
+    "MolLLMBackend",
     "SamplingParams",
     "TransformersBackend",
     "default_judge_text",

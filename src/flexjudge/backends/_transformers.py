@@ -333,14 +333,20 @@ class TransformersBackend(Backend):
             if torch.cuda.is_available():
                 torch.cuda.manual_seed_all(sampling.seed)
         with torch.inference_mode():
-            out = self.model.generate(**enc, **kwargs)
-        new_tokens = out[:, enc["input_ids"].shape[1] :].tolist()
+            inputs, prompt_length = self._model_inputs(enc, batch)
+            out = self.model.generate(**inputs, **kwargs)
+        new_tokens = out[:, prompt_length:].tolist()
         results = []
         for b in range(len(batch)):
             rows = new_tokens[b * per_prompt : (b + 1) * per_prompt]
             completions = [self._finish(row, sampling) for row in rows]
             results.append(completions * sampling.n if not sample else completions)
         return results
+
+    def _model_inputs(self, enc: Any, batch: list[GenerationRequest]) -> tuple[Any, int]:
+        """What ``generate`` is given, and how many leading output columns are the prompt
+        (subclasses that feed ``inputs_embeds`` get only new tokens back)."""
+        return enc, int(enc["input_ids"].shape[1])
 
     def _finish(self, row: list[int], sampling: SamplingParams) -> Completion:
         """Turn one generated row (maybe padded after its end) into a :class:`Completion`."""

@@ -35,7 +35,7 @@ app.add_typer(testing_app, name="testing")
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Checkpoint path or model id.")]
 ProtocolOpt = Annotated[str | None, typer.Option(help="Protocol name (flexjudge protocols list).")]
 ModeOpt = Annotated[str, typer.Option(help="reference (byte-exact, quirks) or clean.")]
-BackendOpt = Annotated[str, typer.Option(help="transformers | vllm | openai | mock.")]
+BackendOpt = Annotated[str, typer.Option(help="transformers | vllm | openai | mol-llm | mock.")]
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -297,7 +297,9 @@ def protocols_export(
 @testing_app.command("tiny-model")
 def testing_tiny_model(
     directory: Annotated[Path, typer.Argument(help="Output folder.")],
-    kind: Annotated[str, typer.Option(help="qwen2_5_vl | qwen2_5_omni | qwen2")] = "qwen2_5_vl",
+    kind: Annotated[
+        str, typer.Option(help="qwen2_5_vl | qwen2_5_omni | qwen2 | mol_llm")
+    ] = "qwen2_5_vl",
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Build a tiny random-weight checkpoint offline (loads with --model DIR)."""

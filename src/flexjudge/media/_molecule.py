@@ -243,10 +243,13 @@ class Molecule:
         )
 
     def to_graph(self, *, conformer: bool = False, seed: int = 0) -> MoleculeGraph:
-        """The ``graph`` view (:class:`MoleculeGraph`): atom/bond tensors and, with
-        ``conformer=True``, ETKDG coordinates for ``seed``.  A molecule RDKit cannot embed
-        raises :class:`MediaError`; no RDKit raises :class:`MissingDependencyError`."""
-        graph = molecule_graph(self._rdkit_mol(), conformer=conformer, seed=seed)
+        """The ``graph`` view (:class:`MoleculeGraph`), atoms in canonical-SMILES order:
+        atom/bond tensors and, with ``conformer=True``, ETKDG coordinates for ``seed``.  A
+        molecule RDKit cannot embed raises :class:`MediaError`; no RDKit raises
+        :class:`MissingDependencyError`."""
+        # atoms in canonical order: one molecule written two ways (same store key) is one graph
+        canonical = _parse_smiles(self.canonical_smiles())
+        graph = molecule_graph(canonical, conformer=conformer, seed=seed)
         if conformer and graph.positions is None:
             raise self._error(f"RDKit cannot embed a 3-D conformer of {self._smiles!r}")
         if graph.num_atoms == 0:

@@ -21,7 +21,9 @@ from flexjudge.errors import InputError
 from flexjudge.testing._templates import QWEN2_5_OMNI_CHAT_TEMPLATE, QWEN2_5_VL_CHAT_TEMPLATE
 from flexjudge.testing._tokenizer import TinyKind, build_tokenizer
 
-TINY_KINDS: tuple[str, ...] = get_args(TinyKind)
+#: a tokenizer kind, or ``"mol_llm"`` (a toy causal LM plus a molecular encoder)
+ModelKind = TinyKind | Literal["mol_llm"]
+TINY_KINDS: tuple[str, ...] = (*get_args(TinyKind), "mol_llm")
 
 # Bump when the files written by build_tiny_model change, so tiny_model() caches rebuild.
 _FORMAT_VERSION = "1"
@@ -218,7 +220,7 @@ def _near_greedy_generation_config(tok: Any) -> Any:
 
 def build_tiny_model(
     out_dir: str | Path,
-    kind: TinyKind = "qwen2_5_vl",
+    kind: ModelKind = "qwen2_5_vl",
     *,
     seed: int = 0,
     vocab: Literal["trained", "qwen"] = "trained",
@@ -234,6 +236,8 @@ def build_tiny_model(
     ``"qwen2_5_omni"`` (the Omni *thinker*, also ``AutoModelForImageTextToText``) or
     ``"qwen2"`` (text-only ``Qwen2ForCausalLM``, ``AutoModelForCausalLM``).  Every kind
     loads with ``AutoProcessor``/``AutoTokenizer`` and carries the Qwen chat template.
+    ``"mol_llm"`` is the molecular-encoder judge of the ``mol-llm`` backend (see
+    :mod:`flexjudge.testing._tiny_mol`; ``vocab``/``tie_word_embeddings`` do not apply).
 
     ``vocab="trained"`` trains a ~660-token BPE on a built-in judge corpus;
     ``vocab="qwen"`` uses the real Qwen2.5 vocabulary from ``qwen_files_dir`` (a folder
@@ -248,6 +252,12 @@ def build_tiny_model(
 
     if kind not in TINY_KINDS:
         raise InputError(f"unknown kind {kind!r}; choose one of {TINY_KINDS}", field="kind")
+    if kind == "mol_llm":
+        from flexjudge.testing._tiny_mol import build_tiny_mol_llm
+
+        return build_tiny_mol_llm(
+            out_dir, seed=seed, hidden_size=hidden_size, num_layers=num_layers, head_dim=head_dim
+        )
     out = Path(out_dir)
     files_dir = Path(qwen_files_dir) if qwen_files_dir is not None else None
     template = QWEN2_5_OMNI_CHAT_TEMPLATE if kind == "qwen2_5_omni" else QWEN2_5_VL_CHAT_TEMPLATE
@@ -290,7 +300,7 @@ def _remove_temp_root() -> None:
         shutil.rmtree(_temp_root, ignore_errors=True)
 
 
-def tiny_model(kind: TinyKind = "qwen2_5_vl", cache_dir: str | Path | None = None) -> Path:
+def tiny_model(kind: ModelKind = "qwen2_5_vl", cache_dir: str | Path | None = None) -> Path:
     """Path of a tiny ``kind`` checkpoint (seed 0, trained vocab), built once per process.
 
     Without ``cache_dir`` the checkpoint goes to a temporary folder removed at exit.  With
@@ -314,7 +324,7 @@ def tiny_model(kind: TinyKind = "qwen2_5_vl", cache_dir: str | Path | None = Non
         return path
 
 
-def _cached_build(cache_dir: Path, kind: TinyKind) -> Path:
+def _cached_build(cache_dir: Path, kind: ModelKind) -> Path:
     final = cache_dir / kind
     stamp = final / _STAMP
     if stamp.is_file() and stamp.read_text() == _FORMAT_VERSION:
