@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from flexjudge.apps._records import CandidateRecord
+from flexjudge.apps._records import CandidateRecord, judge_item
 from flexjudge.apps._selection import correlation, mean_std, n_grid, select_max, trial_rng
 from flexjudge.apps._tournament import Bracket, TournamentRunner
 from flexjudge.judge.types import JudgeItem, JudgeResult
@@ -117,15 +117,7 @@ def best_of_n(
 def _items(
     rec: CandidateRecord, responses: list[str], protocol: str | None, suffix: str
 ) -> JudgeItem:
-    return JudgeItem(
-        rec.question,
-        responses,
-        id=f"{rec.id}#{suffix}",
-        protocol=protocol,
-        images=list(rec.media.get("images", [])),
-        videos=list(rec.media.get("videos", [])),
-        audios=list(rec.media.get("audios", [])),
-    )
+    return judge_item(rec, responses, protocol, f"{rec.id}#{suffix}")
 
 
 def _score_all(

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flexjudge.apps._records import CandidateRecord
-from flexjudge.judge.types import JudgeItem, JudgeResult
+from flexjudge.apps._records import CandidateRecord, judge_item
+from flexjudge.judge.types import JudgeResult
 
 if TYPE_CHECKING:
     from flexjudge.judge import Judge
@@ -113,17 +113,8 @@ def build_pairs(
     items = []
     for _, rec in good:
         for tag, order in (("fwd", (0, 1)), ("rev", (1, 0))):
-            items.append(
-                JudgeItem(
-                    rec.question,
-                    [rec.responses[i] for i in order],
-                    id=f"{rec.id}#{tag}",
-                    protocol=cfg.protocol,
-                    images=list(rec.media.get("images", [])),
-                    videos=list(rec.media.get("videos", [])),
-                    audios=list(rec.media.get("audios", [])),
-                )
-            )
+            responses = [rec.responses[i] for i in order]
+            items.append(judge_item(rec, responses, cfg.protocol, f"{rec.id}#{tag}"))
     results = judge.run(items, task="compare", swap=False, on_result=on_result)
     pairs = []
     for k, (d, rec) in enumerate(good):
@@ -169,6 +160,8 @@ def to_trl(rec: CandidateRecord, chosen: int, conversational: bool) -> dict[str,
         row = {"prompt": question, "chosen": good, "rejected": bad}
     if images:
         row["images"] = list(images)
+    if rec.media.get("molecules"):
+        row["molecules"] = list(rec.media["molecules"])
     row["id"] = rec.id
     return row
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flexjudge.errors import InputError
+from flexjudge.judge.types import JudgeItem
 from flexjudge.protocol import get_protocol
 
 MEDIA_KEYS = ("images", "videos", "audios")
@@ -118,9 +119,38 @@ def parse_candidates(
                 for v in value
             ]
         media[mk] = value
-    skip = {"id", "question", "prompt", key, "labels", *MEDIA_KEYS}
+    molecules = d.get("molecules")
+    if molecules is not None:
+        molecules = [molecules] if isinstance(molecules, str | dict) else molecules
+        if not isinstance(molecules, list):
+            raise InputError(
+                "must be a list of SMILES strings or molecule objects",
+                record=rid,
+                field="molecules",
+            )
+        media["molecules"] = molecules
+    skip = {"id", "question", "prompt", key, "labels", "molecules", *MEDIA_KEYS}
     extra = {k: v for k, v in d.items() if k not in skip}
     return CandidateRecord(rid, question, list(responses), labels, media, extra)
+
+
+def judge_item(
+    rec: CandidateRecord, responses: list[str], protocol: str | None, item_id: str
+) -> JudgeItem:
+    """The judge's item for some of ``rec``'s responses, with its media and molecules.  A
+    protocol that asks its own fixed question (``mol/pampa``) is given none: the record's
+    question is the policy's prompt, which that layout does not show."""
+    fixed = protocol is not None and get_protocol(protocol).fixed_question
+    return JudgeItem(
+        None if fixed else rec.question,
+        responses,
+        id=item_id,
+        protocol=protocol,
+        images=list(rec.media.get("images", [])),
+        videos=list(rec.media.get("videos", [])),
+        audios=list(rec.media.get("audios", [])),
+        molecules=list(rec.media.get("molecules", [])),
+    )
 
 
 def score_bounds(protocol: str | None, default: str = "score-10") -> tuple[float, float] | None:

@@ -315,6 +315,8 @@ _SUBCOMMAND_MODULES = (
     "flexjudge.cli.bench",
     "flexjudge.cli.apps",
     "flexjudge.cli.view",
+    "flexjudge.cli.sample",
+    "flexjudge.cli.dpo",
 )
 
 

@@ -9,6 +9,7 @@ from flexjudge.protocol._builders import (
     MOL_TOKEN,
     MOL_TOKENS,
     cut_final_answer,
+    fill_molecule_slots,
 )
 from flexjudge.protocol._chatml import (
     PLACEHOLDERS,
@@ -90,6 +91,7 @@ __all__ = [
     "cut_final_answer",
     "export_prompts",
     "extract_reasoning",
+    "fill_molecule_slots",
     "get_protocol",
     "list_protocols",
     "parse_mos_cascade",

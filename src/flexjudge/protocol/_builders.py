@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from flexjudge.errors import InputError
 from flexjudge.protocol._clean import spec_prompt
@@ -125,13 +126,17 @@ def _user_mol_pampa(inputs: PromptInputs, mode: Mode) -> str:
 
 
 def _mol_question(inputs: PromptInputs) -> str:
-    """The pair question with each molecule's slot in place of its ``<mol>`` run.
+    return fill_molecule_slots(_q(inputs), inputs.molecules)
+
+
+def fill_molecule_slots(question: str, molecules: Sequence[str]) -> str:
+    """``question`` with each molecule's slot in place of its run of ``<mol>`` tokens.
 
     The reference's stored questions already hold eight ``<mol>`` per molecule and are judged
     as they are, so a question is never expanded without molecules (spec §11.8).  A question
-    without any ``<mol>`` gets the slots in front."""
-    question = _q(inputs)
-    slots = list(inputs.molecules)
+    without any ``<mol>`` gets the slots in front; another count of runs than of molecules
+    raises :class:`InputError` (field ``molecules``)."""
+    slots = list(molecules)
     if not slots:
         return question
     runs = _MOL_RUN.findall(question)
