@@ -87,3 +87,48 @@ def test_cli_judges_a_molecule_with_the_encoder(mol_llm_dir: Path) -> None:
     assert res.exit_code in (0, 1), res.output
     result = json.loads(res.stdout)
     assert result["protocol"] == "mol/pampa" and result["status"] != "error"
+
+
+def test_flex_mol_recipe_keeps_adapters_and_encoder(tmp_path: Path, mol_llm_dir: Path) -> None:
+    """Graft a plain-LM judge into a tiny PEFT molecular host (paper B.4): the host's LoRA
+    adapter and encoder files are bit-identical afterwards, its base weights are the judge's,
+    its extra token rows ([PAD], <mol>...) are its own, and it still judges molecules."""
+    import shutil
+
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from flexjudge.testing import build_tiny_model
+    from flexjudge.train._graft_mol import graft_into_mol_host
+
+    host = tmp_path / "host"
+    shutil.copytree(mol_llm_dir, host)
+    lm = AutoModelForCausalLM.from_pretrained(host)
+    peft_lm = get_peft_model(lm, LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
+    with torch.no_grad():
+        for name, param in peft_lm.named_parameters():
+            if "lora_B" in name:
+                param.normal_()  # a trained adapter is not zero
+    peft_lm.save_pretrained(host / "adapter")
+    judge_dir = build_tiny_model(tmp_path / "judge", "qwen2", seed=3)
+    judge = AutoModelForCausalLM.from_pretrained(judge_dir)
+    out = tmp_path / "flex_mol"
+    report = graft_into_mol_host(judge.state_dict(), host, out)
+    assert report.copied and "model.embed_tokens.weight" in report.row_merged
+    for part in ("adapter", "mol_encoder"):
+        for f in (host / part).iterdir():
+            assert (out / part / f.name).read_bytes() == f.read_bytes()
+    grafted = AutoModelForCausalLM.from_pretrained(out).state_dict()
+    original = AutoModelForCausalLM.from_pretrained(host).state_dict()
+    judge_state = judge.state_dict()
+    key = "model.layers.0.self_attn.q_proj.weight"
+    assert torch.equal(grafted[key], judge_state[key])
+    rows = judge_state["model.embed_tokens.weight"].shape[0]
+    emb = grafted["model.embed_tokens.weight"]
+    assert torch.equal(emb[:rows], judge_state["model.embed_tokens.weight"])
+    assert torch.equal(emb[rows:], original["model.embed_tokens.weight"][rows:])
+    backend = load_backend("mol-llm", str(out))
+    assert backend.fingerprint() != load_backend("mol-llm", str(host)).fingerprint()
+    logits = backend.next_token_logits(_pampa_request(["CCO"]))
+    assert torch.isfinite(logits).all()

@@ -24,8 +24,9 @@ MOL_TOKEN = "<mol>"
 
 
 class MolLLMBackend(TransformersBackend):
-    """``model``: a causal-LM folder with ``mol_encoder/``; ``encoder``: another folder holding
-    the encoder (default: the model folder).  Extra keyword arguments go to
+    """``model``: a causal-LM folder with ``mol_encoder/`` (and optionally PEFT LoRA
+    adapters in ``adapter/``, merged at load); ``encoder``: another folder holding the
+    encoder (default: the model folder).  Extra keyword arguments go to
     :class:`TransformersBackend` (device, dtype, max_batch_size…)."""
 
     name = "mol-llm"
@@ -33,6 +34,12 @@ class MolLLMBackend(TransformersBackend):
 
     def __init__(self, model: str | Path, *, encoder: str | Path | None = None, **kwargs: Any):
         super().__init__(model, **kwargs)
+        adapter = Path(model) / "adapter"
+        if adapter.is_dir():  # a host's LoRA adapters (Flex-Mol recipe), merged for inference
+            from peft import PeftModel
+
+            self.model = PeftModel.from_pretrained(self.model, str(adapter)).merge_and_unload()
+            self.model.eval()
         if self.processor is not None:
             raise BackendError(f"{self.model_id!r}: the molecular-encoder backend takes a text LM")
         self.encoder: MoleculeEncoder = load_encoder(
@@ -102,10 +109,15 @@ class MolLLMBackend(TransformersBackend):
             return self.model(**inputs).logits[0, -1].float()
 
     def fingerprint(self) -> str:
-        """The LM's transformers fingerprint plus a hash of the encoder's weights."""
+        """The LM's transformers fingerprint plus hashes of the encoder's weights and of any
+        ``adapter/`` files."""
         import hashlib
 
         digest = hashlib.sha256(super().fingerprint().encode())
+        adapter = Path(self.model_id) / "adapter"
+        if adapter.is_dir():
+            for path in sorted(adapter.iterdir()):
+                digest.update(path.name.encode() + path.read_bytes())
         for name, tensor in sorted(self.encoder.state_dict().items()):
             digest.update(name.encode())
             digest.update(tensor.detach().float().cpu().numpy().tobytes())

@@ -55,6 +55,13 @@ def train_command(
     omni_full_base: Annotated[
         str | None, typer.Option(help="Full Qwen2.5-Omni checkpoint to graft the thinker into.")
     ] = None,
+    mol_host: Annotated[
+        str | None,
+        typer.Option(
+            help="Flex-Mol recipe: re-attach the trained LM to this mol-llm host "
+            "(LoRA adapter/ and mol_encoder/ kept bit-identical); written to OUTPUT/flex_mol."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Training seed.")] = 42,
 ) -> None:
     """Fine-tune a judge on text-only reasoning traces (spec §6), fixing the reference's bugs."""
@@ -83,6 +90,7 @@ def train_command(
             launch=launch,
             accelerate_config=accelerate_config,
             omni_full_base=omni_full_base,
+            mol_host=mol_host,
             seed=seed,
         )
         result = train(config)

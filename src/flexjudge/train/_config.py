@@ -80,6 +80,9 @@ class TrainConfig:
     ``accelerate_config``, a file or one of :data:`ACCELERATE_CONFIGS`) with that many
     processes.  ``omni_full_base`` is the full Qwen2.5-Omni checkpoint the trained thinker is
     grafted into (defaults to ``base`` when ``base`` is a full Omni checkpoint).
+    ``mol_host`` is a molecular host (a ``mol-llm`` folder with ``mol_encoder/`` and LoRA
+    ``adapter/``): the trained LM's weights are re-attached to it and the result written to
+    ``{output}/flex_mol``, its adapters and encoder unchanged (the Flex-Mol recipe, paper B.4).
     """
 
     base: str
@@ -112,6 +115,7 @@ class TrainConfig:
     launch: int = 1
     accelerate_config: str | None = None
     omni_full_base: str | None = None
+    mol_host: str | None = None
     plot: bool = True
     dataloader_workers: int = 0
     extra_args: dict[str, Any] = field(default_factory=dict)

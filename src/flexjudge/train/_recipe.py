@@ -141,6 +141,11 @@ def _save(
     copy_support_files(config.base, out)
     if grafted is not None:
         copy_support_files(grafted, out)
+    if config.mol_host is not None:
+        from flexjudge.train._graft_mol import graft_into_mol_host
+
+        graft_into_mol_host(model.state_dict(), config.mol_host, out / "flex_mol", dtype=dtype)
+        grafted = config.mol_host
     return grafted
 
 
