@@ -39,7 +39,8 @@ def graft_into_mol_host(
     try:
         host_lm = AutoModelForCausalLM.from_pretrained(str(host_dir), **kwargs)
     except (OSError, ValueError) as exc:
-        raise InputError(f"cannot load the host LM {str(host_dir)!r}: {exc}", field="mol_host")
+        message = f"cannot load the host LM {str(host_dir)!r}: {exc}"
+        raise InputError(message, field="mol_host") from exc
     report = graft_judge_weights(judge_state, host_lm)
     if not report.copied:
         raise InputError(
