@@ -142,3 +142,38 @@ def test_sample_pairs_dpo_end_to_end(tmp_path: Path) -> None:
         ]
     )
     assert completions[0].finish_reason != "error" and completions[0].num_tokens > 0
+
+
+@pytest.mark.slow
+def test_vl_and_mol_llm_policies_sample_and_vl_dpo(tmp_path: Path) -> None:
+    from flexjudge.curate._sample import SampleConfig, sample_candidates
+    from flexjudge.testing import build_tiny_model, make_test_image
+    from flexjudge.train._dpo import DPOSettings, run_dpo
+
+    image = tmp_path / "img.png"
+    make_test_image(28, 28).save(image)
+    vl = build_tiny_model(tmp_path / "vl", "qwen2_5_vl")
+    policy = load_backend("transformers", str(vl), device="cpu")
+    prompt = {"id": "a", "question": "What is it?", "images": [str(image)], "molecules": ["CCO"]}
+    rows, counts = sample_candidates(policy, [prompt], SampleConfig(max_tokens=4))
+    assert counts["generated"] == 1 and "error" not in rows[0]  # photo + depiction
+
+    mol_policy = load_backend("mol-llm", str(build_tiny_model(tmp_path / "m", "mol_llm")))
+    rows, counts = sample_candidates(
+        mol_policy, [{"id": "m", "question": "Describe it.", "molecules": ["CCO"]}],
+        SampleConfig(max_tokens=4),
+    )  # fmt: skip
+    assert counts["generated"] == 1 and "error" not in rows[0]
+
+    pairs = tmp_path / "pairs.jsonl"
+    row = {"prompt": "What is it?", "chosen": "a cat", "rejected": "a dog", "images": [str(image)]}
+    pairs.write_text("".join(json.dumps(row | {"id": str(i)}) + "\n" for i in range(2)))
+    settings = DPOSettings(
+        policy=str(vl), pairs=str(pairs), output=str(tmp_path / "vl-dpo"), max_steps=2,
+        per_device_batch_size=1, device="cpu",
+    )  # fmt: skip
+    result = run_dpo(settings)
+    assert result["steps"] == 2
+    assert (tmp_path / "vl-dpo" / "processor_config.json").is_file()
+    back = load_backend("transformers", str(tmp_path / "vl-dpo"), device="cpu")
+    assert back.family == "qwen2_5_vl"
