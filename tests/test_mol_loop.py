@@ -177,3 +177,35 @@ def test_vl_and_mol_llm_policies_sample_and_vl_dpo(tmp_path: Path) -> None:
     assert (tmp_path / "vl-dpo" / "processor_config.json").is_file()
     back = load_backend("transformers", str(tmp_path / "vl-dpo"), device="cpu")
     assert back.family == "qwen2_5_vl"
+
+
+@pytest.mark.slow
+def test_dpo_runs_two_processes(tmp_path: Path) -> None:
+    """`--launch 2`: two torchrun ranks (gloo on CPU) train one policy; rank 0 saves it."""
+    from flexjudge.testing import build_tiny_model
+
+    policy = build_tiny_model(tmp_path / "policy", "qwen2")
+    pairs = tmp_path / "pairs.jsonl"
+    row = {"prompt": "Name a gas.", "chosen": "helium", "rejected": "rock"}
+    pairs.write_text("".join(json.dumps(row | {"id": str(i)}) + "\n" for i in range(4)))
+    result = _invoke(
+        [
+            "dpo",
+            "--policy",
+            str(policy),
+            "--pairs",
+            str(pairs),
+            "--output",
+            str(tmp_path / "o"),
+            "--max-steps",
+            "2",
+            "--per-device-batch-size",
+            "1",
+            "--device",
+            "cpu",
+            "--launch",
+            "2",
+        ]
+    )
+    assert result["world_size"] == 2 and result["steps"] == 2
+    assert (tmp_path / "o" / "model.safetensors").is_file()
