@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from flexjudge import Judge
 from flexjudge.backends import GenerationRequest, SamplingParams, load_backend
-from flexjudge.errors import BackendError
+from flexjudge.errors import BackendError, InputError
 from flexjudge.media import Molecule
 from flexjudge.protocol import MOL_TOKENS, PromptInputs, get_protocol
 
@@ -132,3 +132,21 @@ def test_flex_mol_recipe_keeps_adapters_and_encoder(tmp_path: Path, mol_llm_dir:
     assert backend.fingerprint() != load_backend("mol-llm", str(host)).fingerprint()
     logits = backend.next_token_logits(_pampa_request(["CCO"]))
     assert torch.isfinite(logits).all()
+
+
+def test_image_and_text_views_end_to_end_on_tiny_checkpoints() -> None:
+    """The image view on a tiny Qwen2.5-VL judge and the text view on a tiny text judge."""
+    from flexjudge.testing import tiny_model
+
+    vl = Judge.from_pretrained(str(tiny_model("qwen2_5_vl")), max_tokens=6)
+    seen = vl.score("Is it drug-like?", "yes", molecules=["CC(=O)Oc1ccccc1C(=O)O"])
+    assert seen.status != "error", seen.error
+    text = Judge.from_pretrained(str(tiny_model("qwen2")), max_tokens=6)
+    assert text.backend.family == "text"
+    card = text.score(None, PAMPA_ANSWER, protocol="mol/pampa", molecules=["CCO"])
+    assert card.status != "error", card.error
+    # mol/pampa has no image slot: the image view is a clear error naming the field
+    with pytest.raises(InputError, match="0 image"):
+        text.score(
+            None, PAMPA_ANSWER, protocol="mol/pampa", molecules=["CCO"], molecule_view="image"
+        )

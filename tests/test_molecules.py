@@ -156,7 +156,9 @@ def test_image_view_gives_a_vision_judge_a_legible_depiction() -> None:
     assert image.size == (448, 448) and image.mode == "RGB"
     pixels = np.asarray(image)
     assert pixels.std() > 10  # not blank
-    assert (pixels.sum(axis=2) < 200).mean() > 0.005  # dark strokes and atom labels
+    assert (pixels.sum(axis=2) < 200).mean() > 0.005  # dark bond strokes
+    red = (pixels[..., 0] > 180) & (pixels[..., 1] < 90) & (pixels[..., 2] < 90)
+    assert red.sum() > 50  # RDKit draws the O atom labels in red
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     assert 2_000 < len(buf.getvalue()) < 200_000
