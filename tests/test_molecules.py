@@ -268,3 +268,21 @@ def test_server_judges_molecules() -> None:
     assert bad.status_code == 422 and "molecules[1]" in bad.text
     path = client.post("/v1/judge", json=body | {"molecules": [{"path": "a.smi"}]})
     assert path.status_code == 403
+
+
+def test_judge_run_file_with_molecules(tmp_path: Path) -> None:
+    from flexjudge.cli import app
+
+    items = tmp_path / "items.jsonl"
+    rows = [
+        {"id": "a", "question": "q", "responses": ["x"], "molecules": [{"smiles": "CCO"}]},
+        {"id": "b", "question": "q", "responses": ["x"], "molecules": ["C1CC("]},
+    ]
+    items.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out.jsonl"
+    args = ["judge", "run", "--model", "m", "--backend", "mock", "-i", str(items), "-o", str(out)]
+    res = CliRunner().invoke(app, [*args, "--molecule-view", "text"])
+    assert res.exit_code == 0, res.output
+    a, b = (json.loads(line) for line in out.read_text().splitlines())
+    assert a["status"] == "ok"
+    assert b["status"] == "error" and "molecules[0]" in b["error"]

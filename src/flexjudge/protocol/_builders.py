@@ -103,7 +103,7 @@ _MOL_RUN = re.compile(f"(?:{re.escape(MOL_TOKEN)})+")
 #: the reference judges a PAMPA candidate's reasoning, cut before its explicit label (§11.5)
 _FINAL_ANSWER = re.compile(r"[Ff]inal [Aa]nswer:")
 _MARKER = re.compile(r"<<(QUESTION|ANSWER1|ANSWER2)>>")
-# clean mode: a candidate's "<mol>" is text, never a placeholder slot (zero-width joiner)
+# clean mode: a candidate's "<mol>" is text, never a placeholder slot (U+2060 word joiner)
 _NEUTRAL_MOL = "<\u2060mol>"
 
 
