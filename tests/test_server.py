@@ -110,7 +110,7 @@ def test_tiny_checkpoint_over_http(tiny_url: str) -> None:
         assert r.status_code == 200, r.text
         out = r.json()
         assert len(out["rewards"]) == len(out["scores"]) == 2
-        assert set(out["extra_logs"]) == {"judge_ok"}
+        assert {"judge_ok", "judge_raw_score", "judge_status_ok"} <= set(out["extra_logs"])
         spec = client.get("/openapi.json").json()
         assert {"/v1/judge", "/v1/judge/upload", "/get_reward", "/health"} <= set(spec["paths"])
         assert "JudgeRequest" in spec["components"]["schemas"]
@@ -129,11 +129,12 @@ def test_get_reward_maps_scores_to_unit_interval() -> None:
             base + "/get_reward",
             json={"query": ["q a", "q b", "q c"], "prompts": ["q ", "q ", "q "]},
         )
-    assert r.json() == {
-        "rewards": [1.0, 0.0, 0.0],
-        "scores": [10.0, 1.0, 0.0],
-        "extra_logs": {"judge_ok": [1.0, 1.0, 0.0]},
-    }
+    out = r.json()
+    logs = out.pop("extra_logs")
+    assert out == {"rewards": [1.0, 0.0, 0.0], "scores": [10.0, 1.0, 0.0]}
+    assert logs["judge_ok"] == [1.0, 1.0, 0.0]
+    assert logs["judge_status_ok"] == [1.0, 1.0, 0.0]
+    assert logs["judge_status_no_answer"] == [0.0, 0.0, 1.0]
     assert "[Question]\nq\n" in backend.calls[0].prompt  # the prompt prefix is the question
     assert "Answer]\na<|im_end|>" in backend.calls[0].prompt  # the rest is the response
 

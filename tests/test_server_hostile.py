@@ -230,7 +230,7 @@ def blocking_backend(gate: threading.Event) -> MockBackend:
 
 def test_overload_gets_429_then_recovers() -> None:
     release = threading.Event()
-    cfg = ServerConfig(max_concurrency=2, max_batch=1)
+    cfg = ServerConfig(max_concurrency=2, queue_depth=0, max_batch=1)  # no wait queue
     with serve(create_app(Judge(blocking_backend(release)), cfg)) as base:
 
         async def scenario() -> list[int]:
@@ -268,7 +268,9 @@ def test_a_thousand_concurrent_requests(layout: dict[str, Path], opened: list[st
         time.sleep(0.001)  # stands in for model time so that requests pile up
         return default_judge_text(request, index)
 
-    cfg = ServerConfig(media_root=layout["root"], max_concurrency=32, max_batch=16)
+    cfg = ServerConfig(
+        media_root=layout["root"], max_concurrency=32, queue_depth=0, max_batch=16
+    )
     img = b64(png_bytes())
     with serve(create_app(Judge(MockBackend(responder=responder)), cfg)) as base:
 

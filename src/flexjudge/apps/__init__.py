@@ -5,7 +5,8 @@
 * :func:`build_pairs` / :class:`PairsConfig` — flip-consistent DPO pairs in TRL's
   preference format (``flexjudge pairs``).
 * :class:`JudgeReward` / :class:`AsyncJudgeReward` — TRL ``GRPOTrainer`` reward functions;
-  :func:`make_compute_score` — verl's ``compute_score``.
+  :func:`make_compute_score` / :func:`make_batch_compute_score` /
+  :func:`make_async_compute_score` — verl's ``compute_score`` (per item, batch, async).
 * :func:`create_app` / :class:`ServerConfig` — the hardened FastAPI judge server
   (``flexjudge serve``).
 """
@@ -27,8 +28,13 @@ from flexjudge.apps._rewards import (
     AsyncJudgeReward,
     JudgeReward,
     RewardConfig,
-    make_compute_score,
     rank_rewards,
+)
+from flexjudge.apps._verl import (
+    make_async_compute_score,
+    make_batch_compute_score,
+    make_compute_score,
+    shared_judge,
 )
 
 if TYPE_CHECKING:
@@ -60,10 +66,13 @@ __all__ = [
     "best_of_n",
     "build_pairs",
     "create_app",
+    "make_async_compute_score",
+    "make_batch_compute_score",
     "make_compute_score",
     "parse_candidates",
     "rank_rewards",
     "read_jsonl",
+    "shared_judge",
     "write_best_of_n",
     "write_pairs",
 ]

@@ -1,29 +1,51 @@
-"""RL reward hooks: TRL ``GRPOTrainer(reward_funcs=...)`` callables and a verl adapter.
+"""RL reward hooks for TRL: ``GRPOTrainer(reward_funcs=...)`` callables.
 
 TRL 1.16 calls every custom reward function as
 ``f(prompts=..., completions=..., completion_ids=..., **dataset_columns, trainer_state=...,
 log_extra=..., log_metric=...)`` and expects one ``float`` or ``None`` per completion (``None``:
 not applicable, TRL turns it into NaN).  Prompts/completions are strings, or message lists
-for conversational data.  The trainer awaits callables whose ``__call__`` is ``async``
-(:class:`AsyncJudgeReward`) on its own event loop, in parallel with other async rewards.
-Completions of one prompt arrive consecutively (``num_generations`` repeats), which the
-``group`` mode uses to judge them together with a rank protocol.
+for conversational data; images may sit in a dataset column or inside the prompt messages'
+content parts (``{"type": "image", "image": PIL}``): both reach the judge.  The trainer
+awaits callables whose ``__call__`` is ``async`` (:class:`AsyncJudgeReward`) on its own event
+loop, in parallel with other async rewards.
+
+``group`` mode ranks the completions of one prompt together.  TRL spreads a prompt's group
+across processes, so with an initialized ``torch.distributed`` process group (accelerate,
+torchrun) every rank gathers the global batch, groups are formed over it, each group is
+judged once (groups are shared out between ranks) and the rewards are gathered back.
+
+No state is shared between calls: the callables are safe to call from many threads at once
+(the judge serializes backend access); ``last_results`` is per thread.  verl adapters live
+in :mod:`flexjudge.apps._verl`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import hashlib
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from flexjudge.apps._distributed import all_gather, world
 from flexjudge.apps._records import score_bounds
+from flexjudge.apps._reward_inputs import (
+    column_media,
+    completion_text,
+    merge_media,
+    prompt_media,
+    question_of,
+    text_of,
+)
 from flexjudge.judge.types import JudgeItem, JudgeResult
 
 if TYPE_CHECKING:
     from flexjudge.judge import Judge
 
 RewardMode = Literal["score", "group"]
+# (group key, question, response, media) of one completion: what crosses processes
+_Row = tuple[str, str, str, dict[str, list[Any]]]
 
 
 @dataclass
@@ -32,73 +54,49 @@ class RewardConfig:
     completions of one prompt together (rank protocol) and maps ranks to [0, 1] (best = 1,
     tied scores share their mean rank).  ``normalize`` maps scores onto [0, 1] by the
     protocol's scale.  ``failure_reward``: the reward of an unparseable judgment (``None``
-    lets TRL skip it).  ``media_columns`` are the dataset columns holding media per row."""
+    lets TRL skip it).  ``media_columns`` are the dataset columns holding media per row;
+    ``prompt_media`` also takes media from the prompt messages' content parts.
+    ``distributed``: gather groups across processes (``None``: whenever a
+    ``torch.distributed`` process group with more than one rank is initialized)."""
 
     mode: RewardMode = "score"
     protocol: str | None = None
     normalize: bool = True
     failure_reward: float | None = None
     media_columns: tuple[str, ...] = ("images", "image", "videos", "audios")
+    prompt_media: bool = True
+    distributed: bool | None = None
 
 
-def text_of(content: Any) -> str:
-    """Text of a message ``content``: a string, or the text parts of a content list."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            p.get("text", "")
-            for p in content
-            if isinstance(p, dict) and p.get("type", "text") == "text"
-        )
-    return str(content)
+def normalized(value: float, protocol: str | None, normalize: bool) -> float:
+    """``value`` mapped onto [0, 1] by ``protocol``'s scale when ``normalize``."""
+    bounds = score_bounds(protocol) if normalize else None
+    if bounds is None or bounds[1] == bounds[0]:
+        return value
+    return (value - bounds[0]) / (bounds[1] - bounds[0])
 
 
-def question_of(prompt: Any) -> str:
-    """The question of a prompt: the string itself, or the last user message's text."""
-    if isinstance(prompt, str):
-        return prompt
+def _media_key(value: Any) -> str:
+    from flexjudge.media import as_image
+
+    if isinstance(value, str):
+        return value
+    try:
+        return as_image(value).content_hash()
+    except Exception:  # not an image (video array, audio): identity is its bytes or repr
+        return hashlib.sha256(getattr(value, "tobytes", lambda: repr(value).encode())()).hexdigest()
+
+
+def _prompt_key(prompt: Any, media: dict[str, list[Any]]) -> str:
+    """Identity of a prompt, equal across processes (no object addresses)."""
     if isinstance(prompt, list):
-        users = [m for m in prompt if isinstance(m, dict) and m.get("role") == "user"]
-        if users:
-            return text_of(users[-1].get("content"))
-        return "\n".join(text_of(m.get("content")) for m in prompt if isinstance(m, dict))
-    return text_of(prompt)
-
-
-def completion_text(completion: Any) -> str:
-    """The response text: a string, or the assistant messages of a conversational completion."""
-    if isinstance(completion, str):
-        return completion
-    if isinstance(completion, list):
-        return "".join(
-            text_of(m.get("content"))
-            for m in completion
-            if isinstance(m, dict) and m.get("role", "assistant") == "assistant"
+        text = repr(
+            [(m.get("role"), text_of(m.get("content"))) for m in prompt if isinstance(m, dict)]
         )
-    return text_of(completion)
-
-
-def _media_of(kwargs: dict[str, Any], row: int, columns: Sequence[str]) -> dict[str, list[Any]]:
-    media: dict[str, list[Any]] = {"images": [], "videos": [], "audios": []}
-    for col in columns:
-        values = kwargs.get(col)
-        if not isinstance(values, list | tuple) or row >= len(values):
-            continue
-        value = values[row]
-        if value is None:
-            continue
-        key = {"image": "images"}.get(col, col)
-        if key not in media:
-            continue
-        media[key].extend(value if isinstance(value, list | tuple) else [value])
-    return media
-
-
-def _prompt_key(prompt: Any) -> str:
-    return repr(prompt)
+    else:
+        text = repr(prompt)
+    hashes = [f"{k}:{_media_key(v)}" for k in sorted(media) for v in media[k]]
+    return hashlib.sha256("\x1f".join([text, *hashes]).encode()).hexdigest()
 
 
 def rank_rewards(scores: Sequence[float]) -> list[float]:
@@ -124,8 +122,8 @@ class JudgeReward:
 
     >>> trainer = GRPOTrainer(model=..., reward_funcs=JudgeReward(judge), ...)  # doctest: +SKIP
 
-    Never raises for a bad completion: an unjudgeable one gets ``failure_reward``.  The last
-    batch's raw :class:`JudgeResult` objects are kept in ``last_results``.
+    Never raises for a bad completion: an unjudgeable one gets ``failure_reward``.
+    ``last_results`` holds the raw :class:`JudgeResult` objects of this thread's last call.
     """
 
     def __init__(
@@ -141,7 +139,12 @@ class JudgeReward:
         self.judge = judge
         self.config = config or RewardConfig(**options)
         self.__name__ = name
-        self.last_results: list[JudgeResult] = []
+        self._local = threading.local()
+
+    @property
+    def last_results(self) -> list[JudgeResult]:
+        results: list[JudgeResult] = getattr(self._local, "results", [])
+        return results
 
     def __call__(
         self, prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any
@@ -152,20 +155,37 @@ class JudgeReward:
         self, prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any
     ) -> list[float | None]:
         """One reward per completion, in order (the synchronous contract)."""
+        rewards, results = self.evaluate(prompts, completions, **kwargs)
+        self._local.results = results
+        return rewards
+
+    def evaluate(
+        self, prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any
+    ) -> tuple[list[float | None], list[JudgeResult]]:
+        """Rewards and the judge's results of this call (nothing is kept on ``self``)."""
         if len(prompts) != len(completions):
             raise ValueError(f"{len(prompts)} prompts but {len(completions)} completions")
+        rows = [
+            self._row(p, c, i, kwargs)
+            for i, (p, c) in enumerate(zip(prompts, completions, strict=True))
+        ]
         if self.config.mode == "group":
-            return self._group(prompts, completions, kwargs)
-        return self._score(prompts, completions, kwargs)
+            return self._group(rows)
+        return self._score(rows)
 
-    def _item(
-        self, prompt: Any, responses: list[str], row: int, kwargs: dict[str, Any], task: str
-    ) -> JudgeItem:
-        media = _media_of(kwargs, row, self.config.media_columns)
+    def _row(self, prompt: Any, completion: Any, row: int, kwargs: dict[str, Any]) -> _Row:
+        media = column_media(kwargs, row, self.config.media_columns)
+        if self.config.prompt_media:
+            media = merge_media(prompt_media(prompt), media)
+        key = _prompt_key(prompt, media) if self.config.mode == "group" else ""
+        return key, question_of(prompt), completion_text(completion), media
+
+    def _item(self, rows: list[_Row], ident: int, task: str) -> JudgeItem:
+        _, question, _, media = rows[0]
         return JudgeItem(
-            question_of(prompt),
-            responses,
-            id=str(row),
+            question,
+            [r[2] for r in rows],
+            id=str(ident),
             task=task,  # type: ignore[arg-type]
             protocol=self.config.protocol,
             images=media["images"],
@@ -173,73 +193,66 @@ class JudgeReward:
             audios=media["audios"],
         )
 
-    def _normalize(self, value: float, default: str) -> float:
-        bounds = score_bounds(self.config.protocol, default) if self.config.normalize else None
-        if bounds is None or bounds[1] == bounds[0]:
-            return value
-        return (value - bounds[0]) / (bounds[1] - bounds[0])
+    def _reward(self, result: JudgeResult) -> float | None:
+        if result.ok and result.score is not None:
+            return normalized(result.score, result.protocol, self.config.normalize)
+        return self.config.failure_reward
 
-    def _score(
-        self, prompts: Sequence[Any], completions: Sequence[Any], kwargs: dict[str, Any]
-    ) -> list[float | None]:
-        items = [
-            self._item(p, [completion_text(c)], i, kwargs, "score")
-            for i, (p, c) in enumerate(zip(prompts, completions, strict=True))
-        ]
-        results = self.judge.run(items, task="score")
-        self.last_results = results
-        return [
-            self._normalize(r.score, "score-10")
-            if r.ok and r.score is not None
-            else self.config.failure_reward
-            for r in results
-        ]
+    def _score(self, rows: list[_Row]) -> tuple[list[float | None], list[JudgeResult]]:
+        items = [self._item([r], i, "score") for i, r in enumerate(rows)]
+        results = self.judge.run(items, task="score") if items else []
+        return [self._reward(r) for r in results], results
 
-    def _group(
-        self, prompts: Sequence[Any], completions: Sequence[Any], kwargs: dict[str, Any]
-    ) -> list[float | None]:
+    def _distributed(self) -> bool:
+        if self.config.distributed is False:
+            return False
+        return world()[1] > 1
+
+    def _group(self, rows: list[_Row]) -> tuple[list[float | None], list[JudgeResult]]:
+        rank, size = world() if self._distributed() else (0, 1)
+        every = all_gather(rows) if size > 1 else [rows]
+        offset = sum(len(r) for r in every[:rank])
+        flat = [row for part in every for row in part]
         groups: list[list[int]] = []
-        for i, p in enumerate(prompts):
-            if groups and _prompt_key(prompts[groups[-1][0]]) == _prompt_key(p):
+        for i, row in enumerate(flat):
+            if groups and flat[groups[-1][0]][0] == row[0]:
                 groups[-1].append(i)
             else:
                 groups.append([i])
-        rewards: list[float | None] = [self.config.failure_reward] * len(prompts)
+        mine = [(g, idx) for g, idx in enumerate(groups) if g % size == rank]
+        values, results = self._judge_groups(flat, [idx for _, idx in mine])
+        decided: dict[int, float | None] = {}
+        for (_, idx), vals in zip(mine, values, strict=True):
+            decided.update(zip(idx, vals, strict=True))
+        if size > 1:
+            merged: dict[int, float | None] = {}
+            for part in all_gather(decided):
+                merged.update(part)
+            decided = merged
+        return [decided[offset + i] for i in range(len(rows))], results
+
+    def _judge_groups(
+        self, flat: list[_Row], groups: list[list[int]]
+    ) -> tuple[list[list[float | None]], list[JudgeResult]]:
+        """Rewards per group: ranked together, or scored alone for a single completion."""
+        fail = self.config.failure_reward
         multi = [g for g in groups if len(g) > 1]
-        single = [g[0] for g in groups if len(g) == 1]
-        items = [
-            self._item(
-                prompts[g[0]], [completion_text(completions[i]) for i in g], g[0], kwargs, "rank"
-            )
-            for g in multi
-        ]
+        single = [g for g in groups if len(g) == 1]
+        items = [self._item([flat[i] for i in g], g[0], "rank") for g in multi]
         results = self.judge.run(items, task="rank") if items else []
+        out: dict[int, list[float | None]] = {}
         for g, res in zip(multi, results, strict=True):
-            if not res.ok:
-                continue
-            if res.scores is not None and len(res.scores) == len(g):
-                values = rank_rewards(res.scores)
-            elif res.ranking is not None:
-                values = rank_rewards([-float(res.ranking.index(k)) for k in range(len(g))])
-            else:
-                continue
-            for i, v in zip(g, values, strict=True):
-                rewards[i] = v
-        if single:  # a prompt with one completion cannot be ranked: score it alone
-            solo = self._score(
-                [prompts[i] for i in single],
-                [completions[i] for i in single],
-                {
-                    k: [v[i] for i in single]
-                    if isinstance(v, list | tuple) and len(v) == len(prompts)
-                    else v
-                    for k, v in kwargs.items()
-                },
-            )
-            for i, solo_reward in zip(single, solo, strict=True):
-                rewards[i] = solo_reward
-        self.last_results = results
-        return rewards
+            values: list[float | None] = [fail] * len(g)
+            if res.ok and res.scores is not None and len(res.scores) == len(g):
+                values = list(rank_rewards(res.scores))
+            elif res.ok and res.ranking is not None:
+                values = list(rank_rewards([-float(res.ranking.index(k)) for k in range(len(g))]))
+            out[g[0]] = values
+        # a prompt with one completion cannot be ranked: score it alone
+        solo, solo_results = self._score([flat[g[0]] for g in single])
+        for g, value in zip(single, solo, strict=True):
+            out[g[0]] = [value]
+        return [out[g[0]] for g in groups], results + solo_results
 
 
 class AsyncJudgeReward(JudgeReward):
@@ -250,36 +263,3 @@ class AsyncJudgeReward(JudgeReward):
         self, prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any
     ) -> list[float | None]:
         return await asyncio.to_thread(self.compute, prompts, completions, **kwargs)
-
-
-def make_compute_score(
-    judge: Judge, config: RewardConfig | None = None
-) -> Callable[..., dict[str, Any]]:
-    """A verl ``compute_score(data_source, solution_str, ground_truth, extra_info=None)``.
-
-    The question is ``extra_info["question"]`` (or ``["prompt"]``, a string or messages);
-    media come from ``extra_info["images"|"videos"|"audios"]``.  Returns
-    ``{"score": float, "judge_status": str, ...}`` (verl logs the extra keys); an unparseable
-    judgment scores ``failure_reward`` (0.0 when that is ``None``: verl needs a number).
-    """
-    reward = JudgeReward(judge, config or RewardConfig())
-
-    def compute_score(
-        data_source: Any,
-        solution_str: str,
-        ground_truth: Any,
-        extra_info: dict[str, Any] | None = None,
-        **_: Any,
-    ) -> dict[str, Any]:
-        info = extra_info or {}
-        prompt = info.get("question", info.get("prompt", ""))
-        cols = {k: [info[k]] for k in ("images", "videos", "audios") if k in info}
-        value = reward.compute([prompt], [solution_str], **cols)[0]
-        res = reward.last_results[0] if reward.last_results else None
-        return {
-            "score": float(value) if value is not None else 0.0,
-            "judge_status": res.status if res is not None else "error",
-            "judge_raw_score": res.score if res is not None else None,
-        }
-
-    return compute_score

@@ -9,6 +9,7 @@ the rest of a batch still runs.
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -41,6 +42,8 @@ class Judge:
     def __init__(self, backend: Backend, config: JudgeConfig | None = None, **options: Any):
         self.backend = backend
         self.config = config or JudgeConfig(**options)
+        # backends are not documented thread-safe: calls from many threads take turns
+        self.backend_lock = threading.RLock()
         if config is not None and options:
             raise TypeError("pass either config or keyword options, not both")
 
@@ -220,7 +223,8 @@ class Judge:
         if not chunk:
             return []
         try:
-            generate_samples(self.backend, chunk, cfg)
+            with self.backend_lock:
+                generate_samples(self.backend, chunk, cfg)
         except BackendError as exc:
             return [(p, _error_result(p.item, pos[p.index], cfg, exc, started)) for p in chunk]
         per_item = (time.perf_counter() - started) / len(chunk)

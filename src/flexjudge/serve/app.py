@@ -6,8 +6,8 @@ OpenAI-compatible ``/v1/chat/completions`` of :mod:`flexjudge.serve.openai_compa
 
 Every refusal is a JSON body ``{"error": reason}`` with a 4xx status: 413 (body, media or
 pixels over a limit), 403 (local path without/outside the media root, URLs), 422 (invalid
-JSON, schema, base64, media, or an item the judge cannot take), 429 (more than
-``max_concurrency`` requests in flight; with ``Retry-After``), 408 (the judgment took longer
+JSON, schema, base64, media, or an item the judge cannot take), 429 (the wait queue is
+full, or a request waited past ``queue_wait``; with ``Retry-After``), 408 (the judgment took longer
 than ``timeout``).
 """
 
@@ -18,7 +18,7 @@ import importlib.util
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from flexjudge.judge.types import JudgeItem, JudgeResult
 from flexjudge.serve.batch import JudgeWorker
@@ -31,6 +31,7 @@ from flexjudge.serve.models import (
     RewardRequest,
     RewardResponse,
 )
+from flexjudge.serve.queue import AdmissionQueue
 from flexjudge.serve.reward import reward_items, reward_response
 
 if TYPE_CHECKING:
@@ -47,9 +48,25 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 @dataclass
 class ServerConfig:
-    """Server limits.  ``media_root`` None refuses every local path.  ``max_concurrency``
-    bounds requests in flight (queued or judged); the next one gets 429.  ``timeout`` (s)
-    bounds media intake plus judging of one request."""
+    """Server limits and reward settings.
+
+    Admission: ``max_concurrency`` requests are judged (batched) at once; up to
+    ``queue_depth`` more wait in a FIFO queue for at most ``queue_wait`` s; only a request
+    that finds the queue full or waits too long gets 429 with ``Retry-After``.  Batching:
+    the judge thread waits up to ``batch_wait`` s to merge concurrent requests into one
+    backend batch of at most ``max_batch`` items.  ``timeout`` (s) bounds media intake plus
+    judging of one admitted request (408).  ``media_root`` None refuses every local path.
+
+    OpenRLHF ``/get_reward``: at most ``max_reward_queries`` queries per body (413 beyond),
+    judged in chunks of ``reward_chunk``; ``rewards`` are mapped to [0, 1] by the protocol's
+    scale when ``reward_normalize``; ``scores`` on the raw scale, or in [0, 1] with
+    ``reward_scores="normalized"`` (what OpenRLHF's dynamic filtering expects); an
+    unjudgeable query gets ``failure_reward`` in both.  ``reward_protocol`` picks the score
+    protocol (default: the judge's).
+
+    OpenAI-compatible route (``openai_compat``): at most ``max_completion_tokens`` per
+    request and ``max_n`` choices; it shares the admission queue with ``/v1/judge``.
+    """
 
     host: str = LOOPBACK
     port: int = 8000
@@ -59,31 +76,23 @@ class ServerConfig:
     max_pixels: int = 12_845_056  # Qwen2.5-VL's default max_pixels (16384 × 28 × 28)
     timeout: float = 120.0
     max_concurrency: int = 64
+    queue_depth: int = 4096
+    queue_wait: float = 150.0
     max_batch: int = 64
+    batch_wait: float = 0.01
     reward_normalize: bool = True
+    reward_scores: Literal["raw", "normalized"] = "raw"
     failure_reward: float = 0.0
+    reward_protocol: str | None = None
+    max_reward_queries: int = 65_536
+    reward_chunk: int = 64
     openai_compat: bool = False
+    max_completion_tokens: int = 8192
+    max_n: int = 16
 
     def media_limits(self) -> MediaLimits:
         root = None if self.media_root is None else Path(self.media_root)
         return MediaLimits(root, self.max_media, self.max_pixels, self.max_body_bytes)
-
-
-class _Gate:
-    """Admission control on the event loop: a counter, never a wait."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = max(1, limit)
-        self.in_flight = 0
-
-    def __enter__(self) -> _Gate:
-        if self.in_flight >= self.limit:
-            raise RequestRejected(429, f"server busy: {self.limit} requests in flight")
-        self.in_flight += 1
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.in_flight -= 1
 
 
 def create_app(
@@ -106,23 +115,27 @@ def create_app(
 
     cfg = config or ServerConfig()
     limits = cfg.media_limits()
-    gate = _Gate(cfg.max_concurrency)
-    worker = JudgeWorker(judge, cfg.max_batch)
+    gate = AdmissionQueue(cfg.max_concurrency, cfg.queue_depth, cfg.queue_wait)
+    worker = JudgeWorker(judge, cfg.max_batch, cfg.batch_wait)
     app = FastAPI(title="flexjudge judge server", version="1", responses=_ERRORS)
     app.state.worker = worker
+    app.state.gate = gate
     app.add_middleware(BodyLimitMiddleware, max_bytes=cfg.max_body_bytes)
     app.router.on_shutdown.append(worker.stop)
 
     def error(
-        status: int, message: str, detail: list[dict[str, Any]] | None = None
+        status: int,
+        message: str,
+        detail: list[dict[str, Any]] | None = None,
+        retry_after: int = 1,
     ) -> JSONResponse:
-        headers = {"Retry-After": "1"} if status == 429 else None
+        headers = {"Retry-After": str(retry_after)} if status == 429 else None
         body = {"error": message} | ({"detail": detail} if detail is not None else {})
         return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestRejected)
     async def _rejected(_: Request, exc: RequestRejected) -> JSONResponse:
-        return error(exc.status, exc.message)
+        return error(exc.status, exc.message, retry_after=getattr(exc, "retry_after", 1))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -161,7 +174,7 @@ def create_app(
             ) from None
 
     async def run_judge(req: JudgeRequest) -> JudgeResponse:
-        with gate:
+        async with gate.slot():
             if req.images or req.videos or req.audios or req.molecules:
                 item = await prepare(_judge_item, req, limits)
             else:  # nothing to decode: skip the thread hop
@@ -183,11 +196,21 @@ def create_app(
 
     @app.post("/get_reward", response_model=RewardResponse)
     async def reward_route(req: RewardRequest) -> RewardResponse:
-        """OpenRLHF remote reward: one score judgment per ``query``."""
-        with gate:
-            items = await prepare(reward_items, req, limits)
-            results = await judge_items(items) if items else []
-        return reward_response(results, cfg.reward_normalize, cfg.failure_reward)
+        """OpenRLHF remote reward: one score judgment per ``query``, in chunks."""
+        if len(req.query) > cfg.max_reward_queries:
+            raise RequestRejected(
+                413, f"query: {len(req.query)} entries, over the limit of {cfg.max_reward_queries}"
+            )
+        async with gate.slot():
+            items = await prepare(reward_items, req, limits, cfg.reward_protocol)
+            step = max(1, cfg.reward_chunk)
+            parts = await asyncio.gather(
+                *(judge_items(items[i : i + step]) for i in range(0, len(items), step))
+            )
+        results = [r for part in parts for r in part]
+        return reward_response(
+            results, cfg.reward_normalize, cfg.failure_reward, cfg.reward_scores == "raw"
+        )
 
     @app.get("/health", response_model=HealthResponse)
     async def health() -> HealthResponse:
@@ -199,11 +222,17 @@ def create_app(
         )
 
     if cfg.openai_compat:
-        _mount_openai(app, backend)
+        _mount_openai(app, backend, cfg, gate, judge.backend_lock)
     return app
 
 
-def _mount_openai(app: FastAPI, backend: Backend | None) -> None:
+def _mount_openai(
+    app: FastAPI,
+    backend: Backend | None,
+    cfg: ServerConfig,
+    gate: AdmissionQueue,
+    lock: Any,
+) -> None:
     from flexjudge.errors import InputError
 
     if backend is None:
@@ -211,7 +240,7 @@ def _mount_openai(app: FastAPI, backend: Backend | None) -> None:
     if importlib.util.find_spec("flexjudge.serve.openai_compat") is None:
         raise InputError("flexjudge.serve.openai_compat is not available in this version")
     module = importlib.import_module("flexjudge.serve.openai_compat")
-    app.include_router(module.make_openai_router(backend))
+    app.include_router(module.make_openai_router(backend, cfg, gate, lock))
 
 
 def _judge_item(req: JudgeRequest, limits: MediaLimits) -> JudgeItem:

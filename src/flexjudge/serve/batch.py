@@ -1,15 +1,19 @@
-"""One judge thread that merges concurrent requests into batched ``Judge.run`` calls.
+"""Dynamic micro-batching: one judge thread merges concurrent requests into backend batches.
 
-Backends are not documented thread-safe, so a single worker owns the judge; requests waiting
-at the same time are merged (up to ``max_batch`` items) into one call, which is where a real
-model gains throughput.  The event loop never runs the judge.
+Backends are not documented thread-safe, so a single worker owns the judge.  When a job
+arrives the worker waits up to ``max_wait`` seconds for more (or until ``max_batch`` items are
+collected), then judges them all in one ``Judge.run`` call: with a real model one batched
+forward pass costs little more than one item's, which is the server's main speed lever.  A
+job larger than ``max_batch`` runs alone (``Judge.run`` splits it by ``batch_size``).  The
+event loop never runs the judge.
 """
 
 from __future__ import annotations
 
 import asyncio
-import queue
 import threading
+import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -28,18 +32,25 @@ class _Job:
 
 
 class JudgeWorker:
-    """``await worker.submit(items)`` → results, judged on the worker thread."""
+    """``await worker.submit(items)`` → results, judged on the worker thread.
 
-    def __init__(self, judge: Judge, max_batch: int = 64) -> None:
+    ``batches`` counts the ``Judge.run`` calls made (for monitoring and tests)."""
+
+    def __init__(self, judge: Judge, max_batch: int = 64, max_wait: float = 0.01) -> None:
         self.judge = judge
         self.max_batch = max(1, max_batch)
-        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self.max_wait = max(0.0, max_wait)
+        self.batches = 0
+        self._jobs: deque[_Job] = deque()
+        self._ready = threading.Condition()
+        self._stopping = False
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def start(self) -> None:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
+                self._stopping = False
                 self._thread = threading.Thread(
                     target=self._loop, name="flexjudge-judge", daemon=True
                 )
@@ -48,7 +59,9 @@ class JudgeWorker:
     def stop(self) -> None:
         with self._lock:
             if self._thread is not None:
-                self._queue.put(None)
+                with self._ready:
+                    self._stopping = True
+                    self._ready.notify_all()
                 self._thread.join(timeout=30)
                 self._thread = None
 
@@ -58,36 +71,51 @@ class JudgeWorker:
         self.start()
         loop = asyncio.get_running_loop()
         job = _Job(items, loop, loop.create_future())
-        self._queue.put(job)
+        with self._ready:
+            self._jobs.append(job)
+            self._ready.notify()
         try:
             return await asyncio.wait_for(asyncio.shield(job.future), timeout)
         except (TimeoutError, asyncio.CancelledError):
             job.cancelled.set()
             raise
 
+    def _next_batch(self) -> list[_Job] | None:
+        """Block for the first job, then gather more until full or ``max_wait`` passed."""
+        with self._ready:
+            while not self._jobs and not self._stopping:
+                self._ready.wait()
+            if self._stopping:
+                return None
+            batch = [self._jobs.popleft()]
+            size = len(batch[0].items)
+            deadline = time.monotonic() + self.max_wait
+            while size < self.max_batch and not self._stopping:
+                if self._jobs:
+                    if size + len(self._jobs[0].items) > self.max_batch:
+                        break
+                    nxt = self._jobs.popleft()
+                    batch.append(nxt)
+                    size += len(nxt.items)
+                    continue
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._ready.wait(left)
+            return batch
+
     def _loop(self) -> None:
         while True:
-            job = self._queue.get()
-            if job is None:
+            batch = self._next_batch()
+            if batch is None:
                 return
-            batch = [job]
-            size = len(job.items)
-            while size < self.max_batch:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._queue.put(None)
-                    break
-                batch.append(nxt)
-                size += len(nxt.items)
             self._run([j for j in batch if not j.cancelled.is_set()])
 
     def _run(self, batch: list[_Job]) -> None:
         if not batch:
             return
         items = [it for j in batch for it in j.items]
+        self.batches += 1
         try:
             results = self.judge.run(items)
         except Exception as exc:  # the judge itself failed: every waiting request learns why

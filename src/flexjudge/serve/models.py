@@ -78,10 +78,12 @@ class JudgeResponse(BaseModel):
 
 
 class RewardRequest(BaseModel):
-    """OpenRLHF remote reward model schema (``--remote_rm_url``), plus optional media per
-    query.  ``query`` holds full texts (prompt + response); ``prompts`` the prompt prefixes."""
+    """OpenRLHF remote reward model schema (``--reward.remote_url``; ``--remote_rm_url``
+    before 0.9), plus optional media per query.  ``query`` holds full texts (prompt +
+    response); ``prompts`` the prompt prefixes.  The number of queries is bounded by the
+    server's ``max_reward_queries``."""
 
-    query: list[str] = Field(max_length=4096)
+    query: list[str]
     prompts: list[str] | None = None
     labels: list[Any] | None = None
     images: list[list[MediaInput]] | None = None

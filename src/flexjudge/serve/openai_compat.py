@@ -1,26 +1,37 @@
 """An OpenAI-compatible ``POST /v1/chat/completions`` over any flexjudge :class:`Backend`.
 
-``make_openai_router(backend)`` returns a FastAPI ``APIRouter`` (mount it in any app).  The
-messages are rendered back into the backend's prompt format exactly as the Qwen chat
-templates do (content parts joined with nothing in between, media parts replaced by the
-family's placeholders), media come as base64 data URLs (``image_url``, ``video_url`` mp4,
-``input_audio`` 16 kHz mono WAV), and vLLM's extensions ``continue_final_message`` /
-``add_generation_prompt``, ``include_stop_str_in_output``, ``top_k`` (only ``-1``/``0``) and
-``seed`` are understood.  Calls into the backend are serialized with a lock (in-process
-backends are not thread-safe).
+``make_openai_router(backend, config, gate)`` returns a FastAPI ``APIRouter``.  The body is
+validated with :class:`~flexjudge.serve.openai_models.ChatCompletionBody` (unknown fields such
+as ``tools`` or ``response_format`` get a 400 naming them).  Messages are rendered with the
+checkpoint's own chat template when the backend has a tokenizer with one (the transformers
+backend), so the template's default system turn is there; otherwise as the Qwen templates
+render them (default system turn included for the Qwen families).  ``developer`` messages
+render as ``system``.  Media come as base64 data URLs (``image_url``, ``video_url`` mp4,
+``input_audio`` 16 kHz mono WAV), bounded by the server's ``max_media`` / ``max_pixels`` and
+decoded off the event loop.  vLLM's ``continue_final_message`` / ``add_generation_prompt``,
+``include_stop_str_in_output``, ``top_k`` (only ``-1``/``0``) and ``seed`` are understood.
 
-Errors: a malformed request gets HTTP 400 with ``{"error": {"message", "type", "param"}}``
-naming the field; a backend failure gets HTTP 500 with the same shape.
+Requests pass the same admission queue as ``/v1/judge`` and share the judge's backend lock
+(in-process backends are not thread-safe).  ``stream=true`` answers with server-sent events
+(``chat.completion.chunk`` objects, then ``data: [DONE]``); the backend does not stream
+tokens, so the content arrives in one chunk per choice after generation.  ``usage`` counts
+tokens with the backend's tokenizer when it has one (media count as their placeholder
+tokens, before the processor expands them), else 0 prompt tokens.
+
+Errors: HTTP 400 with ``{"error": {"message", "type", "param"}}`` for a malformed request,
+429 when the queue is full, 500 with the same shape for a backend failure.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
-from flexjudge.backends import Backend, GenerationRequest, SamplingParams
+from flexjudge.backends import Backend, Completion, GenerationRequest, SamplingParams
 from flexjudge.backends._chat import (
     PLACEHOLDERS,
     decode_data_url,
@@ -29,26 +40,51 @@ from flexjudge.backends._chat import (
     decode_wav,
 )
 from flexjudge.errors import BackendError, InputError
+from flexjudge.serve.openai_models import ChatCompletionBody, ChatMessage, error_field
+
+if TYPE_CHECKING:
+    from flexjudge.serve.app import ServerConfig
+    from flexjudge.serve.queue import AdmissionQueue
+
+_QWEN_DEFAULT_SYSTEM = "You are a helpful assistant."
 
 
-def make_openai_router(backend: Backend) -> Any:
+def make_openai_router(
+    backend: Backend,
+    config: ServerConfig | None = None,
+    gate: AdmissionQueue | None = None,
+    lock: Any = None,
+) -> Any:
     """A router serving ``POST /v1/chat/completions`` and ``GET /v1/models`` over ``backend``.
 
-    Raises :class:`flexjudge.errors.MissingDependencyError` naming ``[serve]`` without FastAPI.
+    ``config`` supplies the limits (a default :class:`ServerConfig` when None); ``gate`` the
+    admission queue shared with the other routes (a private one when None); ``lock`` the lock
+    guarding ``backend`` (share the judge's ``backend_lock``).  Raises
+    :class:`flexjudge.errors.MissingDependencyError` naming ``[serve]`` without FastAPI.
     """
     from flexjudge._util.optional import require
 
     fastapi = require("fastapi", "serve")
-    from fastapi.responses import JSONResponse
+    from fastapi import Request
+    from fastapi.responses import JSONResponse, StreamingResponse
+    from pydantic import ValidationError
     from starlette.concurrency import run_in_threadpool
 
-    router = fastapi.APIRouter()
-    lock = threading.Lock()
+    from flexjudge.serve.app import ServerConfig
+    from flexjudge.serve.media import RequestRejected
+    from flexjudge.serve.queue import AdmissionQueue
 
-    def error(status: int, message: str, param: str | None = None) -> Any:
-        kind = "invalid_request_error" if status == 400 else "server_error"
+    cfg = config or ServerConfig()
+    queue = gate or AdmissionQueue(cfg.max_concurrency, cfg.queue_depth, cfg.queue_wait)
+    backend_lock = lock or threading.RLock()
+    router = fastapi.APIRouter()
+
+    def error(status: int, message: str, param: str | None = None, **headers: str) -> Any:
+        kind = {400: "invalid_request_error", 429: "rate_limit_error"}.get(status, "server_error")
         return JSONResponse(
-            {"error": {"message": message, "type": kind, "param": param}}, status_code=status
+            {"error": {"message": message, "type": kind, "param": param}},
+            status_code=status,
+            headers=headers or None,
         )
 
     @router.get("/v1/models")
@@ -58,105 +94,157 @@ def make_openai_router(backend: Backend) -> Any:
             "data": [{"id": backend.model_id, "object": "model", "owned_by": "flexjudge"}],
         }
 
-    @router.post("/v1/chat/completions")
-    async def chat_completions(body: dict[str, Any]) -> Any:
+    async def chat_completions(raw: Request) -> Any:
         try:
-            request = request_from_body(body, backend.family)
+            payload = json.loads(await raw.body())
+        except ValueError as exc:
+            return error(400, f"invalid JSON: {exc}")
+        try:
+            body = ChatCompletionBody.model_validate(payload)
+        except ValidationError as exc:
+            message, param = error_field(exc.errors())  # type: ignore[arg-type]
+            return error(400, message, param)
+        try:
+            check_limits(body, cfg)
         except InputError as exc:
             return error(400, str(exc), exc.field)
-        except (ValueError, TypeError) as exc:
-            return error(400, str(exc))
-
-        def run() -> Any:
-            with lock:
-                return backend.generate([request])
-
         try:
-            outputs = await run_in_threadpool(run)
-        except BackendError as exc:
-            return error(500, str(exc))
-        completions = outputs[0]
-        choices = [
-            {
-                "index": i,
-                "message": {"role": "assistant", "content": c.text},
-                "finish_reason": c.finish_reason,
-                "num_tokens": c.num_tokens,
-            }
-            for i, c in enumerate(completions)
-        ]
-        produced = sum(c.num_tokens for c in completions)
+            async with queue.slot():
+                try:
+                    request = await run_in_threadpool(request_from_body, body, backend, cfg)
+                except InputError as exc:
+                    return error(400, str(exc), exc.field)
+
+                def run() -> list[Completion]:
+                    with backend_lock:
+                        return backend.generate([request])[0]
+
+                try:
+                    completions = await run_in_threadpool(run)
+                except BackendError as exc:
+                    return error(500, str(exc))
+        except RequestRejected as exc:
+            retry = str(getattr(exc, "retry_after", 1))
+            return error(exc.status, exc.message, **{"Retry-After": retry})
+        usage = _usage(backend, request.prompt, completions)
+        model = body.model or backend.model_id
+        if body.stream:
+            include_usage = body.stream_options is not None and body.stream_options.include_usage
+            return StreamingResponse(
+                _sse(completions, model, usage if include_usage else None),
+                media_type="text/event-stream",
+            )
         return {
             "id": f"chatcmpl-{uuid.uuid4().hex}",
             "object": "chat.completion",
             "created": int(time.time()),
-            "model": body.get("model", backend.model_id),
-            "choices": choices,
-            "usage": {"prompt_tokens": 0, "completion_tokens": produced, "total_tokens": produced},
+            "model": model,
+            "choices": [
+                {
+                    "index": i,
+                    "message": {"role": "assistant", "content": c.text},
+                    "finish_reason": c.finish_reason,
+                    "num_tokens": c.num_tokens,
+                }
+                for i, c in enumerate(completions)
+            ],
+            "usage": usage,
         }
 
+    # the body is validated by hand (400s in OpenAI's error shape), so FastAPI only needs
+    # the raw Request; annotations are strings here, hence the explicit one
+    chat_completions.__annotations__["raw"] = Request
+    router.add_api_route(
+        "/v1/chat/completions",
+        chat_completions,
+        methods=["POST"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": ChatCompletionBody.model_json_schema()}
+                },
+            }
+        },
+    )
     return router
 
 
-def request_from_body(body: dict[str, Any], family: str) -> GenerationRequest:
-    """Validate a chat-completions body and render it into a :class:`GenerationRequest`.
-
-    Raises :class:`InputError` naming the offending field.
-    """
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise InputError("must be a non-empty list", field="messages")
-    cont = bool(body.get("continue_final_message", False))
-    add_prompt = bool(body.get("add_generation_prompt", not cont))
-    if cont and (messages[-1].get("role") != "assistant" or add_prompt):
+def check_limits(body: ChatCompletionBody, cfg: ServerConfig) -> None:
+    """Refuse what the operator's limits do not allow (raises :class:`InputError`)."""
+    limit = body.token_limit()
+    if limit is not None and limit > cfg.max_completion_tokens:
+        raise InputError(
+            f"{limit} tokens asked, over the limit of {cfg.max_completion_tokens}",
+            field="max_tokens",
+        )
+    if body.n > cfg.max_n:
+        raise InputError(f"n={body.n} is over the limit of {cfg.max_n}", field="n")
+    media = sum(
+        1
+        for m in body.messages
+        if isinstance(m.content, list)
+        for p in m.content
+        if p.type != "text"
+    )
+    if media > cfg.max_media:
+        raise InputError(
+            f"{media} media parts, over the limit of {cfg.max_media}", field="messages"
+        )
+    cont = body.continue_final_message
+    add_prompt = body.add_generation_prompt if body.add_generation_prompt is not None else not cont
+    if cont and (body.messages[-1].role != "assistant" or add_prompt):
         raise InputError(
             "continue_final_message needs a final assistant message and "
             "add_generation_prompt=false",
             field="continue_final_message",
         )
-    marks = PLACEHOLDERS.get(family, {})
+
+
+def request_from_body(
+    body: ChatCompletionBody | dict[str, Any], backend: Backend, cfg: ServerConfig | None = None
+) -> GenerationRequest:
+    """Render a validated chat-completions body into a :class:`GenerationRequest`, decoding
+    its media.  Raises :class:`InputError` naming the offending field."""
+    from flexjudge.serve.app import ServerConfig
+
+    limits = cfg or ServerConfig()
+    if isinstance(body, dict):
+        body = ChatCompletionBody.model_validate(body)
+    check_limits(body, limits)
+    marks = PLACEHOLDERS.get(backend.family, {})
     media: dict[str, list[Any]] = {"image": [], "video": [], "audio": []}
     fps: list[float] = []
-    text = ""
-    for i, msg in enumerate(messages):
-        field = f"messages[{i}]"
-        if not isinstance(msg, dict) or msg.get("role") not in ("system", "user", "assistant"):
-            raise InputError("needs a role of system, user or assistant", field=field)
-        content = msg.get("content", "")
-        if isinstance(content, str):
-            rendered = content
-        elif isinstance(content, list):
-            rendered = "".join(
-                _part(p, f"{field}.content[{j}]", marks, media, fps) for j, p in enumerate(content)
-            )
-        else:
-            raise InputError("must be a string or a list of parts", field=f"{field}.content")
-        last = i == len(messages) - 1
-        text += f"<|im_start|>{msg['role']}\n{rendered}"
-        if not (last and cont):
-            text += "<|im_end|>\n"
-    if add_prompt and not cont:
-        text += "<|im_start|>assistant\n"
-    top_k = body.get("top_k", -1)
-    if top_k not in (-1, 0, None):
-        raise InputError("only top_k=-1 (disabled) is supported", field="top_k")
-    stop = body.get("stop") or ()
-    stop = (stop,) if isinstance(stop, str) else tuple(stop)
-    max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or 4096
-    try:
-        sampling = SamplingParams(
-            temperature=float(body.get("temperature", 1.0)),
-            top_p=float(body.get("top_p", 1.0)),
-            max_tokens=int(max_tokens),
-            seed=body.get("seed"),
-            stop=stop,
-            n=int(body.get("n", 1)),
-            include_stop_str_in_output=bool(body.get("include_stop_str_in_output", False)),
-        )
-    except ValueError as exc:
-        raise InputError(str(exc), field="sampling") from exc
+    turns: list[tuple[str, list[tuple[str, str]]]] = []
+    for i, msg in enumerate(body.messages):
+        parts: list[tuple[str, str]] = []
+        for j, part in enumerate(_parts(msg)):
+            field = f"messages[{i}].content[{j}]"
+            if part.type == "text":
+                parts.append(("text", part.text))
+                continue
+            modality = {"image_url": "image", "video_url": "video", "input_audio": "audio"}[
+                part.type
+            ]
+            if modality not in marks:
+                raise InputError(f"this model takes no {modality} input", field=field)
+            _decode_part(part, modality, field, media, fps, limits.max_pixels)
+            parts.append((modality, marks[modality]))
+        turns.append(("system" if msg.role == "developer" else msg.role, parts))
+    cont = body.continue_final_message
+    add_prompt = body.add_generation_prompt if body.add_generation_prompt is not None else not cont
+    prompt = render_chat(backend, turns, add_prompt, cont)
+    sampling = SamplingParams(
+        temperature=body.temperature,
+        top_p=body.top_p,
+        max_tokens=body.token_limit() or min(4096, limits.max_completion_tokens),
+        seed=body.seed,
+        stop=body.stop_strings(),
+        n=body.n,
+        include_stop_str_in_output=body.include_stop_str_in_output,
+    )
     return GenerationRequest(
-        prompt=text,
+        prompt=prompt,
         sampling=sampling,
         images=media["image"],
         videos=media["video"],
@@ -165,30 +253,131 @@ def request_from_body(body: dict[str, Any], family: str) -> GenerationRequest:
     )
 
 
-def _part(
-    part: Any, field: str, marks: dict[str, str], media: dict[str, list[Any]], fps: list[float]
-) -> str:
-    if not isinstance(part, dict):
-        raise InputError("must be an object", field=field)
-    kind = part.get("type")
-    if kind == "text":
-        return str(part.get("text", ""))
-    modality = {"image_url": "image", "video_url": "video", "input_audio": "audio"}.get(str(kind))
-    if modality is None:
-        raise InputError(f"unsupported content part type {kind!r}", field=field)
-    if modality not in marks:
-        raise InputError(f"this model takes no {modality} input", field=field)
+def _parts(msg: ChatMessage) -> list[Any]:
+    from flexjudge.serve.openai_models import TextPart
+
+    if msg.content is None:
+        return []
+    if isinstance(msg.content, str):
+        return [TextPart(type="text", text=msg.content)]
+    return list(msg.content)
+
+
+def _decode_part(
+    part: Any,
+    modality: str,
+    field: str,
+    media: dict[str, list[Any]],
+    fps: list[float],
+    max_pixels: int,
+) -> None:
     if modality == "audio":
-        payload = part.get("input_audio") or {}
-        data = decode_data_url("data:audio/wav;base64," + str(payload.get("data", "")), field)
+        data = decode_data_url("data:audio/wav;base64," + part.input_audio.data, field)
         media["audio"].append(decode_wav(data, field))
-    else:
-        url = (part.get(str(kind)) or {}).get("url", "")
-        data = decode_data_url(str(url), field)
-        if modality == "image":
-            media["image"].append(decode_image(data, field))
-        else:
-            frames, rate = decode_video(data, field)
-            media["video"].append(frames)
-            fps.append(rate)
-    return marks[modality]
+        return
+    url = part.image_url.url if modality == "image" else part.video_url.url
+    data = decode_data_url(url, field)
+    if modality == "image":
+        _check_pixels(data, field, max_pixels)
+        media["image"].append(decode_image(data, field))
+        return
+    frames, rate = decode_video(data, field)
+    if frames.shape[1] * frames.shape[2] > max_pixels:
+        raise InputError(f"video frames are over {max_pixels} pixels", field=field)
+    media["video"].append(frames)
+    fps.append(rate)
+
+
+def _check_pixels(data: bytes, field: str, max_pixels: int) -> None:
+    """Refuse an image over ``max_pixels`` from its header, before decoding it."""
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            width, height = probe.size
+    except Exception as exc:  # PIL raises several types for corrupt headers
+        raise InputError(f"not a decodable image: {exc}", field=field) from exc
+    if width * height > max_pixels:
+        raise InputError(
+            f"image of {width}x{height} is over the limit of {max_pixels} pixels", field=field
+        )
+
+
+def render_chat(
+    backend: Backend,
+    turns: list[tuple[str, list[tuple[str, str]]]],
+    add_generation_prompt: bool,
+    continue_final: bool,
+) -> str:
+    """The prompt string for ``turns`` (role, [(kind, text-or-placeholder)]).
+
+    With the backend's tokenizer chat template when there is one, else the Qwen ChatML
+    rendering (content parts joined with nothing, default system turn for Qwen families)."""
+    tokenizer = getattr(backend, "tokenizer", None)
+    if tokenizer is not None and getattr(tokenizer, "chat_template", None):
+        messages = [
+            {
+                "role": role,
+                "content": [
+                    {"type": "text", "text": piece} if kind == "text" else {"type": kind}
+                    for kind, piece in parts
+                ],
+            }
+            for role, parts in turns
+        ]
+        rendered: str = tokenizer.apply_chat_template(
+            messages,
+            tokenize=False,
+            add_generation_prompt=add_generation_prompt and not continue_final,
+            continue_final_message=continue_final,
+        )
+        return rendered
+    text = ""
+    if backend.family.startswith("qwen") and (not turns or turns[0][0] != "system"):
+        text = f"<|im_start|>system\n{_QWEN_DEFAULT_SYSTEM}<|im_end|>\n"
+    for i, (role, parts) in enumerate(turns):
+        text += f"<|im_start|>{role}\n" + "".join(piece for _, piece in parts)
+        if not (i == len(turns) - 1 and continue_final):
+            text += "<|im_end|>\n"
+    if add_generation_prompt and not continue_final:
+        text += "<|im_start|>assistant\n"
+    return text
+
+
+def _usage(backend: Backend, prompt: str, completions: list[Completion]) -> dict[str, int]:
+    tokenizer = getattr(backend, "tokenizer", None)
+    prompt_tokens = 0
+    if tokenizer is not None:
+        prompt_tokens = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
+    produced = sum(c.num_tokens for c in completions)
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": produced,
+        "total_tokens": prompt_tokens + produced,
+    }
+
+
+def _sse(completions: list[Completion], model: str, usage: dict[str, int] | None) -> Iterator[str]:
+    ident = f"chatcmpl-{uuid.uuid4().hex}"
+    created = int(time.time())
+
+    def chunk(choices: list[dict[str, Any]], **extra: Any) -> str:
+        obj = {
+            "id": ident,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": choices,
+            **extra,
+        }
+        return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
+
+    for i, c in enumerate(completions):
+        yield chunk([{"index": i, "delta": {"role": "assistant"}, "finish_reason": None}])
+        yield chunk([{"index": i, "delta": {"content": c.text}, "finish_reason": None}])
+        yield chunk([{"index": i, "delta": {}, "finish_reason": c.finish_reason}])
+    if usage is not None:
+        yield chunk([], usage=usage)
+    yield "data: [DONE]\n\n"

@@ -1,9 +1,14 @@
 """OpenRLHF ``/get_reward``: full texts → response texts → score judgments → rewards.
 
 OpenRLHF posts ``{"query": [prompt + response, ...], "prompts": [...], "labels": [...]}``
-and reads ``rewards`` (plus optional ``scores`` and ``extra_logs``).  ``prompts`` are usually
-chat-templated; the question is the last user turn when a ChatML/Llama-3 template is
-recognised, else the prompt text.  ``labels`` are echoed nowhere and not used by the judge.
+(0.8: the whole batch in one body; 0.11: one body per finished sample) and reads ``rewards``,
+``scores`` (dynamic filtering, default range (0, 1)) and ``extra_logs``.  ``prompts`` are
+usually chat-templated.  With a vision-language policy OpenRLHF decodes the query from token
+ids in which ``<|image_pad|>`` is already expanded, so the query no longer starts with the
+prompt: the response is then what follows the query's last assistant turn header.  The
+question is the last user turn (ChatML or Llama-3), with vision/audio placeholder runs
+removed; OpenRLHF sends no media, so the judge sees text only unless the body carries
+``images``/``videos``/``audios``.  ``labels`` are not used by the judge.
 """
 
 from __future__ import annotations
@@ -18,28 +23,64 @@ from flexjudge.serve.models import RewardRequest, RewardResponse
 
 _CHATML_USER = re.compile(r"<\|im_start\|>user\n(.*?)<\|im_end\|>", re.S)
 _LLAMA_USER = re.compile(r"<\|start_header_id\|>user<\|end_header_id\|>\n\n(.*?)<\|eot_id\|>", re.S)
+_ASSISTANT_HEADERS = (
+    "<|im_start|>assistant\n",
+    "<|start_header_id|>assistant<|end_header_id|>\n\n",
+)
 _TRAILERS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>")
+# a media block (Qwen2.5-VL / Omni) with its expanded pad run, or a bare pad run
+_MEDIA_RUN = re.compile(
+    r"<\|(?:vision_start|vision_bos|audio_bos)\|>.*?<\|(?:vision_end|vision_eos|audio_eos)\|>"
+    r"|(?:<\|(?:image_pad|video_pad|IMAGE|VIDEO|AUDIO)\|>)+",
+    re.S,
+)
+_STATUSES = ("ok", "no_answer", "wrong_count", "out_of_range", "truncated", "malformed", "error")
 
 
-def split_query(query: str, prompt: str | None) -> tuple[str | None, str]:
-    """``(question, response)`` of one OpenRLHF query."""
-    response = query
-    if prompt and query.startswith(prompt):
-        response = query[len(prompt) :]
+def strip_media_placeholders(text: str) -> str:
+    """``text`` without vision/audio placeholder blocks or pad runs."""
+    return _MEDIA_RUN.sub("", text)
+
+
+def _strip_trailers(text: str) -> str:
     changed = True
     while changed:
         changed = False
         for t in _TRAILERS:
-            if response.rstrip().endswith(t):
-                response = response.rstrip()[: -len(t)]
+            if text.rstrip().endswith(t):
+                text = text.rstrip()[: -len(t)]
                 changed = True
-    if not prompt:
+    return text
+
+
+def split_query(query: str, prompt: str | None) -> tuple[str | None, str]:
+    """``(question, response)`` of one OpenRLHF query.
+
+    The response is the query minus the prompt when the query starts with it, else what
+    follows the query's last assistant header (a VL policy's expanded pads), else the whole
+    query.  The question is the last user turn of the prompt (or of the query), without
+    media placeholders; ``None`` when there is neither a prompt nor a chat template.
+    """
+    response = query
+    source = prompt
+    if prompt and query.startswith(prompt):
+        response = query[len(prompt) :]
+    else:
+        cut = max(query.rfind(h) + len(h) if h in query else -1 for h in _ASSISTANT_HEADERS)
+        if cut >= 0:
+            source = prompt or query[:cut]
+            response = query[cut:]
+    response = _strip_trailers(response)
+    if not source:
         return None, response.strip()
-    turns = _CHATML_USER.findall(prompt) or _LLAMA_USER.findall(prompt)
-    return (turns[-1] if turns else prompt).strip(), response.strip()
+    turns = _CHATML_USER.findall(source) or _LLAMA_USER.findall(source)
+    question = turns[-1] if turns else source
+    return strip_media_placeholders(question).strip(), response.strip()
 
 
-def reward_items(req: RewardRequest, limits: MediaLimits) -> list[JudgeItem]:
+def reward_items(
+    req: RewardRequest, limits: MediaLimits, protocol: str | None = None
+) -> list[JudgeItem]:
     """Score items for a reward request.  Raises :class:`RequestRejected` for mismatched
     lengths or bad media (naming ``images[i][j]`` etc.)."""
     n = len(req.query)
@@ -70,6 +111,7 @@ def reward_items(req: RewardRequest, limits: MediaLimits) -> list[JudgeItem]:
                 [response],
                 id=str(i),
                 task="score",
+                protocol=protocol,
                 images=media["images"],
                 videos=media["videos"],
                 audios=media["audios"],
@@ -79,25 +121,37 @@ def reward_items(req: RewardRequest, limits: MediaLimits) -> list[JudgeItem]:
 
 
 def reward_response(
-    results: list[JudgeResult], normalize: bool, failure_reward: float
+    results: list[JudgeResult], normalize: bool, failure_reward: float, raw_scores: bool = False
 ) -> RewardResponse:
-    """Rewards (scores mapped to [0, 1] by the protocol scale when ``normalize``), raw scores,
-    and ``extra_logs`` with ``judge_ok`` (1/0) per query.  Failures get ``failure_reward``."""
-    rewards, scores, ok = [], [], []
+    """``rewards`` (scores mapped to [0, 1] by the protocol scale when ``normalize``),
+    ``scores`` (the same, or the raw scale with ``raw_scores``) and ``extra_logs``: per query
+    ``judge_ok`` (1/0), ``judge_raw_score`` (NaN-free: the failure value when unjudged) and
+    one 0/1 column ``judge_status_<status>`` per parse status.  Failures get
+    ``failure_reward`` in both ``rewards`` and ``scores``."""
+    rewards: list[float] = []
+    scores: list[float] = []
+    raw: list[float] = []
+    logs: dict[str, list[float]] = {"judge_ok": []}
+    logs.update({f"judge_status_{s}": [] for s in _STATUSES})
     for res in results:
         if res.ok and res.score is not None:
-            raw = float(res.score)
-            bounds = score_bounds(res.protocol) if normalize else None
-            value = (
-                raw
+            value = float(res.score)
+            bounds = score_bounds(res.protocol)
+            unit = (
+                value
                 if bounds is None or bounds[0] == bounds[1]
-                else ((raw - bounds[0]) / (bounds[1] - bounds[0]))
+                else (value - bounds[0]) / (bounds[1] - bounds[0])
             )
-            rewards.append(value)
-            scores.append(raw)
-            ok.append(1.0)
+            rewards.append(unit if normalize else value)
+            scores.append(value if raw_scores else unit)
+            raw.append(value)
         else:
             rewards.append(failure_reward)
             scores.append(failure_reward)
-            ok.append(0.0)
-    return RewardResponse(rewards=rewards, scores=scores, extra_logs={"judge_ok": ok})
+            raw.append(failure_reward)
+        logs["judge_ok"].append(1.0 if res.ok and res.score is not None else 0.0)
+        status = res.status if res.status in _STATUSES else "error"
+        for s in _STATUSES:
+            logs[f"judge_status_{s}"].append(1.0 if s == status else 0.0)
+    logs["judge_raw_score"] = raw
+    return RewardResponse(rewards=rewards, scores=scores, extra_logs=logs)
