@@ -58,7 +58,8 @@ def split_query(query: str, prompt: str | None) -> tuple[str | None, str]:
 
     The response is the query minus the prompt when the query starts with it, else what
     follows the query's last assistant header (a VL policy's expanded pads), else the whole
-    query.  The question is the last user turn of the prompt (or of the query), without
+    query.  The question is the last user turn of the prompt (of the query's part before
+    the response when the prompt does not match), without
     media placeholders; ``None`` when there is neither a prompt nor a chat template.
     """
     response = query
@@ -68,7 +69,7 @@ def split_query(query: str, prompt: str | None) -> tuple[str | None, str]:
     else:
         cut = max(query.rfind(h) + len(h) if h in query else -1 for h in _ASSISTANT_HEADERS)
         if cut >= 0:
-            source = prompt or query[:cut]
+            source = query[:cut]  # the query holds the whole (expanded) prompt
             response = query[cut:]
     response = _strip_trailers(response)
     if not source:

@@ -1,0 +1,226 @@
+"""The judge server under RL trainers' real call patterns (loopback only, bounded).
+
+OpenRLHF 0.11 posts one ``/get_reward`` per finished sample, all at once, retried 5 times 1 s
+apart ignoring ``Retry-After``, then keeps ``reward=None``; 0.8 posts the whole batch in one
+body.  A VL policy's query is decoded from ids with the image pads expanded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from flexjudge import Judge
+from flexjudge.backends import Completion, GenerationRequest, MockBackend
+from flexjudge.serve import ServerConfig, create_app
+from flexjudge.serve.reward import split_query
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="error", lifespan="off", backlog=4096)
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+class SlowJudgeBackend(MockBackend):
+    """The mock judge taking ``per_item`` seconds per request, batched or not."""
+
+    def __init__(self, per_item: float) -> None:
+        super().__init__()
+        self.per_item = per_item
+        self.batch_sizes: list[int] = []
+        self._guard = threading.Lock()
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Completion]]:
+        assert self._guard.acquire(blocking=False), "backend called from two threads at once"
+        try:
+            self.batch_sizes.append(len(requests))
+            time.sleep(self.per_item * len(requests))
+            return super().generate(requests)
+        finally:
+            self._guard.release()
+
+
+async def openrlhf_sample(client: httpx.AsyncClient, i: int) -> float | None:
+    """OpenRLHF 0.11's per-sample call: 5 tries, 1 s apart, Retry-After ignored."""
+    prompt = f"<|im_start|>user\nquestion {i}<|im_end|>\n<|im_start|>assistant\n"
+    body = {"query": [prompt + f"answer {i}<|im_end|>"], "prompts": [prompt], "labels": [""]}
+    for _ in range(5):
+        try:
+            r = await client.post("/get_reward", json=body)
+            if r.status_code == 200:
+                return float(r.json()["rewards"][0])
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(1)
+    return None
+
+
+def rollout(base: str, n: int) -> list[float | None]:
+    async def run() -> list[float | None]:
+        limits = httpx.Limits(max_connections=n + 8, max_keepalive_connections=n + 8)
+        async with httpx.AsyncClient(base_url=base, timeout=180, limits=limits) as client:
+            return list(await asyncio.gather(*(openrlhf_sample(client, i) for i in range(n))))
+
+    return asyncio.run(run())
+
+
+def test_openrlhf_rollout_of_200_loses_no_reward_and_batches() -> None:
+    backend = SlowJudgeBackend(per_item=0.05)
+    with serve(create_app(Judge(backend))) as base:
+        rewards = rollout(base, 200)
+    assert sum(r is None for r in rewards) == 0
+    assert all(r is not None and 0.0 <= r <= 1.0 for r in rewards)
+    assert max(backend.batch_sizes) > 1  # concurrent requests were merged
+    assert sum(backend.batch_sizes) == 200
+
+
+@pytest.mark.slow
+def test_openrlhf_rollout_of_1024_at_50ms_per_item_loses_no_reward() -> None:
+    backend = SlowJudgeBackend(per_item=0.05)
+    with serve(create_app(Judge(backend))) as base:  # default settings
+        rewards = rollout(base, 1024)
+    assert sum(r is None for r in rewards) == 0
+
+
+def test_full_queue_answers_429_with_retry_after() -> None:
+    release = threading.Event()
+
+    def responder(request: GenerationRequest, index: int) -> str:
+        release.wait(30)
+        return "<think>\nok\n</think>\n<answer>5</answer>"
+
+    cfg = ServerConfig(max_concurrency=1, queue_depth=2, max_batch=1)
+    with serve(create_app(Judge(MockBackend(responder=responder)), cfg)) as base:
+
+        async def scenario() -> list[int]:
+            body = {"query": ["q a"], "prompts": ["q "]}
+            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+                held = [asyncio.create_task(client.post("/get_reward", json=body)) for _ in range(3)]
+                while (await client.get("/health")).json()["in_flight"] < 3:
+                    await asyncio.sleep(0.005)
+                refused = await client.post("/get_reward", json=body)
+                assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+                assert "queued" in refused.json()["error"]
+                release.set()
+                return [r.status_code for r in await asyncio.gather(*held)]
+
+        assert asyncio.run(scenario()) == [200, 200, 200]
+
+
+def test_queue_wait_limit_answers_429() -> None:
+    release = threading.Event()
+
+    def responder(request: GenerationRequest, index: int) -> str:
+        release.wait(30)
+        return "<think>\nok\n</think>\n<answer>5</answer>"
+
+    cfg = ServerConfig(max_concurrency=1, queue_wait=0.2, max_batch=1)
+    with serve(create_app(Judge(MockBackend(responder=responder)), cfg)) as base:
+
+        async def scenario() -> int:
+            body = {"query": ["q a"], "prompts": ["q "]}
+            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+                first = asyncio.create_task(client.post("/get_reward", json=body))
+                while (await client.get("/health")).json()["in_flight"] < 1:
+                    await asyncio.sleep(0.005)
+                waited = await client.post("/get_reward", json=body)
+                assert "waited" in waited.json()["error"]
+                release.set()
+                assert (await first).status_code == 200
+                return waited.status_code
+
+        assert asyncio.run(scenario()) == 429
+
+
+def test_openrlhf_08_batch_body_over_4096_is_judged_in_chunks() -> None:
+    backend = MockBackend()
+    n = 5000
+    prompts = [f"<|im_start|>user\nq{i}<|im_end|>\n<|im_start|>assistant\n" for i in range(n)]
+    body = {
+        "query": [p + f"a{i}<|im_end|>" for i, p in enumerate(prompts)],
+        "prompts": prompts,
+        "labels": [""] * n,
+    }
+    app = create_app(Judge(backend, batch_size=256), ServerConfig(reward_chunk=500))
+    with serve(app) as base:
+        r = httpx.post(base + "/get_reward", json=body, timeout=120)
+        assert r.status_code == 200, r.text
+        assert len(r.json()["rewards"]) == n
+        assert app.state.worker.batches >= n // 500
+        # each reward belongs to its own query, in order
+        assert "[Question]\nq4999\n" in backend.calls[-1].prompt
+        small = create_app(Judge(MockBackend()), ServerConfig(max_reward_queries=10))
+    with serve(small) as base:
+        r = httpx.post(base + "/get_reward", json={"query": ["x"] * 11}, timeout=30)
+    assert r.status_code == 413 and "limit of 10" in r.json()["error"]
+
+
+def test_vl_policy_query_with_expanded_pads_judges_the_response() -> None:
+    prompt = (
+        "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
+        "<|vision_start|><|image_pad|><|vision_end|>What is shown?<|im_end|>\n"
+        "<|im_start|>assistant\n"
+    )
+    # OpenRLHF decodes the query from ids: the single pad became a run of 64
+    query = prompt.replace("<|image_pad|>", "<|image_pad|>" * 64) + "A red square.<|im_end|>"
+    assert split_query(query, prompt) == ("What is shown?", "A red square.")
+    assert split_query(query, None) == ("What is shown?", "A red square.")
+    omni = (
+        "<|im_start|>user\n<|audio_bos|>" + "<|AUDIO|>" * 9 + "<|audio_eos|>Transcribe."
+        "<|im_end|>\n<|im_start|>assistant\nhello<|endoftext|>"
+    )
+    omni_prompt = (
+        "<|im_start|>user\n<|audio_bos|><|AUDIO|><|audio_eos|>Transcribe.<|im_end|>\n"
+        "<|im_start|>assistant\n"
+    )
+    assert split_query(omni, omni_prompt) == (
+        "Transcribe.",
+        "hello",
+    )
+    backend = MockBackend()
+    with serve(create_app(Judge(backend))) as base:
+        r = httpx.post(base + "/get_reward", json={"query": [query], "prompts": [prompt]})
+    assert r.status_code == 200
+    sent = backend.calls[0].prompt
+    assert "A red square." in sent and "image_pad" not in sent and "What is shown?" in sent
+
+
+def test_normalized_scores_and_failure_value_for_dynamic_filtering() -> None:
+    backend = MockBackend(
+        outputs=["<think>\nok\n</think>\n<answer>10</answer>", "<think>\nno\n</think>\n"]
+    )
+    cfg = ServerConfig(reward_scores="normalized", failure_reward=-1.0)
+    with serve(create_app(Judge(backend), cfg)) as base:
+        out = httpx.post(
+            base + "/get_reward", json={"query": ["q a", "q b"], "prompts": ["q ", "q "]}
+        ).json()
+    assert out["rewards"] == [1.0, -1.0] and out["scores"] == [1.0, -1.0]
+    assert out["extra_logs"]["judge_raw_score"] == [10.0, -1.0]
+    assert out["extra_logs"]["judge_status_no_answer"] == [0.0, 1.0]
