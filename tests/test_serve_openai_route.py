@@ -19,15 +19,13 @@ from flexjudge import Judge
 from flexjudge.backends import GenerationRequest, MockBackend
 from flexjudge.serve import ServerConfig, create_app
 from flexjudge.testing import make_test_image
-from tests.test_serve_rl_clients import serve
+from flexjudge.testing import serve_in_thread as serve
 
 openai = pytest.importorskip("openai")
 
 
 def app_for(backend: Any, **cfg: Any) -> Any:
-    return create_app(
-        Judge(backend), ServerConfig(openai_compat=True, **cfg), backend=backend
-    )
+    return create_app(Judge(backend), ServerConfig(openai_compat=True, **cfg), backend=backend)
 
 
 def png_b64() -> str:
@@ -40,7 +38,9 @@ def huge_png_header(width: int, height: int) -> str:
     """A PNG whose header claims ``width x height`` (no pixel data worth decoding)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     raw = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
@@ -89,7 +89,9 @@ def test_image_over_the_pixel_limit_is_refused_from_its_header() -> None:
         "messages": [
             {
                 "role": "user",
-                "content": [{"type": "image_url", "image_url": {"url": huge_png_header(13000, 13000)}}],
+                "content": [
+                    {"type": "image_url", "image_url": {"url": huge_png_header(13000, 13000)}}
+                ],
             }
         ]
     }
@@ -150,7 +152,9 @@ def test_official_client_streams_and_developer_role_renders_as_system() -> None:
         assert text == "streamed answer"
         assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens >= 0
         assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
-        done = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+        done = client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "x"}]
+        )
         assert done.choices[0].message.content == "streamed answer"
     first = backend.calls[0].prompt
     assert first.startswith("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nhi")

@@ -8,12 +8,9 @@ body.  A VL policy's query is decoded from ids with the image pads expanded.
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Sequence
 
 import httpx
 import pytest
@@ -22,30 +19,7 @@ from flexjudge import Judge
 from flexjudge.backends import Completion, GenerationRequest, MockBackend
 from flexjudge.serve import ServerConfig, create_app
 from flexjudge.serve.reward import split_query
-
-
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="error", lifespan="off", backlog=4096)
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+from flexjudge.testing import serve_in_thread as serve
 
 
 class SlowJudgeBackend(MockBackend):
@@ -122,7 +96,9 @@ def test_full_queue_answers_429_with_retry_after() -> None:
         async def scenario() -> list[int]:
             body = {"query": ["q a"], "prompts": ["q "]}
             async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-                held = [asyncio.create_task(client.post("/get_reward", json=body)) for _ in range(3)]
+                held = [
+                    asyncio.create_task(client.post("/get_reward", json=body)) for _ in range(3)
+                ]
                 while (await client.get("/health")).json()["in_flight"] < 3:
                     await asyncio.sleep(0.005)
                 refused = await client.post("/get_reward", json=body)

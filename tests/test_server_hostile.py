@@ -268,9 +268,7 @@ def test_a_thousand_concurrent_requests(layout: dict[str, Path], opened: list[st
         time.sleep(0.001)  # stands in for model time so that requests pile up
         return default_judge_text(request, index)
 
-    cfg = ServerConfig(
-        media_root=layout["root"], max_concurrency=32, queue_depth=0, max_batch=16
-    )
+    cfg = ServerConfig(media_root=layout["root"], max_concurrency=32, queue_depth=0, max_batch=16)
     img = b64(png_bytes())
     with serve(create_app(Judge(MockBackend(responder=responder)), cfg)) as base:
 

@@ -9,16 +9,15 @@ objects travel with ``all_gather_object``).
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
 def world() -> tuple[int, int]:
     """``(rank, world_size)``; ``(0, 1)`` without an initialized process group."""
-    try:
-        import torch.distributed as dist
-    except ImportError:
-        return 0, 1
-    if not (dist.is_available() and dist.is_initialized()):
+    # a process group exists only if torch.distributed was imported: never import torch here
+    dist = sys.modules.get("torch.distributed")
+    if dist is None or not (dist.is_available() and dist.is_initialized()):
         return 0, 1
     return int(dist.get_rank()), int(dist.get_world_size())
 

@@ -161,9 +161,7 @@ def make_openai_router(
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {
-                    "application/json": {"schema": ChatCompletionBody.model_json_schema()}
-                },
+                "content": {"application/json": {"schema": ChatCompletionBody.model_json_schema()}},
             }
         },
     )

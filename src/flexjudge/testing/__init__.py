@@ -9,6 +9,7 @@ transformers are imported only when a model is built.
 
 from __future__ import annotations
 
+from flexjudge.testing._http import serve_in_thread
 from flexjudge.testing._media import (
     make_test_audio,
     make_test_image,
@@ -31,6 +32,7 @@ __all__ = [
     "make_test_audio",
     "make_test_image",
     "make_test_video",
+    "serve_in_thread",
     "tiny_model",
     "write_test_video",
     "write_test_wav",
