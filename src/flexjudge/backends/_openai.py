@@ -7,10 +7,17 @@ votes share one prefill on servers that support ``n``.  Calls run on a thread po
 ``max_concurrency`` workers; 429, 5xx, timeouts and connection errors are retried with
 exponential backoff (honouring ``Retry-After``) up to ``max_retries`` times.
 
-``vllm_extras=True`` (default) also sends vLLM's sampling extensions (``top_k=-1``,
-``repetition_penalty=1``, ``include_stop_str_in_output``, ``skip_special_tokens``); set it
-False for commercial APIs, which reject unknown fields — the single stop string of a protocol
-is then re-appended client-side when generation stopped on it.
+``server`` says which sampling fields may be sent.  ``vllm`` and ``sglang`` get their
+sampling extensions (``top_k=-1``, ``repetition_penalty=1``, ``skip_special_tokens``, and
+vLLM's ``include_stop_str_in_output`` / SGLang's ``no_stop_trim``), which override a
+checkpoint's generation-config defaults as the reference protocol requires; ``openai`` and
+``generic`` (e.g. ``transformers serve``) get only standard fields, since such servers answer
+unknown fields with 4xx — the single stop string of a protocol is then re-appended
+client-side when generation stopped on it.  ``auto`` (default) asks ``GET /models`` once
+(``owned_by`` says ``vllm`` or ``sglang``) and falls back to ``generic``.
+
+``n`` > 1 is sent as ``n``; a server that answers fewer choices (``transformers serve``
+ignores ``n``) is from then on sent ``n`` separate requests with seeds ``seed, seed+1, …``.
 
 Budget forcing needs a prompt that ends inside the assistant turn.  With
 ``continue_final_message=True`` the partial assistant message is sent last with vLLM's
@@ -27,7 +34,8 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from dataclasses import replace
+from typing import Any, Literal, get_args
 
 from flexjudge._util.optional import require
 from flexjudge.backends._base import Backend, Completion, GenerationRequest, ModelFamily
@@ -35,15 +43,19 @@ from flexjudge.backends._chat import build_messages
 from flexjudge.errors import BackendError
 
 _RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+ServerKind = Literal["auto", "vllm", "sglang", "openai", "generic"]
+SERVER_KINDS: tuple[str, ...] = get_args(ServerKind)
 
 
 class OpenAIBackend(Backend):
     """Chat completions over HTTP (``httpx``).
 
     ``model`` is the server's model name.  ``base_url`` defaults to ``$OPENAI_BASE_URL`` or
-    ``https://api.openai.com/v1``; ``api_key`` to ``$OPENAI_API_KEY`` (servers without auth
-    accept any value).  ``family`` says which placeholders the rendered prompts use
-    (default ``qwen2_5_vl``).
+    ``https://api.openai.com/v1``; ``api_key`` to the environment variable named by
+    ``api_key_env`` (``OPENAI_API_KEY``; servers without auth accept any value).  ``family``
+    says which placeholders the rendered prompts use (default ``qwen2_5_vl``; ``qwen2_5_omni``
+    for audio).  ``server``: see the module docstring (``vllm_extras`` is the older switch:
+    True means ``vllm``, False ``generic``).
 
     Failures: a request that still fails after its retries (or gets a non-retryable 4xx)
     yields ``n`` completions with ``finish_reason="error"`` and the message as text; when
@@ -66,7 +78,9 @@ class OpenAIBackend(Backend):
         timeout: float = 300.0,
         backoff: float = 0.5,
         max_backoff: float = 30.0,
-        vllm_extras: bool = True,
+        server: ServerKind = "auto",
+        api_key_env: str = "OPENAI_API_KEY",
+        vllm_extras: bool | None = None,
         continue_final_message: bool = False,
         extra_body: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
@@ -76,10 +90,18 @@ class OpenAIBackend(Backend):
         self.base_url = (
             base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
         ).rstrip("/")
-        key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
+        if server not in SERVER_KINDS:
+            raise BackendError(
+                f"unknown server {server!r}; choose one of {', '.join(SERVER_KINDS)}"
+            )
+        if vllm_extras is not None:
+            server = "vllm" if vllm_extras else "generic"
+        key = api_key or os.environ.get(api_key_env) or "EMPTY"
         self.max_retries = max_retries
         self.backoff, self.max_backoff = backoff, max_backoff
-        self.vllm_extras = vllm_extras
+        self._server: str = server
+        self._server_lock = threading.Lock()
+        self._n_ok = True  # until a server answers fewer choices than asked
         self.continue_final_message = continue_final_message
         self.supports_continuation = continue_final_message  # type: ignore[misc]
         self.extra_body = dict(extra_body or {})
@@ -95,6 +117,30 @@ class OpenAIBackend(Backend):
         self._closed = threading.Event()
 
     # ------------------------------------------------------------------ request building
+    @property
+    def server(self) -> str:
+        """The server kind, detected on first use when ``auto``."""
+        if self._server == "auto":
+            with self._server_lock:
+                if self._server == "auto":
+                    self._server = self._detect_server()
+        return self._server
+
+    @property
+    def vllm_extras(self) -> bool:
+        return self.server in ("vllm", "sglang")
+
+    def _detect_server(self) -> str:
+        try:
+            response = self._client.get(f"{self.base_url}/models", timeout=10.0)
+            owners = {str(m.get("owned_by", "")).lower() for m in response.json().get("data", [])}
+        except Exception:  # no /models, not JSON, unreachable: standard fields only
+            return "generic"
+        for kind in ("vllm", "sglang"):
+            if kind in owners:
+                return kind
+        return "generic"
+
     def build_body(self, request: GenerationRequest) -> dict[str, Any]:
         """The JSON body for ``request`` (raises :class:`BackendError` if it cannot be sent)."""
         messages, continues = build_messages(
@@ -119,12 +165,11 @@ class OpenAIBackend(Backend):
         if s.stop:
             body["stop"] = list(s.stop)
         if self.vllm_extras:
-            body.update(
-                top_k=-1,
-                repetition_penalty=1.0,
-                skip_special_tokens=True,
-                include_stop_str_in_output=s.include_stop_str_in_output,
-            )
+            body.update(top_k=-1, repetition_penalty=1.0, skip_special_tokens=True)
+            if self.server == "sglang":
+                body["no_stop_trim"] = s.include_stop_str_in_output
+            else:
+                body["include_stop_str_in_output"] = s.include_stop_str_in_output
         if continues:
             if not self.continue_final_message:
                 raise BackendError(
@@ -156,11 +201,27 @@ class OpenAIBackend(Backend):
     def _one(self, request: GenerationRequest) -> list[Completion]:
         n = request.sampling.n
         try:
+            if n > 1 and not self._n_ok:
+                return self._separate(request)
             body = self.build_body(request)
             data = self._post(body)
+            if n > 1 and len(data.get("choices") or []) < n:
+                self._n_ok = False  # the server ignores n: from now on, one request per vote
+                return self._separate(request)
             return self._parse(data, request)
         except BackendError as exc:
             return [Completion(str(exc), "error") for _ in range(n)]
+
+    def _separate(self, request: GenerationRequest) -> list[Completion]:
+        """``n`` single-choice requests, seeded ``seed + i`` (unseeded when seed is None)."""
+        s = request.sampling
+        out: list[Completion] = []
+        for i in range(s.n):
+            one = replace(
+                request, sampling=s.replace(n=1, seed=None if s.seed is None else s.seed + i)
+            )
+            out.extend(self._parse(self._post(self.build_body(one)), one))
+        return out
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         url = f"{self.base_url}/chat/completions"
