@@ -16,7 +16,9 @@ from flexjudge.backends import GenerationRequest, SamplingParams  # noqa: E402
 from flexjudge.backends._openai import OpenAIBackend  # noqa: E402
 from flexjudge.testing import serve_in_thread  # noqa: E402
 
-PROMPT = "<|im_start|>system\nJudge.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+PROMPT = (
+    "<|im_start|>system\nJudge.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+)
 
 
 class StrictBody(BaseModel):

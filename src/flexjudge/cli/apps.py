@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from flexjudge.cli._remote import ApiKeyEnvOpt, FamilyOpt, ServerOpt, remote_kwargs
 from flexjudge.errors import FlexJudgeError
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Checkpoint path or model id.")]
@@ -151,8 +152,45 @@ def serve(
     max_media: Annotated[int, typer.Option(help="Media per request/query.")] = 16,
     max_pixels: Annotated[int, typer.Option(help="Pixels per image/video frame.")] = 12_845_056,
     timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 120.0,
-    max_concurrency: Annotated[int, typer.Option(help="Requests in flight before 429.")] = 64,
+    max_concurrency: Annotated[
+        int, typer.Option(help="Requests judged (batched) at once; more wait in the queue.")
+    ] = 64,
+    queue_depth: Annotated[
+        int, typer.Option(help="Requests that may wait for a slot; beyond it: 429.")
+    ] = 4096,
+    queue_wait: Annotated[
+        float, typer.Option(help="Seconds a request may wait in the queue before 429.")
+    ] = 150.0,
     max_batch: Annotated[int, typer.Option(help="Items merged per judge call.")] = 64,
+    batch_wait: Annotated[
+        float, typer.Option(help="Seconds the judge waits to merge concurrent requests.")
+    ] = 0.01,
+    reward_scores: Annotated[
+        str,
+        typer.Option(
+            help="/get_reward 'scores': raw (the protocol's scale) or normalized ([0, 1], "
+            "for OpenRLHF's dynamic filtering)."
+        ),
+    ] = "raw",
+    failure_reward: Annotated[
+        float, typer.Option(help="Reward and score of a query that could not be judged.")
+    ] = 0.0,
+    reward_protocol: Annotated[
+        str | None, typer.Option(help="Score protocol of /get_reward (default: the judge's).")
+    ] = None,
+    max_reward_queries: Annotated[
+        int, typer.Option(help="Queries per /get_reward body (413 beyond).")
+    ] = 65_536,
+    reward_chunk: Annotated[
+        int, typer.Option(help="/get_reward bodies are judged in chunks of this many.")
+    ] = 64,
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="Front a remote OpenAI-compatible engine (implies --backend openai)."),
+    ] = None,
+    server: ServerOpt = "auto",
+    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+    family: FamilyOpt = None,
     openai_compat: Annotated[
         bool, typer.Option(help="Also serve /v1/chat/completions (OpenAI-compatible).")
     ] = False,
@@ -166,7 +204,13 @@ def serve(
         from flexjudge.backends import load_backend
         from flexjudge.judge import Judge
 
-        loaded = load_backend(backend, model)
+        if base_url is not None and backend == "transformers":
+            backend = "openai"
+        if base_url is not None and backend != "openai":
+            raise ValueError("--base-url needs --backend openai")
+        loaded = load_backend(
+            backend, model, **remote_kwargs(backend, base_url, server, api_key_env, family)
+        )
         judge = Judge(loaded, mode=mode, seed=seed)
         cfg = ServerConfig(
             host=host,
@@ -177,7 +221,15 @@ def serve(
             max_pixels=max_pixels,
             timeout=timeout,
             max_concurrency=max_concurrency,
+            queue_depth=queue_depth,
+            queue_wait=queue_wait,
             max_batch=max_batch,
+            batch_wait=batch_wait,
+            reward_scores=reward_scores,  # type: ignore[arg-type]
+            failure_reward=failure_reward,
+            reward_protocol=reward_protocol,
+            max_reward_queries=max_reward_queries,
+            reward_chunk=reward_chunk,
             openai_compat=openai_compat,
         )
         app = create_app(judge, cfg, backend=loaded if openai_compat else None, model_name=model)

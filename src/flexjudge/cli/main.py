@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from flexjudge.cli._remote import ApiKeyEnvOpt, FamilyOpt, ServerOpt, remote_kwargs
 from flexjudge.errors import FlexJudgeError
 
 app = typer.Typer(
@@ -74,10 +75,16 @@ def _judge_options(
     )
 
 
-def _make_judge(model: str, backend: str, base_url: str | None, options: dict[str, Any]) -> Any:
+def _make_judge(
+    model: str,
+    backend: str,
+    base_url: str | None,
+    options: dict[str, Any],
+    remote: dict[str, Any] | None = None,
+) -> Any:
     from flexjudge.judge import Judge
 
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = dict(remote or {})
     if base_url is not None:
         kwargs["base_url"] = base_url
     return Judge.from_pretrained(model, backend=backend, backend_kwargs=kwargs, **options)
@@ -95,11 +102,12 @@ def _single(
     base_url: str | None,
     options: dict[str, Any],
     molecules: list[str] | None = None,
+    remote: dict[str, Any] | None = None,
 ) -> None:
     from flexjudge.judge.types import JudgeItem
 
     try:
-        judge = _make_judge(model, backend, base_url, options)
+        judge = _make_judge(model, backend, base_url, options, remote)
         item = JudgeItem(
             question,
             responses,
@@ -138,6 +146,9 @@ def _make_command(kind: str) -> None:
         mode: ModeOpt = "clean",
         backend: BackendOpt = "transformers",
         base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible URL.")] = None,
+        server: ServerOpt = "auto",
+        api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+        family: FamilyOpt = None,
         votes: Annotated[int, typer.Option(help="Samples per item (majority vote).")] = 1,
         budget_forcing: Annotated[int, typer.Option(help="'Wait' rounds.")] = 0,
         budget_tokens: Annotated[
@@ -178,6 +189,7 @@ def _make_command(kind: str) -> None:
             base_url,
             options,
             list(molecule or []),
+            remote_kwargs(backend, None, server, api_key_env, family),
         )
 
     command.__doc__ = {
@@ -201,6 +213,9 @@ def judge_run(
     mode: ModeOpt = "clean",
     backend: BackendOpt = "transformers",
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible URL.")] = None,
+    server: ServerOpt = "auto",
+    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+    family: FamilyOpt = None,
     votes: Annotated[int, typer.Option()] = 1,
     budget_forcing: Annotated[int, typer.Option()] = 0,
     budget_tokens: Annotated[int | None, typer.Option(help="Stop forcing past N tokens.")] = None,
@@ -249,6 +264,7 @@ def judge_run(
             store_path=store,
             ray=ray,
             num_workers=num_workers,
+            backend_kwargs=remote_kwargs(backend, None, server, api_key_env, family),
         )
     except (FlexJudgeError, OSError, ValueError) as exc:
         _fail(str(exc))

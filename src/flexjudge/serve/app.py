@@ -90,6 +90,10 @@ class ServerConfig:
     max_completion_tokens: int = 8192
     max_n: int = 16
 
+    def __post_init__(self) -> None:
+        if self.reward_scores not in ("raw", "normalized"):
+            raise ValueError(f"reward_scores must be raw or normalized, not {self.reward_scores!r}")
+
     def media_limits(self) -> MediaLimits:
         root = None if self.media_root is None else Path(self.media_root)
         return MediaLimits(root, self.max_media, self.max_pixels, self.max_body_bytes)
