@@ -61,7 +61,9 @@ async def clients(base: str, bodies: list[dict[str, Any]], concurrency: int) -> 
     }
 
 
-def run_server(judge: Any, cfg: Any, bodies: list[dict[str, Any]], concurrency: int) -> dict[str, Any]:
+def run_server(
+    judge: Any, cfg: Any, bodies: list[dict[str, Any]], concurrency: int
+) -> dict[str, Any]:
     from flexjudge.serve import create_app
     from flexjudge.testing import serve_in_thread
 

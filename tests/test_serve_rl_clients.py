@@ -200,3 +200,28 @@ def test_normalized_scores_and_failure_value_for_dynamic_filtering() -> None:
     assert out["rewards"] == [1.0, -1.0] and out["scores"] == [1.0, -1.0]
     assert out["extra_logs"]["judge_raw_score"] == [10.0, -1.0]
     assert out["extra_logs"]["judge_status_no_answer"] == [0.0, 1.0]
+
+
+def test_micro_batcher_waits_to_merge_and_respects_max_batch() -> None:
+    from flexjudge.judge.types import JudgeItem
+    from flexjudge.serve.batch import JudgeWorker
+
+    backend = SlowJudgeBackend(per_item=0.0)
+
+    async def staggered(worker: JudgeWorker, sizes: list[int]) -> list[int]:
+        async def one(k: int, n: int) -> int:
+            await asyncio.sleep(0.01 * k)
+            items = [JudgeItem(f"q{k}.{i}", ["a"], task="score") for i in range(n)]
+            return len(await worker.submit(items, 30))
+
+        return list(await asyncio.gather(*(one(k, n) for k, n in enumerate(sizes))))
+
+    merged = JudgeWorker(Judge(backend), max_batch=8, max_wait=0.5)
+    assert asyncio.run(staggered(merged, [1, 2, 3])) == [1, 2, 3]
+    assert merged.batches == 1 and backend.batch_sizes == [6]
+    merged.stop()
+    backend.batch_sizes.clear()
+    capped = JudgeWorker(Judge(backend), max_batch=2, max_wait=0.5)
+    assert asyncio.run(staggered(capped, [1, 1, 1, 5])) == [1, 1, 1, 5]
+    assert backend.batch_sizes[:2] == [2, 1] and 5 in backend.batch_sizes  # a big job runs alone
+    capped.stop()

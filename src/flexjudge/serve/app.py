@@ -208,9 +208,15 @@ def create_app(
         async with gate.slot():
             items = await prepare(reward_items, req, limits, cfg.reward_protocol)
             step = max(1, cfg.reward_chunk)
-            parts = await asyncio.gather(
-                *(judge_items(items[i : i + step]) for i in range(0, len(items), step))
-            )
+            # enough chunks in flight to fill one batch; each chunk's timeout starts when it
+            # is submitted, so a large body is bounded per chunk, not as a whole
+            window = asyncio.Semaphore(max(1, cfg.max_batch // step))
+
+            async def chunk(start: int) -> list[JudgeResult]:
+                async with window:
+                    return await judge_items(items[start : start + step])
+
+            parts = await asyncio.gather(*(chunk(i) for i in range(0, len(items), step)))
         results = [r for part in parts for r in part]
         return reward_response(
             results, cfg.reward_normalize, cfg.failure_reward, cfg.reward_scores == "raw"
