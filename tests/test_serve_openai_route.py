@@ -28,9 +28,9 @@ def app_for(backend: Any, **cfg: Any) -> Any:
     return create_app(Judge(backend), ServerConfig(openai_compat=True, **cfg), backend=backend)
 
 
-def png_b64() -> str:
+def png_b64(side: int = 28) -> str:
     buf = io.BytesIO()
-    make_test_image(28, 28).save(buf, format="PNG")
+    make_test_image(side, side).save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
@@ -172,7 +172,7 @@ def test_tiny_checkpoint_uses_its_chat_template_and_real_usage(tiny_vl: Path) ->
     tokenizer = backend.tokenizer  # type: ignore[attr-defined]
     with serve(app_for(backend)) as base:
         client = openai.OpenAI(base_url=base + "/v1", api_key="k", max_retries=0)
-        image = {"type": "image_url", "image_url": {"url": png_b64()}}
+        image = {"type": "image_url", "image_url": {"url": png_b64(56)}}
         messages: Any = [{"role": "user", "content": [image, {"type": "text", "text": "What?"}]}]
         out = client.chat.completions.create(
             model="tiny", messages=messages, max_tokens=5, temperature=0
@@ -183,7 +183,11 @@ def test_tiny_checkpoint_uses_its_chat_template_and_real_usage(tiny_vl: Path) ->
         add_generation_prompt=True,
     )
     assert "You are a helpful assistant." in expected
-    n_prompt = len(tokenizer(expected, add_special_tokens=False)["input_ids"])
+    text_only = len(tokenizer(expected, add_special_tokens=False)["input_ids"])
+    # a 56x56 image is 4 merged patches: its one <|image_pad|> is read as 4 tokens
+    image = make_test_image(56, 56)
+    n_prompt = backend.count_prompt_tokens(GenerationRequest(expected, images=[image]))
+    assert n_prompt == text_only + 3
     assert out.usage is not None and out.usage.prompt_tokens == n_prompt
     assert 1 <= out.usage.completion_tokens <= 5
     assert out.usage.total_tokens == n_prompt + out.usage.completion_tokens

@@ -135,6 +135,11 @@ class Backend(abc.ABC):
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
+    def count_prompt_tokens(self, request: GenerationRequest) -> int | None:
+        """Tokens the model reads for ``request`` (media expanded), or ``None`` when this
+        backend cannot tell (remote servers, the mock)."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (GPU memory, HTTP sessions)."""
 

@@ -394,6 +394,10 @@ class TransformersBackend(Backend):
             self._fingerprint = checkpoint_fingerprint(head, Path(self.model_id))
         return self._fingerprint
 
+    def count_prompt_tokens(self, request: GenerationRequest) -> int | None:
+        """Prompt length after the processor expanded the media placeholders."""
+        return int(self._encode([request])["input_ids"].shape[1])
+
     def close(self) -> None:
         """Drop the model and free accelerator memory; the backend is unusable afterwards."""
         import torch

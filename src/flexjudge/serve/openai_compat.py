@@ -15,8 +15,9 @@ Requests pass the same admission queue as ``/v1/judge`` and share the judge's ba
 (in-process backends are not thread-safe).  ``stream=true`` answers with server-sent events
 (``chat.completion.chunk`` objects, then ``data: [DONE]``); the backend does not stream
 tokens, so the content arrives in one chunk per choice after generation.  ``usage`` counts
-tokens with the backend's tokenizer when it has one (media count as their placeholder
-tokens, before the processor expands them), else 0 prompt tokens.
+the prompt as the model reads it (media expanded) when the backend can tell
+(:meth:`Backend.count_prompt_tokens`: the transformers backend), else with the backend's
+tokenizer, else 0.
 
 Errors: HTTP 400 with ``{"error": {"message", "type", "param"}}`` for a malformed request,
 429 when the queue is full, 500 with the same shape for a backend failure.
@@ -121,12 +122,12 @@ def make_openai_router(
 
                 try:
                     completions = await run_in_threadpool(run)
+                    usage = await run_in_threadpool(_usage, backend, request, completions)
                 except BackendError as exc:
                     return error(500, str(exc))
         except RequestRejected as exc:
             retry = str(getattr(exc, "retry_after", 1))
             return error(exc.status, exc.message, **{"Retry-After": retry})
-        usage = _usage(backend, request.prompt, completions)
         model = body.model or backend.model_id
         if body.stream:
             include_usage = body.stream_options is not None and body.stream_options.include_usage
@@ -347,12 +348,15 @@ def render_chat(
     return text
 
 
-def _usage(backend: Backend, prompt: str, completions: list[Completion]) -> dict[str, int]:
+def _usage(
+    backend: Backend, request: GenerationRequest, completions: list[Completion]
+) -> dict[str, int]:
+    prompt_tokens = backend.count_prompt_tokens(request)
     tokenizer = getattr(backend, "tokenizer", None)
-    prompt_tokens = 0
-    if tokenizer is not None:
-        prompt_tokens = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
+    if prompt_tokens is None and tokenizer is not None:
+        prompt_tokens = len(tokenizer(request.prompt, add_special_tokens=False)["input_ids"])
     produced = sum(c.num_tokens for c in completions)
+    prompt_tokens = prompt_tokens or 0
     return {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": produced,
