@@ -225,3 +225,16 @@ def test_micro_batcher_waits_to_merge_and_respects_max_batch() -> None:
     assert asyncio.run(staggered(capped, [1, 1, 1, 5])) == [1, 1, 1, 5]
     assert backend.batch_sizes[:2] == [2, 1] and 5 in backend.batch_sizes  # a big job runs alone
     capped.stop()
+
+
+def test_reward_protocol_picks_the_scale_and_a_bad_name_fails_at_startup() -> None:
+    backend = MockBackend(outputs=["<think>\nok\n</think>\n<answer>4</answer>"])
+    cfg = ServerConfig(reward_protocol="score-5", reward_scores="normalized")
+    with serve(create_app(Judge(backend), cfg)) as base:
+        out = httpx.post(base + "/get_reward", json={"query": ["q a"], "prompts": ["q "]}).json()
+    assert out["rewards"] == [0.75] and out["scores"] == [0.75]  # (4 - 1) / (5 - 1)
+    assert "1-5" in backend.calls[0].prompt
+    from flexjudge.errors import FlexJudgeError
+
+    with pytest.raises((FlexJudgeError, KeyError)):
+        create_app(Judge(MockBackend()), ServerConfig(reward_protocol="no-such-protocol"))

@@ -118,6 +118,10 @@ def create_app(
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     cfg = config or ServerConfig()
+    if cfg.reward_protocol is not None:  # a bad name fails at startup, not per request
+        from flexjudge.protocol import get_protocol
+
+        get_protocol(cfg.reward_protocol)
     limits = cfg.media_limits()
     gate = AdmissionQueue(cfg.max_concurrency, cfg.queue_depth, cfg.queue_wait)
     worker = JudgeWorker(judge, cfg.max_batch, cfg.batch_wait)
