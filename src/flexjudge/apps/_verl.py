@@ -65,6 +65,7 @@ class _Scorer:
         config: RewardConfig | None,
         url: str | None,
         timeout: float,
+        concurrency: int = 32,
     ) -> None:
         if (judge is None) == (url is None):
             raise TypeError("pass exactly one of a judge (or a factory) and url=")
@@ -74,6 +75,7 @@ class _Scorer:
         self.config = config or RewardConfig()
         self.url = None if url is None else url.rstrip("/")
         self.timeout = timeout
+        self.concurrency = concurrency
 
     def judge(self) -> Judge:
         from flexjudge.judge import Judge
@@ -151,11 +153,16 @@ class _Scorer:
         from flexjudge._util.optional import require
 
         httpx = require("httpx", "serve")
-        rows = []
-        with httpx.Client(base_url=self.url or "", timeout=self.timeout) as client:
-            for item in items:
-                rows.append(self._post(client, item))
-        return rows
+        from concurrent.futures import ThreadPoolExecutor
+
+        workers = max(1, min(self.concurrency, len(items)))
+        limits = httpx.Limits(max_connections=workers)
+        with (
+            httpx.Client(base_url=self.url or "", timeout=self.timeout, limits=limits) as client,
+            ThreadPoolExecutor(workers, thread_name_prefix="flexjudge-verl") as pool,
+        ):
+            # concurrent requests let the server merge them into backend batches
+            return list(pool.map(lambda item: self._post(client, item), items))
 
     def _post(self, client: Any, item: JudgeItem) -> dict[str, Any]:
         body = {
