@@ -191,3 +191,15 @@ def test_tiny_checkpoint_uses_its_chat_template_and_real_usage(tiny_vl: Path) ->
     assert out.usage is not None and out.usage.prompt_tokens == n_prompt
     assert 1 <= out.usage.completion_tokens <= 5
     assert out.usage.total_tokens == n_prompt + out.usage.completion_tokens
+
+
+def test_a_failed_generation_is_a_502_never_content() -> None:
+    from flexjudge.backends import Completion
+
+    class Failing(MockBackend):
+        def generate(self, requests: Any) -> list[list[Completion]]:
+            return [[Completion("upstream said 422", "error")] for _ in requests]
+
+    with serve(app_for(Failing())) as base:
+        r = httpx.post(base + "/v1/chat/completions", json=chat(), timeout=30)
+    assert r.status_code == 502 and "upstream said 422" in r.json()["error"]["message"]

@@ -20,7 +20,8 @@ the prompt as the model reads it (media expanded) when the backend can tell
 tokenizer, else 0.
 
 Errors: HTTP 400 with ``{"error": {"message", "type", "param"}}`` for a malformed request,
-429 when the queue is full, 500 with the same shape for a backend failure.
+429 when the queue is full, 500 with the same shape when the backend raised, 502 when it
+reported a failed generation (``finish_reason="error"``; never returned as content).
 """
 
 from __future__ import annotations
@@ -122,6 +123,9 @@ def make_openai_router(
 
                 try:
                     completions = await run_in_threadpool(run)
+                    failed = [c.text for c in completions if c.finish_reason == "error"]
+                    if failed:  # a failure's message is never handed out as generated text
+                        return error(502, f"the backend failed: {failed[0][:500]}")
                     usage = await run_in_threadpool(_usage, backend, request, completions)
                 except BackendError as exc:
                     return error(500, str(exc))
