@@ -83,25 +83,36 @@ def test_openrlhf_rollout_of_1024_at_50ms_per_item_loses_no_reward() -> None:
     assert sum(r is None for r in rewards) == 0
 
 
-def test_full_queue_answers_429_with_retry_after() -> None:
-    release = threading.Event()
+REWARD_BODY = {"query": ["q a"], "prompts": ["q "]}
+
+
+def held_judge(release: threading.Event) -> Judge:
+    """A judge whose every generation waits for ``release``."""
 
     def responder(request: GenerationRequest, index: int) -> str:
         release.wait(30)
         return "<think>\nok\n</think>\n<answer>5</answer>"
 
+    return Judge(MockBackend(responder=responder))
+
+
+async def hold(client: httpx.AsyncClient, n: int) -> list[asyncio.Task[httpx.Response]]:
+    """``n`` reward requests in flight (admitted or queued) before returning."""
+    held = [asyncio.create_task(client.post("/get_reward", json=REWARD_BODY)) for _ in range(n)]
+    while (await client.get("/health")).json()["in_flight"] < n:
+        await asyncio.sleep(0.005)
+    return held
+
+
+def test_full_queue_answers_429_with_retry_after() -> None:
+    release = threading.Event()
     cfg = ServerConfig(max_concurrency=1, queue_depth=2, max_batch=1)
-    with serve(create_app(Judge(MockBackend(responder=responder)), cfg)) as base:
+    with serve(create_app(held_judge(release), cfg)) as base:
 
         async def scenario() -> list[int]:
-            body = {"query": ["q a"], "prompts": ["q "]}
             async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-                held = [
-                    asyncio.create_task(client.post("/get_reward", json=body)) for _ in range(3)
-                ]
-                while (await client.get("/health")).json()["in_flight"] < 3:
-                    await asyncio.sleep(0.005)
-                refused = await client.post("/get_reward", json=body)
+                held = await hold(client, 3)  # 1 judged + 2 queued: the queue is full
+                refused = await client.post("/get_reward", json=REWARD_BODY)
                 assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
                 assert "queued" in refused.json()["error"]
                 release.set()
@@ -112,21 +123,13 @@ def test_full_queue_answers_429_with_retry_after() -> None:
 
 def test_queue_wait_limit_answers_429() -> None:
     release = threading.Event()
-
-    def responder(request: GenerationRequest, index: int) -> str:
-        release.wait(30)
-        return "<think>\nok\n</think>\n<answer>5</answer>"
-
     cfg = ServerConfig(max_concurrency=1, queue_wait=0.2, max_batch=1)
-    with serve(create_app(Judge(MockBackend(responder=responder)), cfg)) as base:
+    with serve(create_app(held_judge(release), cfg)) as base:
 
         async def scenario() -> int:
-            body = {"query": ["q a"], "prompts": ["q "]}
             async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-                first = asyncio.create_task(client.post("/get_reward", json=body))
-                while (await client.get("/health")).json()["in_flight"] < 1:
-                    await asyncio.sleep(0.005)
-                waited = await client.post("/get_reward", json=body)
+                (first,) = await hold(client, 1)
+                waited = await client.post("/get_reward", json=REWARD_BODY)
                 assert "waited" in waited.json()["error"]
                 release.set()
                 assert (await first).status_code == 200
