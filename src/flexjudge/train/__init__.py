@@ -1,4 +1,4 @@
-"""Train a Flex-Judge: text-only SFT of a Qwen2.5-VL, Qwen2.5-Omni thinker or plain causal LM.
+"""Train a Flex-Judge: SFT (text rows, optionally image-text rows) of a Qwen2.5-VL, Qwen2.5-Omni thinker or plain causal LM.
 
 >>> from flexjudge.train import TrainConfig, train
 >>> result = train(TrainConfig(base="Qwen/Qwen2.5-VL-7B-Instruct", data="train.jsonl",
@@ -23,6 +23,12 @@ from flexjudge.train._data import (
     row_to_text,
     tokenize_example,
     tokenize_rows,
+)
+from flexjudge.train._images import (
+    ImageExample,
+    ImageTextCollator,
+    ImageTokens,
+    tokenize_image_rows,
 )
 from flexjudge.train._launch import ACCELERATE_CONFIGS, accelerate_config_path, launch
 from flexjudge.train._model import (
@@ -71,6 +77,9 @@ __all__ = [
     "ChatMarkers",
     "CompletionCollator",
     "GraftReport",
+    "ImageExample",
+    "ImageTextCollator",
+    "ImageTokens",
     "Preset",
     "TokenizedExample",
     "TrainConfig",
@@ -92,6 +101,7 @@ __all__ = [
     "reference_labels",
     "row_to_text",
     "tokenize_example",
+    "tokenize_image_rows",
     "tokenize_rows",
     "tower_modules",
     "train",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from pathlib import Path
@@ -17,10 +18,18 @@ from flexjudge.train._data import (
     read_rows,
     tokenize_rows,
 )
+from flexjudge.train._images import (
+    IMAGE_FILES_COLUMN,
+    ImageTextCollator,
+    ImageTokens,
+    has_images,
+    tokenize_image_rows,
+)
 from flexjudge.train._logging import make_jsonl_callback, plot_losses
 from flexjudge.train._model import (
     LoadedBackbone,
     apply_lora,
+    detect_family,
     freeze_towers,
     load_backbone,
     merge_lora,
@@ -96,6 +105,30 @@ def _tokenizer(config: TrainConfig) -> Any:
         ) from exc
 
 
+def _image_tokens(config: TrainConfig, tokenizer: Any) -> ImageTokens:
+    """The base's image processor and tokens; raises :class:`InputError` for a text-only
+    base (rows with images need a vision-language model)."""
+    from transformers import AutoConfig, AutoProcessor
+
+    try:
+        processor = AutoProcessor.from_pretrained(config.base)
+        model_type = str(AutoConfig.from_pretrained(config.base).model_type)
+    except (OSError, ValueError, TypeError) as exc:
+        raise InputError(
+            f"rows with images need the base's processor, which does not load: {exc}",
+            field="images",
+        ) from exc
+    return ImageTokens.from_processor(processor, tokenizer, detect_family(model_type))
+
+
+def _collator(pad_id: int, image_tokens: ImageTokens | None, model: Any) -> CompletionCollator:
+    if image_tokens is None:
+        return CompletionCollator(pad_id)
+    forward = getattr(model, "get_base_model", lambda: model)().forward
+    token_types = "mm_token_type_ids" in inspect.signature(forward).parameters
+    return ImageTextCollator(pad_id, image_tokens, token_types)
+
+
 def _materialize(config: TrainConfig, state: dict[str, Any], dtype: Any) -> Any:
     """A fresh CPU copy of the trained model from a gathered state dict (ZeRO-3 path)."""
     loaded = load_backbone(config.base, dtype)
@@ -166,13 +199,31 @@ def run_training(config: TrainConfig) -> TrainResult:
 
     tokenizer = _tokenizer(config)
     markers = detect_markers(tokenizer)
-    examples = tokenize_rows(
-        read_rows(config.data),
-        tokenizer=tokenizer,
-        markers=markers,
-        mode=config.mode,
-        block_size=config.block_size,
-    )
+    rows = read_rows(config.data)
+    image_tokens = _image_tokens(config, tokenizer) if has_images(rows) else None
+    columns: dict[str, list[Any]]
+    if image_tokens is None:
+        examples = tokenize_rows(
+            rows,
+            tokenizer=tokenizer,
+            markers=markers,
+            mode=config.mode,
+            block_size=config.block_size,
+        )
+        columns = {}
+    else:
+        with_images = tokenize_image_rows(
+            rows,
+            tokenizer=tokenizer,
+            markers=markers,
+            mode=config.mode,
+            block_size=config.block_size,
+            images=image_tokens,
+            root=Path(config.data).parent,
+        )
+        examples = [e.example for e in with_images]
+        columns = {IMAGE_FILES_COLUMN: [e.images for e in with_images]}
+        columns["record"] = [e.record for e in with_images]
     loaded = load_backbone(config.base, dtype)
     if config.preset is not None and PRESETS[config.preset].family != loaded.family:
         print(
@@ -188,6 +239,7 @@ def run_training(config: TrainConfig) -> TrainResult:
         {
             "input_ids": [e.input_ids for e in examples],
             "labels": [e.labels for e in examples],
+            **columns,
         }
     )
     out = Path(config.output)
@@ -199,7 +251,7 @@ def run_training(config: TrainConfig) -> TrainResult:
         args=args,
         train_dataset=dataset,
         processing_class=tokenizer,
-        data_collator=CompletionCollator(pad_token_id(tokenizer, markers, config.mode)),
+        data_collator=_collator(pad_token_id(tokenizer, markers, config.mode), image_tokens, model),
         callbacks=[progress],
     )
     from transformers.trainer_callback import PrinterCallback
