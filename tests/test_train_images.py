@@ -11,8 +11,16 @@ import pytest
 
 from flexjudge.errors import InputError
 from flexjudge.testing import make_test_image
-from flexjudge.train import IGNORE_INDEX, TrainConfig, TrainResult, detect_markers, train
-from flexjudge.train import ImageTextCollator, ImageTokens, tokenize_image_rows
+from flexjudge.train import (
+    IGNORE_INDEX,
+    ImageTextCollator,
+    ImageTokens,
+    TrainConfig,
+    TrainResult,
+    detect_markers,
+    tokenize_image_rows,
+    train,
+)
 
 VL_IMAGE = "<|vision_start|><|image_pad|><|vision_end|>"
 PROMPT = (

@@ -1,4 +1,5 @@
-"""Train a Flex-Judge: SFT (text rows, optionally image-text rows) of a Qwen2.5-VL, Qwen2.5-Omni thinker or plain causal LM.
+"""Train a Flex-Judge: SFT of a Qwen2.5-VL, Qwen2.5-Omni thinker or plain causal LM on text
+rows, optionally mixed with image-text rows (the Table 5 ablation).
 
 >>> from flexjudge.train import TrainConfig, train
 >>> result = train(TrainConfig(base="Qwen/Qwen2.5-VL-7B-Instruct", data="train.jsonl",
