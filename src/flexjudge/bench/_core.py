@@ -9,7 +9,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flexjudge.bench._metrics import bootstrap_ci, mse, pearson, spearman
-from flexjudge.protocol import Mode, Protocol, Verdict, extract_reasoning, get_protocol
+from flexjudge.errors import InputError
+from flexjudge.protocol import (
+    ANSWER_ORDERS,
+    AnswerOrder,
+    Mode,
+    Protocol,
+    Verdict,
+    extract_reasoning,
+    get_protocol,
+)
 
 
 @dataclass(slots=True)
@@ -56,6 +65,8 @@ class Prediction:
     finish_reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     verdict: Verdict | None = None
+    #: how ``text`` is parsed (``bench run --answer-order``); kept in the predictions file
+    answer_order: AnswerOrder = "reasoning-first"
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -72,6 +83,8 @@ class Prediction:
             d["extra"] = self.extra
         if self.verdict is not None:
             d["verdict"] = self.verdict.to_dict()
+        if self.answer_order != "reasoning-first":  # default files stay as they were
+            d["answer_order"] = self.answer_order
         return d
 
     def parse(self, protocol: Protocol, mode: Mode, count: int | None = None) -> Verdict:
@@ -79,7 +92,11 @@ class Prediction:
         if self.verdict is not None:
             return self.verdict
         return protocol.parse(
-            self.text or "", mode=mode, count=count, finish_reason=self.finish_reason
+            self.text or "",
+            mode=mode,
+            count=count,
+            finish_reason=self.finish_reason,
+            answer_order=self.answer_order,
         )
 
     @classmethod
@@ -95,6 +112,7 @@ class Prediction:
             finish_reason=d.get("finish_reason"),
             extra=dict(d.get("extra") or {}),
             verdict=Verdict.from_dict(d["verdict"]) if d.get("verdict") else None,
+            answer_order=_answer_order(d.get("answer_order", "reasoning-first")),
         )
 
 
@@ -355,3 +373,11 @@ def correlation_ci(
         "pearson": bootstrap_ci(j, paired=h, statistic="pearson", seed=seed),
         "spearman": bootstrap_ci(j, paired=h, statistic="spearman", seed=seed),
     }
+
+
+def _answer_order(value: Any) -> AnswerOrder:
+    if value not in ANSWER_ORDERS:
+        raise InputError(
+            f"answer_order must be one of {ANSWER_ORDERS}, got {value!r}", field="answer_order"
+        )
+    return value  # type: ignore[no-any-return]

@@ -22,7 +22,7 @@ from flexjudge.bench._scaling import (
     samples_extra,
 )
 from flexjudge.errors import InputError
-from flexjudge.protocol import Mode, get_protocol, list_protocols
+from flexjudge.protocol import AnswerOrder, Mode, get_protocol, list_protocols
 from flexjudge.store import NamespacedStore, ResultStore
 
 
@@ -50,6 +50,7 @@ class BenchRunConfig:
     batch_size: int = 8
     votes: int | None = None
     budget_forcing: int | None = None
+    answer_order: AnswerOrder = "reasoning-first"
     store: bool = True
     plots: bool = True
     backend_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -145,6 +146,7 @@ def run_benchmark(cfg: BenchRunConfig, judge: Any = None) -> BenchScore:
             "batch_size": cfg.batch_size,
             "votes": n_votes,
             "budget_forcing": n_rounds,
+            "answer_order": cfg.answer_order,
         }
         for key in ("max_tokens", "temperature", "top_p"):
             if getattr(cfg, key) is not None:
@@ -178,6 +180,7 @@ def run_benchmark(cfg: BenchRunConfig, judge: Any = None) -> BenchScore:
                 None,
                 res.num_tokens if scaled else s.num_tokens,
                 s.finish_reason,
+                answer_order=cfg.answer_order,
             )
             if scaled:  # every vote and round is kept; the headline is the (K, R) point
                 samples = samples_extra(res.samples)
@@ -209,6 +212,8 @@ def run_benchmark(cfg: BenchRunConfig, judge: Any = None) -> BenchScore:
         "trials": trials,
         "limit": cfg.limit,
     }
+    if cfg.answer_order != "reasoning-first":
+        meta["answer_order"] = cfg.answer_order
     if scaled:
         from flexjudge.bench._scaling import sweep, write_scaling
 

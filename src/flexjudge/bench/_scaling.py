@@ -79,7 +79,11 @@ def at_point(
     n = max(len(votes[0]["order"]), 1)
     count = answer_count(protocol.format, n)
     samples = [
-        Sample(text, protocol.parse(text, mode=mode, count=count), tuple(s["order"]))
+        Sample(
+            text,
+            protocol.parse(text, mode=mode, count=count, answer_order=p.answer_order),
+            tuple(s["order"]),
+        )
         for text, s in zip(texts, votes, strict=True)
     ]
     a = aggregate(

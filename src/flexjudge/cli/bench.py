@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from flexjudge.protocol import AnswerOrder
 
 bench_app = typer.Typer(
     help="Judge benchmarks: run, score existing judgments, compare runs.", no_args_is_help=True
@@ -27,6 +30,14 @@ def _summary(score: object, out: Path | None) -> str:
     if out is not None:
         d["out"] = str(out)
     return json.dumps(d, ensure_ascii=False)
+
+
+def _answer_order(order: str) -> AnswerOrder:
+    from flexjudge.protocol import ANSWER_ORDERS
+
+    if order not in ANSWER_ORDERS:
+        raise typer.BadParameter(f"answer order must be one of {', '.join(ANSWER_ORDERS)}")
+    return order  # type: ignore[return-value]
 
 
 def _mode(mode: str) -> str:
@@ -66,6 +77,13 @@ def bench_run(
         int | None,
         typer.Option(help='R "Wait" rounds per vote; scored after every round r = 0..R.'),
     ] = None,
+    answer_order: Annotated[
+        str,
+        typer.Option(
+            help="reasoning-first, or answer-first for a judge trained on "
+            "`curate select --order answer-first` (Fig. 5)."
+        ),
+    ] = "reasoning-first",
     plots: Annotated[bool, typer.Option(help="Write PNG plots (needs matplotlib).")] = True,
     base_url: Annotated[str | None, typer.Option(help="Server URL (openai backend).")] = None,
 ) -> None:
@@ -93,6 +111,7 @@ def bench_run(
         batch_size,
         votes,
         budget_forcing,
+        _answer_order(answer_order),
         plots=plots,
         backend_kwargs={"base_url": base_url} if base_url else {},
     )

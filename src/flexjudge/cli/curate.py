@@ -164,6 +164,13 @@ def select_command(
         str | None,
         typer.Option(help="Also write nested subsets of these sizes, e.g. 250,500,1000."),
     ] = None,
+    order: Annotated[
+        str,
+        typer.Option(
+            help="reasoning-first (the paper) | answer-first (Fig. 5's non-reasoning variant: "
+            "answer tags, then the reasoning; judge it with answer_order='answer-first')."
+        ),
+    ] = "reasoning-first",
 ) -> None:
     """Agreement filter, longest trace per prompt, then the 500 single + 500 pair policy.
 
@@ -203,6 +210,7 @@ def select_command(
             processes=processes,
             mode=mode,  # type: ignore[arg-type]
             rescale=rescale,  # type: ignore[arg-type]
+            order=order,  # type: ignore[arg-type]
         )
         sizes = [int(x) for x in subsets.split(",") if x.strip()] if subsets else []
         report = select(input_path, files, cfg)

@@ -11,7 +11,7 @@ from flexjudge.curate._agreement import AGREEMENT_MODES, AgreementMode
 from flexjudge.curate._policy import RESCALE_METHODS, RescaleMethod
 from flexjudge.curate._records import InputFormat
 from flexjudge.errors import InputError
-from flexjudge.protocol import MODES, Mode
+from flexjudge.protocol import ANSWER_ORDERS, MODES, AnswerOrder, Mode
 
 Selection = Literal["longest", "shortest", "random"]
 SELECTIONS: tuple[Selection, ...] = ("longest", "shortest", "random")
@@ -40,6 +40,10 @@ class SelectConfig:
     * ``limit``: read only the first ``limit`` input rows (as ``generate --limit`` did).
     * ``processes``: scan with this many processes, each on a span of rows (``0``: one per
       CPU, up to 8, for inputs over 64 MiB).  The samples never depend on it.
+    * ``order``: ``reasoning-first`` (the paper: ``<think>`` reasoning, then the answer) or
+      ``answer-first``, the non-reasoning variant of Fig. 5: the same samples with the
+      answer tags first and the reasoning after them, from prompts without the ``<think>``
+      prefix (judge and bench read it with ``answer_order="answer-first"``).
     * ``mode``: ``clean`` (the policy above) or ``reference`` (exactly what
       ``utils/lrm_process.py`` keeps: every prompt's longest exactly-agreeing trace, in
       first-seen prompt order; the policy settings do not apply, see
@@ -63,8 +67,19 @@ class SelectConfig:
     processes: int = 0
     mode: Mode = "clean"
     rescale: RescaleMethod = "ceil-half"
+    order: AnswerOrder = "reasoning-first"
 
     def __post_init__(self) -> None:
+        if self.order not in ANSWER_ORDERS:
+            raise InputError(
+                f"order must be one of {ANSWER_ORDERS}, got {self.order!r}", field="order"
+            )
+        if self.mode == "reference" and self.order != "reasoning-first":
+            raise InputError(
+                "reference mode writes lrm_process.py's rows; --order answer-first needs "
+                "--mode clean",
+                field="order",
+            )
         if self.rescale not in RESCALE_METHODS:
             raise InputError(
                 f"rescale must be one of {RESCALE_METHODS}, got {self.rescale!r}", field="rescale"

@@ -230,6 +230,22 @@ def pair_text(trace: Trace, scores: tuple[float, float]) -> str:
     return f"{trace.reasoning}{THINK_END}{gap_after}{tags}"
 
 
+def answer_first(prompt: str, text: str) -> tuple[str, str]:
+    """The non-reasoning variant of a ``(prompt, text)`` sample (the Fig. 5 ablation): the
+    prompt loses its ``<think>\n`` prefix and the target gives the answer tags first, then
+    the same reasoning in ``<think>…</think>``.  Raises :class:`InputError` when the sample
+    is not in the reasoning-first layout."""
+    reasoning, sep, after = text.partition(THINK_END)
+    if not prompt.endswith(THINK_PREFIX) or not sep or not after.strip():
+        raise InputError(
+            "answer-first needs a prompt ending in <think> and a target with </think> "
+            "then the answer",
+            field="order",
+        )
+    head = prompt[: -len(THINK_PREFIX)]
+    return head, f"{after.strip()}\n{THINK_PREFIX}{reasoning.strip()}\n{THINK_END}"
+
+
 @dataclass(frozen=True)
 class ChatPrompt:
     """A training prompt: the ChatML string (ending in ``<think>\\n``) and its two turns."""

@@ -6,7 +6,7 @@ import json
 import random
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from flexjudge._util.gc import paused_gc
 from flexjudge.curate._config import SelectConfig, TokenCounter
 from flexjudge.curate._policy import (
     THINK_PREFIX,
+    answer_first,
     pair_prompt,
     pair_text,
     rename_first_assistant,
@@ -41,6 +42,7 @@ _CLI_FLAGS = {
     "limit": "--limit",
     "mode": "--mode",
     "rescale": "--rescale",
+    "order": "--order",
 }
 
 
@@ -59,6 +61,8 @@ class Sample:
     record_id: str
     seed_file: int
     reasoning_tokens: int
+    #: what the assistant turn starts with in the prompt (none for answer-first samples)
+    assistant_prefix: str = THINK_PREFIX
 
     def reference_row(self) -> dict[str, str]:
         return {"prompt": self.prompt, "text": self.text}
@@ -68,7 +72,7 @@ class Sample:
             "messages": [
                 {"role": "system", "content": self.system},
                 {"role": "user", "content": self.user},
-                {"role": "assistant", "content": THINK_PREFIX + self.text},
+                {"role": "assistant", "content": self.assistant_prefix + self.text},
             ]
         }
 
@@ -201,6 +205,8 @@ def select(
     to5_pair = set(rng_pair.sample(range(len(pairs)), int(len(pairs) * cfg.rescale_fraction)))
     samples = [_single_sample(c, 5 if i in to5_single else 10, cfg) for i, c in enumerate(singles)]
     samples += [_pair_sample(c, 5 if i in to5_pair else 10, cfg) for i, c in enumerate(pairs)]
+    if cfg.order == "answer-first":
+        samples = [_answer_first(s) for s in samples]
     requested = {"single": cfg.n_single, "pair": cfg.n_pair}
     shortfall = {"single": cfg.n_single - len(singles), "pair": cfg.n_pair - len(pairs)}
     return SelectReport(
@@ -271,6 +277,11 @@ def _scan_all(
         if inexact:
             _, pools, _, _ = scan(inp, gens, cfg, counter, final_best=best)
     return stats, pools, inexact
+
+
+def _answer_first(s: Sample) -> Sample:
+    prompt, text = answer_first(s.prompt, s.text)
+    return replace(s, prompt=prompt, text=text, assistant_prefix="")
 
 
 def _single_sample(c: Candidate, scale: int, cfg: SelectConfig) -> Sample:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from flexjudge.judge.reduce import PairAggregate, RankAggregate, ScoreAggregate, SwapPolicy
-from flexjudge.protocol import Mode
+from flexjudge.protocol import ANSWER_ORDERS, AnswerOrder, Mode
 
 Order = Literal["fixed", "random"]
 #: the verdict of a budget-forced sample: its last round's, or every round voting
@@ -41,6 +41,15 @@ class JudgeConfig:
     #: ``"graph"`` (tensors for a molecular-encoder backend); ``"auto"``: the backend's own
     #: view, else ``image`` for vision-language judges and ``text`` for the others
     molecule_view: MoleculeViewOption = "auto"
+    answer_order: AnswerOrder = field(
+        default="reasoning-first",
+        metadata={
+            "help": "reasoning-first (the paper's judges: <think> then the answer) or "
+            "answer-first (a judge trained on `curate select --order answer-first`: the "
+            "prompt has no <think> prefix and the answer tags before the reasoning are read).",
+            "cli": True,
+        },
+    )
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -60,3 +69,10 @@ class JudgeConfig:
             raise ValueError("batch_size must be >= 1")
         if self.molecule_view not in ("auto", "image", "text", "graph"):
             raise ValueError("molecule_view must be 'auto', 'image', 'text' or 'graph'")
+        if self.answer_order not in ANSWER_ORDERS:
+            raise ValueError(f"answer_order must be one of {ANSWER_ORDERS}")
+        if self.answer_order == "answer-first" and self.budget_forcing:
+            raise ValueError(
+                "budget forcing extends the reasoning before the answer; "
+                "answer_order='answer-first' has none to extend"
+            )

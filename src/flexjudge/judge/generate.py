@@ -56,7 +56,11 @@ def generate_samples(backend: Backend, chunk: list[Plan], cfg: JudgeConfig) -> N
     for (plan, order), completions in zip(owners, outputs, strict=True):
         for c in completions:
             verdict = plan.protocol.parse(
-                c.text, mode=cfg.mode, count=parse_count(plan), finish_reason=c.finish_reason
+                c.text,
+                mode=cfg.mode,
+                count=parse_count(plan),
+                finish_reason=c.finish_reason,
+                answer_order=cfg.answer_order,
             )
             plan.samples.append(
                 Sample(c.text, verdict, order, c.finish_reason, c.num_tokens, plan.sampling.seed)

@@ -71,6 +71,8 @@ def scaling_dict(cfg: JudgeConfig) -> dict[str, Any]:
     }
     if cfg.budget_forcing:
         out["budget_final"] = cfg.budget_final
+    if cfg.answer_order != "reasoning-first":  # the default leaves keys as they were
+        out["answer_order"] = cfg.answer_order
     return out
 
 

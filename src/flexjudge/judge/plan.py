@@ -119,7 +119,14 @@ def plan_item(
             family=family,
             molecules=slots,
         )
-        rendered = protocol.render(inputs, mode=cfg.mode, criteria=criteria, record=record)
+        rendered = protocol.render(
+            inputs,
+            mode=cfg.mode,
+            criteria=criteria,
+            record=record,
+            # an answer-first judge was trained on prompts without the <think> prefix
+            think_prefix=False if cfg.answer_order == "answer-first" else None,
+        )
         prompts.append(rendered.text)
         hashes.append(rendered.sha256)
     d = protocol.sampling

@@ -21,6 +21,12 @@ from flexjudge.protocol._chatml import (
 )
 from flexjudge.protocol._clean import CLEAN_FIXES, clean_prompt, spec_prompt
 from flexjudge.protocol._general import DEFAULT_CRITERIA
+from flexjudge.protocol._order import (
+    ANSWER_ORDERS,
+    AnswerOrder,
+    leading_answer_region,
+    parse_answer_first,
+)
 from flexjudge.protocol._parse import (
     extract_reasoning,
     parse_mos_cascade,
@@ -63,6 +69,7 @@ def export_prompts(mode: Mode = "reference") -> dict[str, str]:
 
 
 __all__ = [
+    "ANSWER_ORDERS",
     "CLEAN_FIXES",
     "DEFAULT_CRITERIA",
     "DEFAULT_PROTOCOLS",
@@ -76,6 +83,7 @@ __all__ = [
     "SPEC_SHA256",
     "SPEC_TITLES",
     "THINK_PREFIX",
+    "AnswerOrder",
     "Format",
     "MediaPrepSpec",
     "Mode",
@@ -93,7 +101,9 @@ __all__ = [
     "extract_reasoning",
     "fill_molecule_slots",
     "get_protocol",
+    "leading_answer_region",
     "list_protocols",
+    "parse_answer_first",
     "parse_mos_cascade",
     "parse_option",
     "parse_scores",

@@ -16,6 +16,7 @@ from flexjudge.protocol._chatml import (
     render_chat,
     translate_placeholders,
 )
+from flexjudge.protocol._order import AnswerOrder, parse_answer_first
 from flexjudge.protocol._parse import parse_verdict
 from flexjudge.protocol._types import Format, Mode, Scale, Verdict
 
@@ -253,10 +254,22 @@ class Protocol:
         mode: Mode = "clean",
         count: int | None = None,
         finish_reason: str | None = None,
+        answer_order: AnswerOrder = "reasoning-first",
     ) -> Verdict:
-        """Parse one generation for this protocol (see :mod:`flexjudge.protocol._parse`)."""
+        """Parse one generation for this protocol (see :mod:`flexjudge.protocol._parse`);
+        ``answer_order="answer-first"`` reads a judge trained to answer before reasoning
+        (clean mode; see :mod:`flexjudge.protocol._order`)."""
         if count is None:
             count = 1 if self.n_responses is None else max(self.n_responses, 1)
+        if answer_order == "answer-first" and mode == "clean":
+            return parse_answer_first(
+                text,
+                self.format,
+                count=count,
+                scale=self.scale,
+                number=self.number,
+                finish_reason=finish_reason,
+            )
         return parse_verdict(
             text,
             self.format,

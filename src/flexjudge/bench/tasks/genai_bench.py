@@ -145,7 +145,7 @@ def orders(records: Sequence[BenchRecord], trial: int, mode: str) -> list[tuple[
 def _vote_of(p: Prediction, mode: Mode, protocol: str) -> tuple[str | None, bool]:
     """``(label or verdict token, parsed)``: reference labels are vote names (``none`` when
     unparsable); clean labels are ``[[…]]`` tokens matched through :data:`EQUIVALENT`."""
-    v = p.verdict or get_protocol(protocol).parse(p.text or "", mode=mode)
+    v = p.parse(get_protocol(protocol), mode)
     if mode == "reference":
         if not v.ok or v.option is None:
             return "none", False
