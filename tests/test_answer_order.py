@@ -38,20 +38,8 @@ def selected(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[st
     for order in ("reasoning-first", "answer-first"):
         path = tmp / order / "train.jsonl"
         extra = [] if order == "reasoning-first" else ["--order", order]
-        res = CliRunner().invoke(
-            app,
-            [
-                "curate",
-                "select",
-                str(tmp / "gen"),
-                "--input",
-                str(inp),
-                "--out",
-                str(path),
-                *SELECT,
-                *extra,
-            ],  # fmt: skip
-        )
+        args = ["curate", "select", str(tmp / "gen"), "--input", str(inp), "--out", str(path)]
+        res = CliRunner().invoke(app, [*args, *SELECT, *extra])
         assert res.exit_code == 0, res.output
         for suffix in ("", ".messages", ".meta"):
             name = f"train{suffix}.jsonl"
@@ -76,7 +64,9 @@ def test_answer_first_rows_are_the_same_samples_answer_then_reasoning(
         assert af["text"].startswith("<answer>") and af["text"].endswith("</think>")
         reasoning, _, tags = rf["text"].partition("</think>")
         assert af["text"] == f"{tags.strip()}\n<think>\n{reasoning.strip()}\n</think>"
-    for rf, af in zip(selected["reasoning-first.messages"], selected["answer-first.messages"]):
+    for rf, af in zip(
+        selected["reasoning-first.messages"], selected["answer-first.messages"], strict=True
+    ):
         assert rf["messages"][:2] == af["messages"][:2]
         assert rf["messages"][2]["content"].startswith("<think>\n")
         assert af["messages"][2]["content"].startswith("<answer>")
@@ -90,7 +80,9 @@ def test_answer_first_parse_gives_the_reasoning_first_verdicts(
     metas = selected["reasoning-first.meta"]
     formats = {(m["format"], m["scale"]) for m in metas}
     assert formats == {("single", 10), ("single", 5), ("pair", 10), ("pair", 5)}
-    for rf, af, meta in zip(selected["reasoning-first"], selected["answer-first"], metas):
+    for rf, af, meta in zip(
+        selected["reasoning-first"], selected["answer-first"], metas, strict=True
+    ):
         protocol = get_protocol(_protocol(meta))
         count = 1 if meta["format"] == "single" else 2
         want = protocol.parse(rf["text"], count=count)
