@@ -215,3 +215,34 @@ def test_image_trained_checkpoint_judges_an_image(
     )
     assert result.status != "error", result.error
     assert result.samples and result.samples[0].text and result.num_tokens > 0
+
+
+@pytest.mark.slow
+def test_omni_thinker_trains_on_image_rows(tiny_omni: Path, tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    data = write_image_data(tmp_path, n_image=2, n_text=2)
+    omni = "<|vision_bos|><|IMAGE|><|vision_eos|>"
+    rows = [json.loads(line) for line in data.read_text().splitlines()]
+    for row in rows:
+        row["prompt"] = row["prompt"].replace(VL_IMAGE, omni)
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = train(
+        TrainConfig(
+            base=str(tiny_omni),
+            data=str(data),
+            output=str(tmp_path / "out"),
+            global_batch_size=4,
+            per_device_batch_size=4,
+            max_steps=1,
+            device="cpu",
+            plot=False,
+        )
+    )
+    assert [math.isfinite(loss) for _, loss in result.losses] == [True]
+    assert result.frozen_modules == ["model.audio_tower", "model.visual"]
+    before = load_file(str(tiny_omni / "model.safetensors"))
+    after = load_file(str(tmp_path / "out" / "model.safetensors"))
+    vision = [k for k in before if k.startswith("visual.")]
+    assert vision and all(torch.equal(before[k], after[k]) for k in vision)
