@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from flexjudge._util.jsonl import dumps_summary
 from flexjudge.apps._records import CandidateRecord, judge_item
 from flexjudge.apps._selection import correlation, mean_std, n_grid, select_max, trial_rng
 from flexjudge.apps._tournament import Bracket, TournamentRunner
@@ -271,7 +272,7 @@ def write_best_of_n(report: BestOfNReport, out_dir: Path, *, plot: bool = True) 
     with open(paths["selections"], "w", encoding="utf-8") as fh:
         for rec in report.records:
             fh.write(json.dumps(rec.to_dict(), ensure_ascii=False) + "\n")
-    paths["summary"].write_text(json.dumps(report.summary, indent=2), encoding="utf-8")
+    paths["summary"].write_text(dumps_summary(report.summary), encoding="utf-8")
     if plot and report.summary.get("accuracy_vs_n"):
         from flexjudge.apps._plots import plot_best_of_n
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flexjudge._util.jsonl import dumps_summary
 from flexjudge.apps._records import CandidateRecord, judge_item
 from flexjudge.judge.types import JudgeResult
 
@@ -180,5 +181,5 @@ def write_pairs(report: PairsReport, out: Path) -> dict[str, Path]:
     with open(paths["decisions"], "w", encoding="utf-8") as fh:
         for d in report.decisions:
             fh.write(json.dumps(d.to_dict(), ensure_ascii=False) + "\n")
-    paths["summary"].write_text(json.dumps(report.summary, indent=2), encoding="utf-8")
+    paths["summary"].write_text(dumps_summary(report.summary), encoding="utf-8")
     return paths

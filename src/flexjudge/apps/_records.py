@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flexjudge._util.jsonl import iter_json_records
 from flexjudge.errors import InputError
 from flexjudge.judge.types import JudgeItem
 from flexjudge.protocol import get_protocol
@@ -32,25 +33,16 @@ class CandidateRecord:
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any] | InputError]:
-    """Read ``path``; an empty line is skipped and a bad line becomes an :class:`InputError`
-    naming ``file:line`` (so one bad line never stops a run).  A missing file raises it."""
+    """Read a JSONL file (or a JSON array of objects; a UTF-8 BOM is fine); a bad line
+    becomes an :class:`InputError` naming ``file:line`` (so one bad line never stops a
+    run).  A missing file raises it."""
     if not path.is_file():
         raise InputError(f"input file not found: {path}")
     rows: list[dict[str, Any] | InputError] = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                rows.append(InputError(f"invalid JSON: {exc.msg}", record=f"{path.name}:{lineno}"))
-                continue
-            if not isinstance(obj, dict):
-                rows.append(InputError("line is not a JSON object", record=f"{path.name}:{lineno}"))
-                continue
-            obj.setdefault("id", f"{path.name}:{lineno}")
-            rows.append(obj)
+    for rec in iter_json_records(path, label=path.name):
+        if isinstance(rec.value, dict):
+            rec.value.setdefault("id", rec.where)
+        rows.append(rec.value)
     return rows
 
 
@@ -58,6 +50,12 @@ def _label(value: Any, record: str, index: int) -> float:
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise InputError(
+                f"labels[{index}] must be a finite number, got {value!r}",
+                record=record,
+                field="labels",
+            )
         return float(value)
     if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
         return 1.0 if value.strip().lower() in ("true", "1") else 0.0

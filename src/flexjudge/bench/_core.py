@@ -103,12 +103,12 @@ class Prediction:
     def from_dict(cls, d: dict[str, Any]) -> Prediction:
         return cls(
             id=str(d["id"]),
-            trial=int(d.get("trial", 0)),
+            trial=_count(d.get("trial", 0), str(d["id"]), "trial"),
             text=d.get("text"),
-            order=tuple(int(i) for i in d.get("order") or ()),
+            order=tuple(_count(i, str(d["id"]), "order") for i in d.get("order") or ()),
             status=str(d.get("status", "ok")),
             error=d.get("error"),
-            num_tokens=int(d.get("num_tokens") or 0),
+            num_tokens=_count(d.get("num_tokens") or 0, str(d["id"]), "num_tokens"),
             finish_reason=d.get("finish_reason"),
             extra=dict(d.get("extra") or {}),
             verdict=Verdict.from_dict(d["verdict"]) if d.get("verdict") else None,
@@ -381,3 +381,17 @@ def _answer_order(value: Any) -> AnswerOrder:
             f"answer_order must be one of {ANSWER_ORDERS}, got {value!r}", field="answer_order"
         )
     return value  # type: ignore[no-any-return]
+
+
+def _count(value: Any, record: str, name: str) -> int:
+    """A non-negative integer field of a predictions line (``1.0`` and ``"2"`` pass)."""
+    try:
+        number = int(value)
+        exact = not isinstance(value, bool) and number == float(value)
+    except (TypeError, ValueError, OverflowError):
+        exact = False
+    if not exact or number < 0:
+        raise InputError(
+            f"must be a non-negative integer, got {value!r}", record=record, field=name
+        )
+    return number

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flexjudge._util.json import loads as _loads
+from flexjudge._util.jsonl import iter_json_records, loads_strict
 from flexjudge.bench._formats import (
     TABULAR_SUFFIXES,
     dataset_rows,
@@ -67,22 +67,13 @@ def read_records(path: Path, split: str | None = None) -> list[tuple[str, Any]]:
         raise InputError(
             f"{path} is not a {path.suffix[1:]} file (wrong magic bytes)", field="data"
         )
-    text = _text(path)
-    out: list[tuple[str, Any]] = []
     name = path.name
-    if path.suffix == ".jsonl" or (path.suffix != ".json" and not text.lstrip().startswith("[")):
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            where = f"{name}:{n}"
-            try:
-                out.append((where, _loads(line)))
-            except ValueError as exc:
-                reason = getattr(exc, "msg", None) or str(exc)
-                out.append((where, InputError(f"not valid JSON ({reason})", record=where)))
-        return out
+    with open(path, "rb") as fh:
+        head = fh.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
+    if path.suffix == ".jsonl" or (path.suffix != ".json" and head[:1] != b"["):
+        return [(rec.where, rec.value) for rec in iter_json_records(path, label=name)]
     try:
-        data = _loads(text)
+        data = loads_strict(_text(path))
     except ValueError as exc:
         raise InputError(f"{path} is not valid JSON: {exc}", field="data") from exc
     if isinstance(data, Mapping):

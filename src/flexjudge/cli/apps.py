@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from flexjudge._util.jsonl import dumps_summary
 from flexjudge.cli._remote import ApiKeyEnvOpt, FamilyOpt, ServerOpt, remote_kwargs
 from flexjudge.errors import FlexJudgeError
 
@@ -88,9 +89,7 @@ def bon(
     except (FlexJudgeError, ValueError, OSError) as exc:
         _fail(str(exc))
         return
-    typer.echo(
-        json.dumps(report.summary | {"files": {k: str(v) for k, v in paths.items()}}, indent=2)
-    )
+    typer.echo(dumps_summary(report.summary | {"files": {k: str(v) for k, v in paths.items()}}))
 
 
 def pairs(
@@ -132,9 +131,7 @@ def pairs(
     except (FlexJudgeError, ValueError, OSError) as exc:
         _fail(str(exc))
         return
-    typer.echo(
-        json.dumps(report.summary | {"files": {k: str(v) for k, v in paths.items()}}, indent=2)
-    )
+    typer.echo(dumps_summary(report.summary | {"files": {k: str(v) for k, v in paths.items()}}))
 
 
 def serve(

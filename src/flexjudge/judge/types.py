@@ -14,6 +14,12 @@ Task = Literal["score", "compare", "rank"]
 TASKS: tuple[Task, ...] = ("score", "compare", "rank")
 
 
+#: the keys a ``judge run`` item (a JSONL object) may carry
+ITEM_KEYS = frozenset(
+    {"id", "question", "responses", "images", "videos", "audios", "protocol", "task", "fields"}
+)
+
+
 @dataclass
 class JudgeItem:
     """One judgment to make.
@@ -51,6 +57,13 @@ class JudgeItem:
             raise InputError(f"expected a JSON object, got {type(d).__name__}", record=record)
         rid = d.get("id", record)
         rid = None if rid is None else str(rid)
+        unknown = [str(k) for k in d if k not in ITEM_KEYS]
+        if unknown:
+            raise InputError(
+                f"unknown key {unknown[0]!r} (an item takes {', '.join(sorted(ITEM_KEYS))})",
+                record=rid,
+                field=unknown[0],
+            )
         question = d.get("question")
         if question is not None and not isinstance(question, str):
             raise InputError("must be a string", record=rid, field="question")

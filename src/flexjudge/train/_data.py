@@ -15,12 +15,12 @@ Two masking modes (spec §6.2):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flexjudge._util.jsonl import iter_json_records
 from flexjudge.errors import InputError
 
 IGNORE_INDEX = -100
@@ -82,28 +82,18 @@ def pad_token_id(tokenizer: Any, markers: ChatMarkers, mode: str) -> int:
 
 
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
-    """Read a JSONL file.  Raises :class:`InputError` naming the line for bad JSON."""
+    """Read a JSONL file (or a JSON array of rows).  Raises :class:`InputError` naming the
+    line (numbered from 1) for a line that is not UTF-8, not JSON or not an object."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"training data {p} does not exist", field="data")
     rows: list[dict[str, Any]] = []
-    with p.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(
-                    f"{p}:{number}: invalid JSON ({exc.msg})", record=f"line {number}", field="data"
-                ) from exc
-            if not isinstance(row, dict):
-                raise InputError(
-                    f"{p}:{number}: a row must be a JSON object",
-                    record=f"line {number}",
-                    field="data",
-                )
-            rows.append(row)
+    for rec in iter_json_records(p):
+        if isinstance(rec.value, InputError):
+            raise InputError(
+                f"{rec.where}: {rec.value.message}", record=f"line {rec.number}", field="data"
+            )
+        rows.append(rec.value)
     if not rows:
         raise InputError(f"training data {p} has no rows", field="data")
     return rows

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from flexjudge._util.labels import ranking_key
 from flexjudge.judge.types import Sample, Task
 from flexjudge.protocol import Format, ParseStatus
 
@@ -167,9 +168,9 @@ def aggregate(
             for pos, idx in enumerate(r):
                 points[idx] += len(r) - 1 - pos
         agg.ranking = sorted(range(n_responses), key=lambda i: (-points[i], i))
-    keys = ["".join(chr(65 + i) for i in r) for r in rankings]
+    keys = [ranking_key(r) for r in rankings]
     agg.votes = dict(Counter(keys))
-    final_key = "".join(chr(65 + i) for i in agg.ranking)
+    final_key = ranking_key(agg.ranking)
     agg.agreement = keys.count(final_key) / len(keys) if keys else None
     if n_responses == 2 and agg.scores:
         agg.preference = "A" if agg.ranking[0] == 0 else "B"
