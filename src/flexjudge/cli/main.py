@@ -333,6 +333,7 @@ _SUBCOMMAND_MODULES = (
     "flexjudge.cli.view",
     "flexjudge.cli.sample",
     "flexjudge.cli.dpo",
+    "flexjudge.cli.store",
 )
 
 

@@ -280,6 +280,16 @@ class JudgeResult:
         result.__dict__["_stored_json"] = (result.id, record_json)
         return result
 
+    @property
+    def resumed(self) -> bool:
+        """Whether this result was read back from a result store rather than judged now."""
+        return "_stored_json" in self.__dict__ or bool(self.__dict__.get("_resumed"))
+
+    def mark_resumed(self) -> None:
+        """Note that this result came from a store (for results rebuilt from a worker's
+        JSON, which loses :meth:`from_stored`'s marker)."""
+        self.__dict__["_resumed"] = True
+
     def stored_json(self) -> str | None:
         """The stored record text this result was read from, while ``samples`` and ``id``
         were not reassigned (``to_dict`` then serializes to the same JSON); else ``None``."""

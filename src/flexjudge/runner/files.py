@@ -18,13 +18,18 @@ from flexjudge._util.jsonl import read_items, write_jsonl
 from flexjudge.judge.config import JudgeConfig
 from flexjudge.judge.types import JudgeResult
 
+#: settings that change how a run executes, never what it produces (sampling is seeded per
+#: request, independently of batching), so they stay out of the run id
+EXECUTION_ONLY = frozenset({"batch_size"})
+
 
 def run_id_for(input_path: Path, model: str, backend: str, options: dict[str, Any]) -> str:
     """A stable id of "this input file judged with these settings" (names a store manifest)."""
     h = hashlib.sha256()
+    settings = {k: v for k, v in options.items() if k not in EXECUTION_ONLY}
     h.update(
         json.dumps(
-            {"model": model, "backend": backend, "options": options}, sort_keys=True, default=str
+            {"model": model, "backend": backend, "options": settings}, sort_keys=True, default=str
         ).encode()
     )
     with open(input_path, "rb") as fh:
@@ -49,7 +54,8 @@ def run_items_file(
     """Judge ``input_path`` (JSONL) into ``output_path`` (JSONL, input order, ids kept).
 
     Returns a summary ``{"items", "ok", "errors", "failed_parse", "output", "mode"}`` plus
-    ``"resumed"`` (items read back from the store) with a store and ``"position_bias"``
+    ``"resumed"`` (results read back from the store instead of judged: every store hit,
+    whichever earlier run or batch size wrote it) with a store and ``"position_bias"``
     (:func:`flexjudge.position_bias`) with ``swap``.  Raises ``OSError`` for an unreadable
     input file and :class:`flexjudge.store.StoreError` for an unusable store.
     """
@@ -65,14 +71,12 @@ def run_items_file(
         from flexjudge.store import ResultStore
 
         store = ResultStore(store_path)
+        store.begin_run(run_id, len(raw), str(input_path))
         store.record_manifest(
             run_id,
             [(i, None, _input_error_row(r)) for i, r in enumerate(raw) if isinstance(r, Exception)],
         )
     try:
-        resumed = 0
-        if store is not None:
-            resumed = _count_finished(store, run_id)
         if ray:
             from flexjudge.runner.ray import run_ray
 
@@ -89,6 +93,7 @@ def run_items_file(
             )
         else:
             results = _run_local(good, model, backend, kwargs, options, store, positions, run_id)
+        damaged = dict(store.damaged) if store is not None else {}
     finally:
         if store is not None:
             store.close()
@@ -109,9 +114,13 @@ def run_items_file(
     # bench and judge default to different modes (reference vs clean): always say which ran
     summary["mode"] = options.get("mode") or JudgeConfig.mode
     if store is not None:
-        summary["resumed"] = resumed
+        summary["resumed"] = sum(1 for r in results if r.resumed)  # store hits, any run
         summary["store"] = str(store_path)
         summary["run"] = run_id
+        if damaged:  # skipped on read and judged again
+            summary["damaged_rejudged"] = [
+                {"key": key, "row": seq, "reason": reason} for key, (seq, reason) in damaged.items()
+            ]
     if options.get("swap"):
         from flexjudge.judge.bias import position_bias
 
@@ -146,10 +155,6 @@ def _run_local(
             )
     finally:
         judge.backend.close()
-
-
-def _count_finished(store: Any, run_id: str) -> int:
-    return int(store.count_done(run_id))
 
 
 def _input_error_row(exc: Exception) -> dict[str, Any]:

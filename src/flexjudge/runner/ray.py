@@ -55,6 +55,7 @@ class _JudgeWorker:
         return {
             "position": np.asarray(positions, dtype=np.int64),
             "result": np.asarray(records, dtype=object),
+            "resumed": np.asarray([r.resumed for r in results], dtype=bool),
         }
 
 
@@ -115,8 +116,14 @@ def run_ray(
         num_cpus=num_cpus_per_worker,
         num_gpus=num_gpus_per_worker,
     )
-    by_position = {int(r["position"]): r["result"] for r in judged.take_all()}
+    by_position = {int(r["position"]): r for r in judged.take_all()}
     missing = [p for p in pos if p not in by_position]
     if missing:
         raise RuntimeError(f"Ray returned no result for input positions {missing[:10]}")
-    return [JudgeResult.from_dict(json.loads(by_position[p])) for p in pos]
+    out = []
+    for p in pos:
+        result = JudgeResult.from_dict(json.loads(by_position[p]["result"]))
+        if bool(by_position[p]["resumed"]):
+            result.mark_resumed()
+        out.append(result)
+    return out

@@ -9,6 +9,13 @@ Layout (two tables):
   ``head`` repeats the record without its ``samples`` (a fifth of its size) so a resumed
   run decodes only heads (:meth:`ResultStore.get_many_stored`); stores written before the
   column existed get it added on open, with ``NULL`` heads that are derived on read.
+  ``crc`` is the CRC-32 of ``record``'s UTF-8 bytes: a record whose text no longer matches
+  it (or, for rows written before the column existed, is not a JSON object) is *damaged*.
+  Every read skips a damaged record and reports it (:attr:`ResultStore.damaged`, a log
+  warning); a resumed run judges that item again and the new record replaces it.
+* ``runs(run TEXT PRIMARY KEY, positions INTEGER, source TEXT, created REAL)`` — how many
+  input positions a batch run has, written before planning starts, so an export after a
+  kill during planning can say how many positions it cannot account for.
 * ``manifest(run TEXT, position INTEGER, key TEXT, record TEXT, PRIMARY KEY(run, position))``
   — for each batch run (``flexjudge judge run``), which key (or which input-error row) belongs
   at each input position, so the ``--output`` file can be rebuilt in input order from the
@@ -26,19 +33,22 @@ transaction a few more times with backoff before raising :class:`StoreError`.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from flexjudge._util.json import loads as _json_loads
-from flexjudge._util.jsonl import dumps_row, write_jsonl
+from flexjudge._util.jsonl import dumps_row
 from flexjudge.errors import FlexJudgeError
 
 _T = TypeVar("_T")
+_log = logging.getLogger("flexjudge.store")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
@@ -46,7 +56,14 @@ CREATE TABLE IF NOT EXISTS results (
     key TEXT NOT NULL UNIQUE,
     created REAL NOT NULL,
     record TEXT NOT NULL,
-    head TEXT
+    head TEXT,
+    crc INTEGER
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run TEXT PRIMARY KEY,
+    positions INTEGER NOT NULL,
+    source TEXT,
+    created REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS manifest (
     run TEXT NOT NULL,
@@ -100,43 +117,57 @@ class ResultStore:
             self._retry(lambda: self._conn.execute("PRAGMA journal_mode=WAL"))
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._retry(lambda: self._conn.executescript(_SCHEMA))
-            self._retry(self._add_head_column)
+            self._retry(self._add_columns)
+            self._conn.create_function("flexjudge_damaged", 3, _damage_or_null, deterministic=True)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open result store {self.path}: {exc}") from exc
+        #: damaged records this connection met: key → (row ``seq``, reason).  They are never
+        #: returned; one judged again and replaced stays listed (it was damaged)
+        self.damaged: dict[str, tuple[int, str]] = {}
 
-    def _add_head_column(self) -> None:
+    def _add_columns(self) -> None:
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(results)")}
-        if "head" not in columns:
-            try:
-                self._conn.execute("ALTER TABLE results ADD COLUMN head TEXT")
-            except sqlite3.OperationalError as exc:  # another process added it first
-                if "duplicate column" not in str(exc):
-                    raise
+        for name, kind in (("head", "TEXT"), ("crc", "INTEGER")):
+            if name not in columns:
+                try:
+                    self._conn.execute(f"ALTER TABLE results ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError as exc:  # another process added it first
+                    if "duplicate column" not in str(exc):
+                        raise
 
     # ------------------------------------------------------------------ results
     def get(self, key: str) -> dict[str, Any] | None:
-        """The record stored under ``key``, or ``None``."""
-        row = self._read("SELECT record FROM results WHERE key = ?", (key,))
-        return None if not row else _loads(row[0][0], self.path, key)
+        """The record stored under ``key``, or ``None`` (also when it is damaged)."""
+        return self.get_many([key]).get(key)
 
     def get_many(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Records for those of ``keys`` that are stored (chunked ``IN`` queries)."""
-        return {
-            key: _loads(record, self.path, key)
-            for key, record in self._rows_for_keys("record", keys)
-        }
+        """Records for those of ``keys`` that are stored intact (chunked ``IN`` queries)."""
+        out: dict[str, dict[str, Any]] = {}
+        for key, seq, record, crc in self._rows_for_keys("seq, record, crc", keys):
+            value = self._intact(key, seq, record, crc, decode=True)
+            if value is not None:
+                out[key] = value
+        return out
 
     def get_many_stored(self, keys: Sequence[str]) -> dict[str, StoredRecord]:
         """Like :meth:`get_many` but decodes only each record's head (all but ``samples``)
-        and hands back the record text as stored (see :meth:`JudgeResult.from_stored`)."""
+        and hands back the record text as stored (see :meth:`JudgeResult.from_stored`).
+        A damaged record is left out (and reported), so a resumed run judges it again."""
         out: dict[str, StoredRecord] = {}
-        for key, record, head in self._rows_for_keys("record, head", keys):
-            if head is None:  # written before the head column existed
-                full = _loads(record, self.path, key)
+        for key, seq, record, head, crc in self._rows_for_keys("seq, record, head, crc", keys):
+            if head is None or crc is None:  # written before those columns existed
+                full = self._intact(key, seq, record, crc, decode=True)
+                if full is None:
+                    continue
                 full.pop("samples", None)
                 out[key] = StoredRecord(full, record)
-            else:
+                continue
+            if self._intact(key, seq, record, crc, decode=False) is None:
+                continue
+            try:
                 out[key] = StoredRecord(_loads(head, self.path, key), record)
+            except StoreError as exc:
+                self._report(key, seq, f"head: {exc}")
         return out
 
     def put(self, key: str, record: dict[str, Any]) -> None:
@@ -144,12 +175,17 @@ class ResultStore:
         self.put_many([(key, record)])
 
     def put_many(self, items: Iterable[tuple[str, dict[str, Any]]]) -> None:
-        """Store a batch in one committed transaction; existing keys are left untouched."""
+        """Store a batch in one committed transaction; existing keys are left untouched,
+        except a damaged record, which the new one replaces."""
         now = time.time()
-        rows = [(key, now, *_record_and_head(record)) for key, record in items]
+        rows = [(key, now, *_record_head_crc(record)) for key, record in items]
         if rows:
             self._write(
-                "INSERT OR IGNORE INTO results (key, created, record, head) VALUES (?, ?, ?, ?)",
+                "INSERT INTO results (key, created, record, head, crc) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET created = excluded.created, "
+                "record = excluded.record, head = excluded.head, crc = excluded.crc "
+                "WHERE flexjudge_damaged(results.record, results.head, results.crc) "
+                "IS NOT NULL",
                 rows,
             )
 
@@ -164,9 +200,24 @@ class ResultStore:
         return [r[0] for r in self._read("SELECT key FROM results ORDER BY seq", ())]
 
     def __iter__(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """``(key, record)`` pairs in insertion order."""
-        for key, record in self._read("SELECT key, record FROM results ORDER BY seq", ()):
-            yield key, _loads(record, self.path, key)
+        """``(key, record)`` pairs of the intact records, in insertion order."""
+        rows = self._read("SELECT key, seq, record, crc FROM results ORDER BY seq", ())
+        for key, seq, record, crc in rows:
+            value = self._intact(key, seq, record, crc, decode=True)
+            if value is not None:
+                yield key, value
+
+    def scan_damaged(self) -> dict[str, tuple[int, str]]:
+        """Check every record; returns (and adds to :attr:`damaged`) key → (row, reason)."""
+        found: dict[str, tuple[int, str]] = {}
+        for key, seq, record, head, crc in self._read(
+            "SELECT key, seq, record, head, crc FROM results ORDER BY seq", ()
+        ):
+            reason = _damage_or_null(record, head, crc)
+            if reason is not None:
+                found[key] = (int(seq), reason)
+        self.damaged.update(found)
+        return found
 
     def heads(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """``(key, record without samples)`` in insertion order: a cheap scan of a big store
@@ -178,6 +229,19 @@ class ResultStore:
             yield key, head
 
     # ------------------------------------------------------------------ run manifests
+    def begin_run(self, run: str, positions: int, source: str | None = None) -> None:
+        """Note that batch run ``run`` has ``positions`` input positions (before planning,
+        so an export after a kill can tell how many it cannot account for)."""
+        self._write(
+            "INSERT OR REPLACE INTO runs (run, positions, source, created) VALUES (?, ?, ?, ?)",
+            [(run, int(positions), source, time.time())],
+        )
+
+    def run_positions(self, run: str) -> int | None:
+        """How many input positions ``run`` has, when :meth:`begin_run` noted it."""
+        rows = self._read("SELECT positions FROM runs WHERE run = ?", (run,))
+        return int(rows[0][0]) if rows else None
+
     def record_manifest(
         self, run: str, entries: Iterable[tuple[int, str | None, dict[str, Any] | None]]
     ) -> None:
@@ -200,8 +264,12 @@ class ResultStore:
             )
 
     def runs(self) -> list[str]:
-        """Run ids with a manifest, oldest first."""
-        rows = self._read("SELECT run FROM manifest GROUP BY run ORDER BY MIN(created)", ())
+        """Run ids with a manifest (or at least a :meth:`begin_run` entry), oldest first."""
+        rows = self._read(
+            "SELECT run, MIN(created) AS t FROM (SELECT run, created FROM manifest "
+            "UNION ALL SELECT run, created FROM runs) GROUP BY run ORDER BY t",
+            (),
+        )
         return [r[0] for r in rows]
 
     def manifest(self, run: str) -> list[tuple[int, str | None, dict[str, Any] | None]]:
@@ -222,33 +290,13 @@ class ResultStore:
         )
         return int(rows[0][0])
 
-    def export(self, output: str | Path, run: str | None = None) -> dict[str, int]:
-        """Rebuild a run's ``--output`` JSONL from the store alone, in input order.
+    def export(self, output: str | Path, run: str | None = None) -> dict[str, Any]:
+        """Rebuild a run's ``--output`` JSONL from the store alone, in input order; see
+        :func:`flexjudge.store.export_run` for the report.  Raises :class:`StoreError` when
+        the store has no such run."""
+        from flexjudge.store._export import export_run
 
-        ``run`` defaults to the latest run.  Positions whose result was never stored (the
-        run was killed before their batch committed) are left out and counted as
-        ``missing``; input-error rows come from the manifest.  Raises :class:`StoreError`
-        when the store has no such run.
-        """
-        runs = self.runs()
-        run = run or (runs[-1] if runs else None)
-        if run is None or run not in runs:
-            raise StoreError(f"result store {self.path} has no run {run!r} to export")
-        entries = self.manifest(run)
-        stored = self.get_many([k for _, k, _ in entries if k is not None])
-        rows: list[dict[str, Any]] = []
-        missing = 0
-        for _, key, record in entries:
-            row = stored.get(key) if key is not None else record
-            if key is not None and row is not None and record and "id" in record:
-                # same content under another id: the key is shared, the id is the item's
-                row = {**row, "id": record["id"]}
-            if row is None:
-                missing += 1
-            else:
-                rows.append(row)
-        write_jsonl(Path(output), rows)
-        return {"rows": len(rows), "missing": missing}
+        return export_run(self, Path(output), run)
 
     def close(self) -> None:
         with self._lock:
@@ -261,6 +309,32 @@ class ResultStore:
         self.close()
 
     # ------------------------------------------------------------------ internals
+    def _intact(
+        self, key: str, seq: int, record: str, crc: int | None, *, decode: bool
+    ) -> dict[str, Any] | None:
+        """The record (``{}`` when not ``decode``d) or ``None`` when it is damaged."""
+        if crc is not None and _crc(record) != crc:
+            self._report(key, seq, "record text does not match its checksum (truncated?)")
+            return None
+        if not decode and crc is not None:
+            return {}
+        try:
+            return _loads(record, self.path, key)
+        except StoreError as exc:
+            self._report(key, seq, str(exc))
+            return None
+
+    def _report(self, key: str, seq: int, reason: str) -> None:
+        if key not in self.damaged:
+            _log.warning(
+                "result store %s: record %s (row %d) is damaged and skipped: %s",
+                self.path,
+                key,
+                seq,
+                reason,
+            )
+        self.damaged[key] = (int(seq), reason)
+
     def _rows_for_keys(self, columns: str, keys: Sequence[str]) -> Iterator[tuple[Any, ...]]:
         """``(key, *columns)`` of the stored ``keys`` (chunked ``IN`` queries)."""
         unique = list(dict.fromkeys(keys))
@@ -307,10 +381,33 @@ class ResultStore:
         raise AssertionError("unreachable")
 
 
-def _record_and_head(record: dict[str, Any]) -> tuple[str, str]:
+def _record_head_crc(record: dict[str, Any]) -> tuple[str, str, int]:
     # the record is serialized as an output row is, so a resumed run can write it unchanged
     head = {k: v for k, v in record.items() if k != "samples"}
-    return dumps_row(record), dumps_row(head)
+    text = dumps_row(record)
+    return text, dumps_row(head), _crc(text)
+
+
+def _crc(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+
+
+def _damage_or_null(record: Any, head: Any, crc: Any) -> str | None:
+    """Why a stored row is damaged, or ``None`` when it is intact (also a SQL function)."""
+    if not isinstance(record, str):
+        return "record is not text"
+    if crc is not None and _crc(record) != crc:
+        return "record text does not match its checksum (truncated?)"
+    for name, text in (("record", record), ("head", head)):
+        if text is None and name == "head":
+            continue
+        try:
+            value = _json_loads(text)
+        except (json.JSONDecodeError, TypeError):
+            return f"{name} is not valid JSON"
+        if not isinstance(value, dict):
+            return f"{name} is not a JSON object"
+    return None
 
 
 def _loads(text: str, path: Path, key: str) -> dict[str, Any]:
