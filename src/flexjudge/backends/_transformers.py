@@ -66,10 +66,9 @@ class TransformersBackend(Backend):
     The Omni processor takes one frame rate per call, so Omni prompts are batched by frame
     rate and one prompt mixing frame rates is an error.
 
-    Reproducibility: with ``seed`` set, the torch RNG is seeded right before each
-    ``generate`` call of that group, so the same requests in the same order and batch size
-    give the same output.  A seeded request batched with other prompts may sample
-    differently than when run alone (HF samples the batch from one RNG stream).
+    Reproducibility: with ``seed`` set, every sampled row draws from its own generator,
+    seeded from the seed, the prompt and the sample index (:mod:`._sampler`), so a request
+    gets the same tokens alone or batched, at any batch size and position.
     """
 
     name = "transformers"
@@ -324,14 +323,12 @@ class TransformersBackend(Backend):
             "pad_token_id": self.pad_token_id,
             "repetition_penalty": 1.0,
         }
-        if sample:
+        if sample and sampling.seed is not None:
+            kwargs.update(_row_sampling(batch, sampling, per_prompt))
+        elif sample:
             kwargs.update(temperature=sampling.temperature, top_p=sampling.top_p, top_k=0)
         if sampling.stop:
             kwargs.update(stop_strings=list(sampling.stop), tokenizer=self.tokenizer)
-        if sampling.seed is not None:
-            torch.manual_seed(sampling.seed)
-            if torch.cuda.is_available():
-                torch.cuda.manual_seed_all(sampling.seed)
         with torch.inference_mode():
             inputs, prompt_length = self._model_inputs(enc, batch)
             out = self.model.generate(**inputs, **kwargs)
@@ -407,6 +404,20 @@ class TransformersBackend(Backend):
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+def _row_sampling(
+    batch: list[GenerationRequest], sampling: SamplingParams, per_prompt: int
+) -> dict[str, Any]:
+    """Seeded rows sample from their own generators: the same tokens at any batch size."""
+    from transformers import LogitsProcessorList
+
+    from flexjudge.backends._sampler import NEUTRAL_WARPERS, RowSampler, row_seed
+
+    assert sampling.seed is not None
+    seeds = [row_seed(sampling.seed, r.prompt, j) for r in batch for j in range(per_prompt)]
+    sampler = RowSampler(seeds, sampling.temperature, sampling.top_p)
+    return {**NEUTRAL_WARPERS, "logits_processor": LogitsProcessorList([sampler])}
 
 
 def _video_fps(request: GenerationRequest) -> list[float]:
