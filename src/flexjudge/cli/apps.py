@@ -188,6 +188,15 @@ def serve(
     server: ServerOpt = "auto",
     api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
     family: FamilyOpt = None,
+    max_decoded_bytes: Annotated[
+        int, typer.Option(help="Decoded media bytes per request (every reference counts).")
+    ] = 1 << 30,
+    max_video_frames: Annotated[int, typer.Option(help="Frames in one video's stream.")] = 1800,
+    max_audio_seconds: Annotated[float, typer.Option(help="Duration of one audio input.")] = 600.0,
+    media_workers: Annotated[int, typer.Option(help="Threads decoding media.")] = 4,
+    header_timeout: Annotated[float, typer.Option(help="Seconds to send request headers.")] = 10.0,
+    body_timeout: Annotated[float, typer.Option(help="Seconds to send a request body.")] = 30.0,
+    max_connections: Annotated[int, typer.Option(help="Open connections at most.")] = 256,
     openai_compat: Annotated[
         bool, typer.Option(help="Also serve /v1/chat/completions (OpenAI-compatible).")
     ] = False,
@@ -197,7 +206,7 @@ def serve(
     from flexjudge.serve.app import ServerConfig, create_app
 
     try:
-        uvicorn = require("uvicorn", "serve")
+        require("uvicorn", "serve")
         from flexjudge.backends import load_backend
         from flexjudge.judge import Judge
 
@@ -227,6 +236,13 @@ def serve(
             reward_protocol=reward_protocol,
             max_reward_queries=max_reward_queries,
             reward_chunk=reward_chunk,
+            max_decoded_bytes=max_decoded_bytes,
+            max_video_frames=max_video_frames,
+            max_audio_seconds=max_audio_seconds,
+            media_workers=media_workers,
+            header_timeout=header_timeout,
+            body_timeout=body_timeout,
+            max_connections=max_connections,
             openai_compat=openai_compat,
         )
         app = create_app(judge, cfg, backend=loaded if openai_compat else None, model_name=model)
@@ -243,7 +259,9 @@ def serve(
             ),
             err=True,
         )
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    from flexjudge.serve.http import run_server
+
+    run_server(app, cfg)
 
 
 def register(app: typer.Typer) -> None:

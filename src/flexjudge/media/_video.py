@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,14 @@ from flexjudge.media._common import (
     to_bytes,
     to_path,
 )
-from flexjudge.media._spec import VideoPrep
-from flexjudge.media._video_sampling import frame_size, resize_frames, sample_indices, smart_nframes
+from flexjudge.media._spec import VideoKernel, VideoPrep
+from flexjudge.media._video_sampling import (
+    RESIZE_CHUNK,
+    frame_size,
+    resize_frames,
+    sample_indices,
+    smart_nframes,
+)
 
 VIDEO_EXTENSIONS = frozenset(
     {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpeg", ".mpg", ".flv", ".wmv", ".ts",
@@ -209,18 +215,19 @@ class Video:
             native_fps, total = self._fps, int(self._frames.shape[0])
             nframes, indices = self._plan(total, native_fps, prep)
             frames = self._frames[indices]
+            size = self._sizer(nframes, prep)(int(frames.shape[1]), int(frames.shape[2]))
+            out = resize_frames(frames, size, prep.kernel)
         else:
+            # frames are resized as they are decoded: a long high-resolution video never
+            # holds more than a chunk of native-size frames
             info = self.info()
             nframes, indices = self._plan(info.total_frames, info.fps, prep)
-            frames, native_fps, total = self._decode(indices)
+            sizer = self._sizer(nframes, prep)
+            out, native_fps, total = self._decode(indices, sizer, prep.kernel)
             if total != info.total_frames:  # demuxed packets ≠ decoded frames: sample again
                 nframes, indices = self._plan(total, native_fps, prep)
-                frames, native_fps, total = self._decode(indices)
-        try:
-            size = frame_size(int(frames.shape[1]), int(frames.shape[2]), nframes, prep)
-        except InputError as exc:
-            self._src.fail(exc.message, exc)
-        out = resize_frames(frames, size, prep.kernel)
+                sizer = self._sizer(nframes, prep)
+                out, native_fps, total = self._decode(indices, sizer, prep.kernel)
         sample_fps = nframes / max(total, 1e-6) * native_fps
         return PreparedVideo(out, sample_fps, indices, native_fps, total)
 
@@ -255,12 +262,41 @@ class Video:
             self._src.fail("video stream has no frame rate")
         return fps
 
-    def _decode(self, indices: np.ndarray | None) -> tuple[np.ndarray, float, int]:
-        """Decode ``indices`` (all frames when ``None``); returns frames, native fps, count."""
+    def _sizer(self, nframes: int, prep: VideoPrep) -> Callable[[int, int], tuple[int, int]]:
+        def size(height: int, width: int) -> tuple[int, int]:
+            try:
+                return frame_size(height, width, nframes, prep)
+            except InputError as exc:
+                self._src.fail(exc.message, exc)
+
+        return size
+
+    def _decode(
+        self,
+        indices: np.ndarray | None,
+        sizer: Callable[[int, int], tuple[int, int]] | None = None,
+        kernel: VideoKernel = "torch",
+    ) -> tuple[np.ndarray, float, int]:
+        """Decode ``indices`` (all frames when ``None``); returns frames, native fps, count.
+
+        With ``sizer`` (native ``(h, w)`` → output size) kept frames are resized in chunks
+        of :data:`RESIZE_CHUNK` as they arrive, exactly as :func:`resize_frames` would."""
         av = _av()
         wanted = None if indices is None else {int(i) for i in indices}
-        kept: dict[int, np.ndarray] = {}
+        done: list[np.ndarray] = []  # resized chunks, in decode (= index) order
+        pending: list[np.ndarray] = []
+        kept: list[int] = []
         count = 0
+
+        def flush() -> None:
+            if pending:
+                chunk = np.stack(pending)
+                if sizer is not None:
+                    size = sizer(int(chunk.shape[1]), int(chunk.shape[2]))
+                    chunk = resize_frames(chunk, size, kernel)
+                done.append(chunk)
+                pending.clear()
+
         with self._src.open("video", VIDEO_EXTENSIONS) as fh:
             try:
                 with av.open(fh, mode="r") as container:
@@ -268,17 +304,21 @@ class Video:
                     fps = self._native_fps(stream)
                     for count, frame in enumerate(container.decode(stream), start=1):
                         if wanted is None or count - 1 in wanted:
-                            kept[count - 1] = frame.to_ndarray(format="rgb24")
+                            pending.append(frame.to_ndarray(format="rgb24"))
+                            kept.append(count - 1)
+                            if len(pending) == RESIZE_CHUNK:
+                                flush()
+                    flush()
             except InputError:
                 raise
             except Exception as exc:
                 self._src.fail(f"cannot decode video: {describe(exc)}", exc)
         if count == 0:
             self._src.fail("video has no frames")
-        order = range(count) if indices is None else [int(i) for i in indices]
-        if any(i not in kept for i in order):
+        order = list(range(count)) if indices is None else [int(i) for i in indices]
+        if kept != order:
             return np.zeros((0, 0, 0, 3), np.uint8), fps, count  # count changed; caller resamples
-        return np.stack([kept[i] for i in order]), fps, count
+        return np.concatenate(done), fps, count
 
 
 def _av() -> Any:

@@ -15,14 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from flexjudge.judge.types import JudgeItem, JudgeResult
 from flexjudge.serve.batch import JudgeWorker
-from flexjudge.serve.media import MediaLimits, RequestRejected, load_media, load_molecules
+from flexjudge.serve.http import BodyLimitMiddleware
+from flexjudge.serve.media import (
+    MediaBudget,
+    MediaLimits,
+    RequestRejected,
+    load_media,
+    load_molecules,
+)
 from flexjudge.serve.models import (
     ErrorResponse,
     HealthResponse,
@@ -66,6 +73,25 @@ class ServerConfig:
 
     OpenAI-compatible route (``openai_compat``): at most ``max_completion_tokens`` per
     request and ``max_n`` choices; it shares the admission queue with ``/v1/judge``.
+
+    Media and connection limits:
+
+    * ``media_root``: folder local media paths must stay under (None refuses every path).
+    * ``max_body_bytes``: request body size (also bounds one media payload or file).
+    * ``max_media``: media per request (per query on ``/get_reward``).
+    * ``max_pixels``: pixels per image and per video frame.
+    * ``max_decoded_bytes``: decoded media per request, summed over every reference (a
+      file named 32 times counts 32 times), estimated from headers before decoding.
+    * ``max_video_frames``: frames in one video's stream (each must be decoded to reach
+      the sampled ones), read from the container's metadata.
+    * ``max_audio_seconds``: duration of one audio input, read from its header.
+    * ``allow_hard_links``: accept files under the root with several hard links (off: one
+      of the links may be outside the root, where the server cannot see it).
+    * ``media_workers``: threads decoding and checking media, off the event loop.
+    * ``header_timeout`` / ``body_timeout`` (s): a connection must deliver a request's
+      headers, then its body, within these; else it is closed (headers) or answered 408.
+    * ``keep_alive_timeout`` (s): idle time before a kept-alive connection is closed.
+    * ``max_connections``: open connections; one more is closed at once.
     """
 
     host: str = LOOPBACK
@@ -74,12 +100,21 @@ class ServerConfig:
     max_body_bytes: int = 32 * 1024 * 1024
     max_media: int = 16
     max_pixels: int = 12_845_056  # Qwen2.5-VL's default max_pixels (16384 × 28 × 28)
+    max_decoded_bytes: int = 1 << 30
+    max_video_frames: int = 1800  # one minute at 30 fps
+    max_audio_seconds: float = 600.0
+    allow_hard_links: bool = False
+    media_workers: int = 4
     timeout: float = 120.0
     max_concurrency: int = 64
     queue_depth: int = 4096
     queue_wait: float = 150.0
     max_batch: int = 64
     batch_wait: float = 0.01
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keep_alive_timeout: float = 5.0
+    max_connections: int = 256
     reward_normalize: bool = True
     reward_scores: Literal["raw", "normalized"] = "raw"
     failure_reward: float = 0.0
@@ -96,7 +131,16 @@ class ServerConfig:
 
     def media_limits(self) -> MediaLimits:
         root = None if self.media_root is None else Path(self.media_root)
-        return MediaLimits(root, self.max_media, self.max_pixels, self.max_body_bytes)
+        return MediaLimits(
+            root,
+            self.max_media,
+            self.max_pixels,
+            self.max_body_bytes,
+            max_decoded_bytes=self.max_decoded_bytes,
+            max_video_frames=self.max_video_frames,
+            max_audio_seconds=self.max_audio_seconds,
+            allow_hard_links=self.allow_hard_links,
+        )
 
 
 def create_app(
@@ -126,10 +170,14 @@ def create_app(
     gate = AdmissionQueue(cfg.max_concurrency, cfg.queue_depth, cfg.queue_wait)
     worker = JudgeWorker(judge, cfg.max_batch, cfg.batch_wait)
     app = FastAPI(title="flexjudge judge server", version="1", responses=_ERRORS)
+    media_pool = ThreadPoolExecutor(max(1, cfg.media_workers), thread_name_prefix="media")
     app.state.worker = worker
     app.state.gate = gate
-    app.add_middleware(BodyLimitMiddleware, max_bytes=cfg.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=cfg.max_body_bytes, body_timeout=cfg.body_timeout
+    )
     app.router.on_shutdown.append(worker.stop)
+    app.router.on_shutdown.append(lambda: media_pool.shutdown(wait=False, cancel_futures=True))
 
     def error(
         status: int,
@@ -174,8 +222,11 @@ def create_app(
             raise RequestRejected(408, f"judging took longer than {cfg.timeout:g} s") from None
 
     async def prepare(build: Any, *args: Any) -> Any:
-        try:
-            return await asyncio.wait_for(asyncio.to_thread(build, *args), cfg.timeout)
+        loop = asyncio.get_running_loop()
+        try:  # a bounded pool: media work never runs on the event loop nor fans out
+            return await asyncio.wait_for(
+                loop.run_in_executor(media_pool, build, *args), cfg.timeout
+            )
         except TimeoutError:
             raise RequestRejected(
                 408, f"reading media took longer than {cfg.timeout:g} s"
@@ -265,6 +316,7 @@ def _judge_item(req: JudgeRequest, limits: MediaLimits) -> JudgeItem:
         )
     if req.protocol is not None:
         _check_protocol(req.protocol)
+    budget = MediaBudget(limits)
     return JudgeItem(
         req.question,
         list(req.responses),
@@ -272,9 +324,9 @@ def _judge_item(req: JudgeRequest, limits: MediaLimits) -> JudgeItem:
         task=req.mode,
         protocol=req.protocol,
         fields=dict(req.fields),
-        images=load_media("images", req.images, limits),
-        videos=load_media("videos", req.videos, limits),
-        audios=load_media("audios", req.audios, limits),
+        images=load_media("images", req.images, limits, budget=budget),
+        videos=load_media("videos", req.videos, limits, budget=budget),
+        audios=load_media("audios", req.audios, limits, budget=budget),
         molecules=load_molecules(req.molecules, limits),
     )
 
@@ -305,72 +357,3 @@ def _response(result: JudgeResult, mode: str) -> JudgeResponse:
         error=result.error,
         seconds=round(result.seconds, 4),
     )
-
-
-class BodyLimitMiddleware:
-    """Pure ASGI middleware: 413 for a declared or streamed body over ``max_bytes``."""
-
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None:
-            try:
-                too_big = int(declared) > self.max_bytes
-            except ValueError:
-                too_big = True
-            if too_big:
-                await _send_json(send, 413, f"request body is over {self.max_bytes} bytes")
-                return
-        seen = 0
-        started = False
-        refused = False
-
-        async def limited_receive() -> Any:
-            nonlocal seen, refused
-            if refused:
-                return {"type": "http.disconnect"}
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    # answer now and tell the app the client left: it stops reading
-                    refused = True
-                    if not started:
-                        await _send_json(send, 413, f"request body is over {self.max_bytes} bytes")
-                    return {"type": "http.disconnect"}
-            return message
-
-        async def guarded_send(message: Any) -> None:
-            nonlocal started
-            if refused:
-                return  # the 413 already went out
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, guarded_send)
-        except Exception:
-            if not refused:
-                raise
-
-
-async def _send_json(send: Any, status: int, message: str) -> None:
-    body = json.dumps({"error": message}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

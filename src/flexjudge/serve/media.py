@@ -1,21 +1,36 @@
 """Safe media intake for the judge server: base64, allow-listed local files, limits.
 
-Nothing here fetches URLs.  Local paths are refused unless a media root is configured; then
-the path is resolved (symlinks followed) and must stay inside the root, contain no ``..``
-and name a regular file, which is opened without following a final symlink.
+Nothing here fetches URLs.  Local paths are refused unless a media root is configured;
+then the path is opened component by component from a descriptor of the root
+(``openat``-style, no component followed blindly), so no directory-symlink swap can lead
+outside.  A symlink is followed only when its target, read as text, stays inside the root.
+Only regular files are opened (``O_NONBLOCK`` first, so a FIFO cannot block a worker), and
+a file with several hard links is refused: one of them may live outside the root.  A path
+outside the root gets the same 403 whether or not the file exists.
+
+Every request has a :class:`MediaBudget`: each reference is charged the bytes its decoded
+form will take (read from the image header, the video container's metadata or the audio
+header, before anything is decoded) against ``max_decoded_bytes``; videos are also bounded
+in stream frames and audio in duration; a file or payload referenced several times is read
+and checked once.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import errno
+import hashlib
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flexjudge.serve.models import MediaInput
+
+_MAX_SYMLINKS = 40
+_OUTSIDE = "path is outside the media root"
 
 
 class RequestRejected(Exception):
@@ -29,10 +44,34 @@ class RequestRejected(Exception):
 
 @dataclass(frozen=True)
 class MediaLimits:
+    """What one request's media may cost (see :class:`flexjudge.serve.ServerConfig`)."""
+
     media_root: Path | None
     max_media: int
     max_pixels: int
     max_media_bytes: int
+    max_decoded_bytes: int = 1 << 30
+    max_video_frames: int = 1800
+    max_audio_seconds: float = 600.0
+    allow_hard_links: bool = False
+
+
+@dataclass
+class MediaBudget:
+    """One request's decoded-media account and its cache of files already read."""
+
+    limits: MediaLimits
+    used: int = 0
+    _seen: dict[Any, tuple[bytes, int]] = field(default_factory=dict)
+
+    def charge(self, cost: int, where: str) -> None:
+        self.used += cost
+        if self.used > self.limits.max_decoded_bytes:
+            raise RequestRejected(
+                413,
+                f"{where}: decoded media of this request would take {self.used:,} bytes, "
+                f"over the limit of {self.limits.max_decoded_bytes:,}",
+            )
 
 
 def _decode_base64(data: str, where: str) -> bytes:
@@ -49,30 +88,110 @@ def _decode_base64(data: str, where: str) -> bytes:
     return raw
 
 
-def read_under_root(raw: str, root: Path, max_bytes: int, where: str) -> bytes:
-    """Bytes of ``raw`` (relative to ``root``, or absolute inside it).  Refuses ``..``,
-    anything resolving outside ``root``, non-regular files and files over ``max_bytes``."""
+def _lexical_parts(raw: str, root: Path, where: str) -> list[str]:
+    """The components of ``raw`` below ``root``; 403 when it names anything outside."""
     if "\x00" in raw or not raw:
         raise RequestRejected(422, f"{where}: invalid path")
     given = Path(raw)
     if ".." in given.parts:
         raise RequestRejected(403, f"{where}: '..' is not allowed in media paths")
+    if not given.is_absolute():
+        return [p for p in given.parts if p not in ("", ".")]
+    for base in (root, root.resolve()):
+        normal = Path(os.path.normpath(given))
+        if normal.is_relative_to(base):
+            return list(normal.relative_to(base).parts)
+    raise RequestRejected(403, f"{where}: {_OUTSIDE}")
+
+
+def open_under_root(raw: str, root: Path, where: str) -> int:
+    """A read-only descriptor of the regular file ``raw`` names under ``root``.
+
+    Walks the path from a descriptor of ``root`` with ``O_NOFOLLOW`` at every step.  A
+    symlink's target is read and walked the same way, and refused (403) when it leaves the
+    root.  Missing files get 422, FIFOs, devices, folders and files with several hard links
+    (unless allowed) 422/403, all without blocking."""
+    pending = _lexical_parts(raw, root, where)
     base = root.resolve()
-    candidate = given if given.is_absolute() else base / given
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+    nofollow = getattr(os, "O_NOFOLLOW", 0)
+    cloexec = getattr(os, "O_CLOEXEC", 0)
+    directory = getattr(os, "O_DIRECTORY", 0)
     try:
-        resolved = candidate.resolve(strict=True)
-    except (OSError, RuntimeError):
-        raise RequestRejected(422, f"{where}: no such file under the media root") from None
-    if not resolved.is_relative_to(base):
-        raise RequestRejected(403, f"{where}: path is outside the media root")
-    try:
-        fd = os.open(resolved, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        root_fd = os.open(base, os.O_RDONLY | directory | cloexec)
     except OSError:
-        raise RequestRejected(422, f"{where}: file cannot be opened") from None
+        raise RequestRejected(422, f"{where}: the media root cannot be opened") from None
+    dirs = [root_fd]  # dirs[-1] is the folder the next component is looked up in
+    hops = 0
+    try:
+        while pending:
+            name = pending.pop(0)
+            if name in ("", "."):
+                continue
+            if name == "..":  # only from a symlink's target
+                if len(dirs) == 1:
+                    raise RequestRejected(403, f"{where}: {_OUTSIDE}")
+                os.close(dirs.pop())
+                continue
+            last = not pending
+            flags = os.O_RDONLY | nofollow | nonblock | cloexec | (0 if last else directory)
+            try:
+                fd = os.open(name, flags, dir_fd=dirs[-1])
+            except OSError as exc:
+                target = _symlink_target(name, dirs[-1], exc)
+                if target is None:
+                    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                        raise RequestRejected(
+                            422, f"{where}: no such file under the media root"
+                        ) from None
+                    raise RequestRejected(422, f"{where}: file cannot be opened") from None
+                hops += 1
+                if hops > _MAX_SYMLINKS:
+                    raise RequestRejected(422, f"{where}: too many symlinks") from None
+                if os.path.isabs(target):
+                    normal = Path(os.path.normpath(target))
+                    if not normal.is_relative_to(base):
+                        raise RequestRejected(403, f"{where}: {_OUTSIDE}") from None
+                    for d in dirs[1:]:
+                        os.close(d)
+                    del dirs[1:]
+                    pending = list(normal.relative_to(base).parts) + pending
+                else:
+                    pending = [p for p in Path(target).parts if p not in ("", ".")] + pending
+                continue
+            if not last:
+                dirs.append(fd)
+                continue
+            return fd
+        raise RequestRejected(422, f"{where}: not a regular file")
+    finally:
+        for d in dirs:
+            os.close(d)
+
+
+def _symlink_target(name: str, dir_fd: int, exc: OSError) -> str | None:
+    if exc.errno not in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+        return None
+    try:
+        return os.readlink(name, dir_fd=dir_fd)
+    except OSError:
+        return None
+
+
+def read_under_root(
+    raw: str, root: Path, max_bytes: int, where: str, *, allow_hard_links: bool = False
+) -> bytes:
+    """Bytes of ``raw`` (relative to ``root``, or absolute inside it); see
+    :func:`open_under_root`.  Files over ``max_bytes`` get 413."""
+    fd = open_under_root(raw, root, where)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise RequestRejected(422, f"{where}: not a regular file")
+        if info.st_nlink > 1 and not allow_hard_links:
+            raise RequestRejected(
+                403, f"{where}: files with several hard links are refused (one may be outside)"
+            )
         if info.st_size > max_bytes:
             raise RequestRejected(413, f"{where}: file is over {max_bytes} bytes")
         chunks, total = [], 0
@@ -82,6 +201,8 @@ def read_under_root(raw: str, root: Path, max_bytes: int, where: str) -> bytes:
                 break
             chunks.append(chunk)
             total += len(chunk)
+        if total > max_bytes:
+            raise RequestRejected(413, f"{where}: file is over {max_bytes} bytes")
         return b"".join(chunks)
     except OSError:
         raise RequestRejected(422, f"{where}: file cannot be read") from None
@@ -89,38 +210,87 @@ def read_under_root(raw: str, root: Path, max_bytes: int, where: str) -> bytes:
         os.close(fd)
 
 
-def _check_image(data: bytes, max_pixels: int, where: str) -> None:
+def _check_image(data: bytes, max_pixels: int, where: str) -> int:
+    """Header check; returns the decoded RGB size in bytes."""
     from flexjudge.errors import InputError
     from flexjudge.media import check_image_limits
 
     try:
-        check_image_limits(data, max_pixels)
+        width, height = check_image_limits(data, max_pixels)
     except InputError as exc:
         status = 413 if "limit" in exc.message else 422
         raise RequestRejected(status, f"{where}: {exc.message}") from None
+    return width * height * 3
 
 
-def _check_video(data: bytes, max_pixels: int, where: str) -> None:
+def _check_video(data: bytes, limits: MediaLimits, where: str) -> int:
+    """Container metadata (packets demuxed, nothing decoded) against the limits; returns
+    the peak bytes decoding holds: the sampled frames at their output size (frames are
+    resized as they are decoded) plus one chunk of native-size frames."""
     from flexjudge.errors import FlexJudgeError
-    from flexjudge.media import Video
+    from flexjudge.media import Video, VideoPrep
+    from flexjudge.media._video_sampling import RESIZE_CHUNK, frame_size, smart_nframes
 
     try:
         info = Video(data).info()
     except FlexJudgeError as exc:
         raise RequestRejected(422, f"{where}: {exc}") from None
-    if info.width * info.height > max_pixels:
+    if info.width * info.height > limits.max_pixels:
         raise RequestRejected(
             413,
             f"{where}: video frames are {info.width}×{info.height}, "
-            f"over the limit of {max_pixels:,} pixels",
+            f"over the limit of {limits.max_pixels:,} pixels",
         )
+    if info.total_frames > limits.max_video_frames:
+        raise RequestRejected(
+            413,
+            f"{where}: video has {info.total_frames:,} frames, over the limit of "
+            f"{limits.max_video_frames:,} decoded frames",
+        )
+    prep = VideoPrep()
+    try:
+        kept = smart_nframes(info.total_frames, info.fps, prep)
+        height, width = frame_size(info.height, info.width, kept, prep)
+    except FlexJudgeError as exc:
+        raise RequestRejected(422, f"{where}: {exc}") from None
+    native = min(kept, RESIZE_CHUNK) * info.height * info.width * 3
+    return kept * height * width * 3 + native
+
+
+def _check_audio(data: bytes, limits: MediaLimits, where: str) -> int:
+    """Header duration against ``max_audio_seconds``; returns the decoded size (float64
+    samples of every channel, as soundfile reads them, plus the 16 kHz float32 result)."""
+    from flexjudge.errors import FlexJudgeError
+    from flexjudge.media import Audio
+
+    try:
+        info = Audio(data).info()
+    except FlexJudgeError as exc:
+        raise RequestRejected(422, f"{where}: {exc}") from None
+    if not info.sample_rate > 0:
+        raise RequestRejected(422, f"{where}: audio has no sample rate")
+    if info.duration > limits.max_audio_seconds:
+        raise RequestRejected(
+            413,
+            f"{where}: audio lasts {info.duration:,.1f} s, over the limit of "
+            f"{limits.max_audio_seconds:g} s",
+        )
+    return info.frames * max(info.channels, 1) * 8 + int(info.duration * 16_000 * 4)
 
 
 def load_media(
-    kind: str, entries: list[MediaInput], limits: MediaLimits, prefix: str = ""
+    kind: str,
+    entries: list[MediaInput],
+    limits: MediaLimits,
+    prefix: str = "",
+    budget: MediaBudget | None = None,
 ) -> list[Any]:
-    """Decoded bytes for every entry of ``kind`` (``images``/``videos``/``audios``), checked
-    against the limits.  Raises :class:`RequestRejected` naming the entry."""
+    """Bytes for every entry of ``kind`` (``images``/``videos``/``audios``), checked against
+    the limits from headers and metadata only.  ``budget`` is the request's account (one
+    per request; a fresh one when omitted): every reference is charged its decoded size,
+    and a file or payload met before in the request is not read or checked again.  Raises
+    :class:`RequestRejected` naming the entry."""
+    budget = budget if budget is not None else MediaBudget(limits)
     out: list[Any] = []
     for i, entry in enumerate(entries):
         where = f"{prefix}{kind}[{i}]"
@@ -133,18 +303,44 @@ def load_media(
                     f"{where}: local file paths are refused (the server "
                     "was started without --media-root)",
                 )
-            data = read_under_root(entry.path, limits.media_root, limits.max_media_bytes, where)
+            key: tuple[str, str] = (kind, "path:" + os.path.normpath(entry.path))
         else:
             assert entry.base64 is not None
-            data = _decode_base64(entry.base64, where)
-        if len(data) > limits.max_media_bytes:
-            raise RequestRejected(413, f"{where}: media is over {limits.max_media_bytes} bytes")
-        if kind == "images":
-            _check_image(data, limits.max_pixels, where)
-        elif kind == "videos":
-            _check_video(data, limits.max_pixels, where)
+            key = (kind, "base64:" + hashlib.sha256(entry.base64.encode()).hexdigest())
+        seen = budget._seen.get(key)
+        if seen is None:
+            seen = _read_and_check(kind, entry, limits, where)
+            budget._seen[key] = seen
+        data, cost = seen
+        budget.charge(cost, where)
         out.append(data)
     return out
+
+
+def _read_and_check(
+    kind: str, entry: MediaInput, limits: MediaLimits, where: str
+) -> tuple[bytes, int]:
+    if entry.path is not None:
+        assert limits.media_root is not None
+        data = read_under_root(
+            entry.path,
+            limits.media_root,
+            limits.max_media_bytes,
+            where,
+            allow_hard_links=limits.allow_hard_links,
+        )
+    else:
+        assert entry.base64 is not None
+        data = _decode_base64(entry.base64, where)
+    if len(data) > limits.max_media_bytes:
+        raise RequestRejected(413, f"{where}: media is over {limits.max_media_bytes} bytes")
+    if kind == "images":
+        cost = _check_image(data, limits.max_pixels, where)
+    elif kind == "videos":
+        cost = _check_video(data, limits, where)
+    else:
+        cost = _check_audio(data, limits, where)
+    return data, cost
 
 
 def load_molecules(entries: list[Any], limits: MediaLimits) -> list[Any]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from flexjudge.apps._records import score_bounds
 from flexjudge.judge.types import JudgeItem, JudgeResult
-from flexjudge.serve.media import MediaLimits, RequestRejected, load_media
+from flexjudge.serve.media import MediaBudget, MediaLimits, RequestRejected, load_media
 from flexjudge.serve.models import RewardRequest, RewardResponse
 
 _CHATML_USER = re.compile(r"<\|im_start\|>user\n(.*?)<\|im_end\|>", re.S)
@@ -95,6 +95,7 @@ def reward_items(
         if values is not None and len(values) != n:
             raise RequestRejected(422, f"{name}: {len(values)} entries for {n} queries")
     items = []
+    budget = MediaBudget(limits)  # one account for the whole request, all queries
     for i, query in enumerate(req.query):
         question, response = split_query(query, req.prompts[i] if req.prompts else None)
         media: dict[str, list[Any]] = {}
@@ -105,7 +106,7 @@ def reward_items(
             total += len(entries)
             if total > limits.max_media:
                 raise RequestRejected(413, f"query {i}: more than {limits.max_media} media")
-            media[kind] = load_media(kind, entries, limits, prefix=f"query[{i}].")
+            media[kind] = load_media(kind, entries, limits, prefix=f"query[{i}].", budget=budget)
         items.append(
             JudgeItem(
                 question,
