@@ -203,3 +203,18 @@ def test_rank_with_many_responses_writes_printable_vote_keys(tmp_path: Path) -> 
     assert len(line.splitlines()) == 1 and "\x85" not in line
     for key in result.votes or {}:
         assert key.isascii() and key.isprintable()
+
+
+def test_curate_reader_keeps_a_bom_first_record(tmp_path: Path) -> None:
+    from flexjudge.curate import iter_json_objects
+
+    path = tmp_path / "teacher.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + _line({"a": 1}) + _line({"a": 2}))
+    assert [v for _, _, v in iter_json_objects(path)] == [{"a": 1}, {"a": 2}]
+    listed = tmp_path / "teacher.json"
+    listed.write_bytes(b"\xef\xbb\xbf" + json.dumps([{"a": 1}]).encode())
+    assert [v for _, _, v in iter_json_objects(listed)] == [{"a": 1}]
+    bad = tmp_path / "nan.jsonl"
+    bad.write_bytes(b'{"score": NaN}\n')
+    [(_, _, value)] = list(iter_json_objects(bad))
+    assert isinstance(value, json.JSONDecodeError)

@@ -1,19 +1,26 @@
 """One JSON decoder for hot paths: ``orjson.loads`` when installed (``flexjudge[fast]``,
-about 3x faster on result and teacher files), else ``json.loads``.  Both raise
-``json.JSONDecodeError`` (orjson's error subclasses it)."""
+about 3x faster on result and teacher files), else ``json.loads`` made as strict (no
+``NaN``/``Infinity``).  Both raise ``json.JSONDecodeError`` (orjson's error subclasses it)
+for bad syntax; the fallback raises ``ValueError`` for a non-finite number."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
+
+
+def _strict_stdlib(text: str | bytes) -> Any:
+    # orjson refuses NaN, Infinity and overflowing floats: the fallback must agree
+    from flexjudge._util.jsonl import loads_strict
+
+    return loads_strict(text.decode("utf-8") if isinstance(text, bytes) else text)
 
 
 def _pick() -> Callable[[str | bytes], Any]:
     try:
         import orjson
     except ImportError:  # pragma: no cover - depends on the environment
-        return json.loads
+        return _strict_stdlib
     loads: Callable[[str | bytes], Any] = orjson.loads
     return loads
 

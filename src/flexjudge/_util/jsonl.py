@@ -34,21 +34,29 @@ class JsonRecord(NamedTuple):
     value: dict[str, Any] | InputError
 
 
+class _NonFinite(ValueError):
+    pass
+
+
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"non-finite number {name} is not allowed")
+    raise _NonFinite(f"non-finite number {name} is not allowed")
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError(f"number {text} is out of range (not finite)")
+        raise _NonFinite(f"number {text} is out of range (not finite)")
     return value
 
 
 def loads_strict(text: str) -> Any:
     """``json.loads`` that refuses ``NaN``/``Infinity`` and floats that overflow.  Raises
-    ``json.JSONDecodeError`` for bad syntax and ``ValueError`` for a non-finite number."""
-    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    ``json.JSONDecodeError`` for both bad syntax and a non-finite number (its message says
+    which), like ``orjson.loads``."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except _NonFinite as exc:
+        raise json.JSONDecodeError(str(exc), text, 0) from None
 
 
 def _decode_line(raw: bytes, number: int) -> str:

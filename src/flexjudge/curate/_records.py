@@ -19,6 +19,7 @@ from flexjudge.errors import InputError
 
 InputFormat = Literal["auto", "judgelm", "pandalm"]
 _CHUNK = 1 << 16
+_BOM = b"\xef\xbb\xbf"
 _READ_BUFFER = 1 << 20  # teacher lines are ~10 KB: the default 8 KB buffer reads 4x slower
 
 
@@ -94,7 +95,7 @@ def iter_json_objects(
         if _first_byte(handle) == b"[":
             if span is not None and span != Span():
                 raise InputError(f"{p} is a JSON list: it cannot be read in parts", field="path")
-            with p.open("r", encoding="utf-8") as text:
+            with p.open("r", encoding="utf-8-sig") as text:
                 while text.read(1) != "[":  # the list reader starts after the bracket
                     pass
                 yield from _iter_json_list(text)
@@ -104,7 +105,9 @@ def iter_json_objects(
         decode = loads or fast_loads()
         index = 0
         for line_number, line in enumerate(handle, start=1):
-            if line.isspace():
+            if line_number == 1:
+                line = line.removeprefix(_BOM)
+            if line.isspace() or not line:
                 continue
             if index < span.start:
                 index += 1
@@ -122,6 +125,8 @@ def iter_json_objects(
 
 
 def _first_byte(handle: Any) -> bytes:
+    if handle.read(3) != _BOM:
+        handle.seek(0)
     while True:
         ch: bytes = handle.read(1)
         if not ch or not ch.isspace():
