@@ -266,3 +266,23 @@ def test_connections_over_the_cap_are_closed_at_once() -> None:
         assert closed.count(True) == 4 and closed[:8] == [False] * 8
         for s in idle:
             s.close()
+
+
+def test_videos_are_decoded_in_the_media_pool_not_the_judge_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[str] = []
+    real = Video._prepare
+
+    def spy(self: Video, prep: VideoPrep) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(self, prep)
+
+    monkeypatch.setattr(Video, "_prepare", spy)
+    video = write_test_video(tmp_path / "v.mp4", frames=8, h=64, w=64, fps=4).read_bytes()
+    client = _client()
+    r = _judge(client, videos=[{"base64": _b64(video)}])
+    assert r.status_code == 200 and r.json()["status"] == "ok", r.text
+    r = client.post("/get_reward", json={"query": ["a"], "videos": [[{"base64": _b64(video)}]]})
+    assert r.status_code == 200, r.text
+    assert len(threads) == 2 and all(t.startswith("media") for t in threads), threads

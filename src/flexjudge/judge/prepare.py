@@ -98,15 +98,8 @@ def prepare_media(
     out = PreparedMedia(hashes=list(item_media.hashes))
     if not (item_media.images or item_media.videos or item_media.audios or item_media.molecules):
         return out
-    from flexjudge import media
 
-    prep = protocol.prep
-    image_prep = media.ImagePrep(
-        resize=prep.image_resize,
-        convert_rgb_before_resize=prep.image_rgb_first or mode == "clean",
-    )
-    video_prep = media.VideoPrep(fps=prep.video_fps, max_pixels=prep.video_max_pixels)
-    audio_prep = media.AudioPrep(sample_rate=prep.audio_sample_rate, mode=mode)
+    image_prep, video_prep, audio_prep = media_preps(protocol, mode)
     for i, img in enumerate(item_media.images):
         with _naming(record, f"images[{i}]"):
             out.images.append(img.prepare(image_prep))
@@ -126,6 +119,20 @@ def prepare_media(
             elif mol_prep.view == "graph":
                 out.molecules.append(mol.to_graph(conformer=mol_prep.conformer, seed=mol_prep.seed))
     return out
+
+
+def media_preps(protocol: Protocol, mode: Mode) -> tuple[Any, Any, Any]:
+    """The ``(ImagePrep, VideoPrep, AudioPrep)`` ``protocol`` prescribes in ``mode``."""
+    from flexjudge import media
+
+    prep = protocol.prep
+    image_prep = media.ImagePrep(
+        resize=prep.image_resize,
+        convert_rgb_before_resize=prep.image_rgb_first or mode == "clean",
+    )
+    video_prep = media.VideoPrep(fps=prep.video_fps, max_pixels=prep.video_max_pixels)
+    audio_prep = media.AudioPrep(sample_rate=prep.audio_sample_rate, mode=mode)
+    return image_prep, video_prep, audio_prep
 
 
 @contextmanager

@@ -25,7 +25,6 @@ from flexjudge.media._common import (
 )
 from flexjudge.media._spec import VideoKernel, VideoPrep
 from flexjudge.media._video_sampling import (
-    RESIZE_CHUNK,
     frame_size,
     resize_frames,
     sample_indices,
@@ -37,6 +36,9 @@ VIDEO_EXTENSIONS = frozenset(
      ".3gp", ".ogv", ".gif"}
 )  # fmt: skip
 _DEFAULT_PREP = VideoPrep()
+#: native-size frames held while decoding before they are resized (the result does not depend
+#: on it: each frame is resized on its own)
+STREAM_CHUNK = 4
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,7 +86,7 @@ class Video:
     :class:`~flexjudge.errors.MediaError` naming the path.
     """
 
-    __slots__ = ("_fps", "_frames", "_hash", "_src")
+    __slots__ = ("_fps", "_frames", "_hash", "_kept", "_src")
 
     _src: Source
 
@@ -99,9 +101,11 @@ class Video:
         self._hash: str | None = None
         self._frames: np.ndarray | None = None
         self._fps: float | None = None
+        self._kept: tuple[VideoPrep, PreparedVideo] | None = None
         if isinstance(source, Video):
             self._src = copied_source(source._src, record, field)
             self._frames, self._fps = source._frames, source._fps
+            self._kept = source._kept
         elif isinstance(source, np.ndarray):
             self._src = Source(record=record, field=field)
             self._frames, self._fps = _check_frames(source, fps, self._src)
@@ -203,13 +207,24 @@ class Video:
         frames, fps, total = self._decode(None)
         return PreparedVideo(frames, fps, np.arange(total), fps, total)
 
-    def prepare(self, prep: VideoPrep | None = None) -> PreparedVideo:
+    def prepare(self, prep: VideoPrep | None = None, *, keep: bool = False) -> PreparedVideo:
         """Sample and resize frames per ``prep`` (qwen-vl-utils 0.0.8 rules, spec §7.4).
 
-        Raises :class:`MediaError` for unreadable files and for videos with fewer frames than
-        ``prep.frame_factor``.
+        ``keep=True`` keeps the result on this object, and a later ``prepare`` with an equal
+        ``prep`` returns it without decoding again.  The judge server decodes in its media
+        pool this way, so the judge thread never does.  Batch runs do not keep, so frames
+        are released after their batch.  Raises :class:`MediaError` for unreadable files and
+        for videos with fewer frames than ``prep.frame_factor``.
         """
         prep = prep or _DEFAULT_PREP
+        if self._kept is not None and self._kept[0] == prep:
+            return self._kept[1]
+        prepared = self._prepare(prep)
+        if keep:
+            self._kept = (prep, prepared)
+        return prepared
+
+    def _prepare(self, prep: VideoPrep) -> PreparedVideo:
         if self._frames is not None:
             assert self._fps is not None
             native_fps, total = self._fps, int(self._frames.shape[0])
@@ -280,7 +295,7 @@ class Video:
         """Decode ``indices`` (all frames when ``None``); returns frames, native fps, count.
 
         With ``sizer`` (native ``(h, w)`` → output size) kept frames are resized in chunks
-        of :data:`RESIZE_CHUNK` as they arrive, exactly as :func:`resize_frames` would."""
+        of :data:`STREAM_CHUNK` as they arrive, exactly as :func:`resize_frames` would."""
         av = _av()
         wanted = None if indices is None else {int(i) for i in indices}
         done: list[np.ndarray] = []  # resized chunks, in decode (= index) order
@@ -306,7 +321,7 @@ class Video:
                         if wanted is None or count - 1 in wanted:
                             pending.append(frame.to_ndarray(format="rgb24"))
                             kept.append(count - 1)
-                            if len(pending) == RESIZE_CHUNK:
+                            if len(pending) == STREAM_CHUNK:
                                 flush()
                     flush()
             except InputError:

@@ -17,7 +17,7 @@ from flexjudge.errors import InputError
 from flexjudge.media._spec import VideoKernel, VideoPrep
 
 MAX_RATIO = 200
-RESIZE_CHUNK = 16  # frames resized per torch call (and per decode step of Video)
+_RESIZE_CHUNK = 16  # frames resized per torch call
 _DEFAULT = VideoPrep()
 
 
@@ -142,8 +142,8 @@ def resize_frames(
         return out
     torch = require("torch", "video")
     functional = require("torch.nn.functional", "video")
-    for start in range(0, frames.shape[0], RESIZE_CHUNK):
-        chunk = torch.from_numpy(np.ascontiguousarray(frames[start : start + RESIZE_CHUNK]))
+    for start in range(0, frames.shape[0], _RESIZE_CHUNK):
+        chunk = torch.from_numpy(np.ascontiguousarray(frames[start : start + _RESIZE_CHUNK]))
         tensor = chunk.permute(0, 3, 1, 2).to(torch.float32)
         resized = functional.interpolate(
             tensor, size=[height, width], mode="bicubic", align_corners=False, antialias=True

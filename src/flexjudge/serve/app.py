@@ -29,6 +29,7 @@ from flexjudge.serve.media import (
     RequestRejected,
     load_media,
     load_molecules,
+    predecode_videos,
 )
 from flexjudge.serve.models import (
     ErrorResponse,
@@ -235,7 +236,7 @@ def create_app(
     async def run_judge(req: JudgeRequest) -> JudgeResponse:
         async with gate.slot():
             if req.images or req.videos or req.audios or req.molecules:
-                item = await prepare(_judge_item, req, limits)
+                item = await prepare(lambda: predecode_videos(_judge_item(req, limits), judge))
             else:  # nothing to decode: skip the thread hop
                 item = _judge_item(req, limits)
             result = (await judge_items([item]))[0]
@@ -261,7 +262,12 @@ def create_app(
                 413, f"query: {len(req.query)} entries, over the limit of {cfg.max_reward_queries}"
             )
         async with gate.slot():
-            items = await prepare(reward_items, req, limits, cfg.reward_protocol)
+            items = await prepare(
+                lambda: [
+                    predecode_videos(it, judge, f"query[{i}].")
+                    for i, it in enumerate(reward_items(req, limits, cfg.reward_protocol))
+                ]
+            )
             step = max(1, cfg.reward_chunk)
             # enough chunks in flight to fill one batch; each chunk's timeout starts when it
             # is submitted, so a large body is bounded per chunk, not as a whole

@@ -25,9 +25,13 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flexjudge.serve.models import MediaInput
+
+if TYPE_CHECKING:
+    from flexjudge.judge import Judge
+    from flexjudge.judge.types import JudgeItem
 
 _MAX_SYMLINKS = 40
 _OUTSIDE = "path is outside the media root"
@@ -229,7 +233,8 @@ def _check_video(data: bytes, limits: MediaLimits, where: str) -> int:
     resized as they are decoded) plus one chunk of native-size frames."""
     from flexjudge.errors import FlexJudgeError
     from flexjudge.media import Video, VideoPrep
-    from flexjudge.media._video_sampling import RESIZE_CHUNK, frame_size, smart_nframes
+    from flexjudge.media._video import STREAM_CHUNK
+    from flexjudge.media._video_sampling import frame_size, smart_nframes
 
     try:
         info = Video(data).info()
@@ -253,7 +258,7 @@ def _check_video(data: bytes, limits: MediaLimits, where: str) -> int:
         height, width = frame_size(info.height, info.width, kept, prep)
     except FlexJudgeError as exc:
         raise RequestRejected(422, f"{where}: {exc}") from None
-    native = min(kept, RESIZE_CHUNK) * info.height * info.width * 3
+    native = min(kept, STREAM_CHUNK) * info.height * info.width * 3
     return kept * height * width * 3 + native
 
 
@@ -379,3 +384,33 @@ def load_molecules(entries: list[Any], limits: MediaLimits) -> list[Any]:
 
 def count_media(*groups: list[Any]) -> int:
     return sum(len(g) for g in groups)
+
+
+def predecode_videos(item: JudgeItem, judge: Judge, prefix: str = "") -> JudgeItem:
+    """Decode ``item``'s videos as ``judge`` will (its protocol's video preparation) and keep
+    the frames on each :class:`~flexjudge.media.Video`, so the single judge thread finds
+    them ready instead of decoding.  Runs in the media pool, after the budget checks.  An
+    item whose protocol cannot be resolved is left to the judge, which reports it."""
+    if not item.videos:
+        return item
+    from flexjudge.errors import FlexJudgeError
+    from flexjudge.judge.prepare import media_preps
+    from flexjudge.media import Video
+    from flexjudge.protocol import protocol_for
+
+    cfg = judge.config
+    try:
+        protocol = protocol_for(item.resolved_task(), item.protocol or cfg.protocol)
+    except (FlexJudgeError, KeyError, ValueError):
+        return item
+    video_prep = media_preps(protocol, cfg.mode)[1]
+    videos = []
+    for i, data in enumerate(item.videos):
+        video = Video(data)
+        try:
+            video.prepare(video_prep, keep=True)
+        except FlexJudgeError as exc:
+            raise RequestRejected(422, f"{prefix}videos[{i}]: {exc}") from None
+        videos.append(video)
+    item.videos = videos
+    return item
