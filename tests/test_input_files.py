@@ -218,3 +218,18 @@ def test_curate_reader_keeps_a_bom_first_record(tmp_path: Path) -> None:
     bad.write_bytes(b'{"score": NaN}\n')
     [(_, _, value)] = list(iter_json_objects(bad))
     assert isinstance(value, json.JSONDecodeError)
+
+
+def test_bench_csv_and_text_lists_name_a_latin1_line(tmp_path: Path) -> None:
+    from flexjudge.bench._io import read_csv_rows, read_lines
+
+    path = tmp_path / "systems.csv"
+    path.write_bytes(b"\xef\xbb\xbfa,b\n1,2\n3,\xe9\n")
+    with pytest.raises(InputError, match=r"systems.csv: line 3 is not UTF-8"):
+        read_csv_rows(path)
+    path.write_bytes(b"\xef\xbb\xbfa,b\n1,2\n")
+    assert read_csv_rows(path) == [("systems.csv:2", {"a": "1", "b": "2"})]
+    listed = tmp_path / "list.txt"
+    listed.write_bytes(b"one\n\xff\n")
+    with pytest.raises(InputError, match="line 2 is not UTF-8"):
+        list(read_lines(listed))

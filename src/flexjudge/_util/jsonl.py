@@ -122,6 +122,22 @@ def iter_json_records(path: str | Path, *, label: str | None = None) -> Iterator
         yield JsonRecord(where, number, value)
 
 
+def read_text_utf8(path: str | Path) -> str:
+    """A whole text input file (a UTF-8 BOM is dropped).  Raises :class:`InputError` naming
+    the file and the line when it is not UTF-8, or when it cannot be read."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {p}: {exc.strerror or exc}", field="path") from exc
+    data = data.removeprefix(_BOM)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"{p}: line {line} is not UTF-8; save the file as UTF-8") from None
+
+
 def _array_records(data: bytes, path: Path, name: str) -> Iterator[JsonRecord]:
     hint = "JSONL needs one JSON object per line; a JSON array of objects is also accepted"
     try:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flexjudge._util.jsonl import iter_json_records, loads_strict
+from flexjudge._util.jsonl import iter_json_records, loads_strict, read_text_utf8
 from flexjudge.bench._formats import (
     TABULAR_SUFFIXES,
     dataset_rows,
@@ -84,14 +84,14 @@ def read_records(path: Path, split: str | None = None) -> list[tuple[str, Any]]:
 
 
 def _text(path: Path) -> str:
-    """The file as UTF-8 text (a BOM is dropped); one :class:`InputError` otherwise."""
+    """The file as UTF-8 text (a BOM is dropped); one :class:`InputError` naming the line
+    otherwise (:func:`~flexjudge._util.jsonl.read_text_utf8`)."""
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
+        return read_text_utf8(path)
+    except InputError as exc:
         raise InputError(
-            f"{path} is neither UTF-8 text (JSON, JSONL, CSV) nor parquet/arrow (byte "
-            f"{exc.start} is not UTF-8); pass the benchmark file as the publisher "
-            "distributes it",
+            f"{exc.message}: it is neither UTF-8 text (JSON, JSONL, CSV) nor parquet/arrow; "
+            "pass the benchmark file as the publisher distributes it",
             field="data",
         ) from None
 
