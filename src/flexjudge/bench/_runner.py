@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import gc
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from flexjudge._util.jsonl import write_jsonl
 from flexjudge.bench._core import BenchRecord, BenchScore, Prediction
 from flexjudge.bench._io import LoadConfig
 from flexjudge.bench._registry import Benchmark, get_benchmark
@@ -225,11 +225,8 @@ def run_benchmark(cfg: BenchRunConfig, judge: Any = None) -> BenchScore:
 
 
 def write_predictions(path: Path, preds: Sequence[Prediction]) -> None:
-    tmp = path.with_suffix(".jsonl.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for p in preds:
-            fh.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    """Atomic and durable, like every output (:func:`flexjudge._util.jsonl.write_jsonl`)."""
+    write_jsonl(path, (p.to_dict() for p in preds))
 
 
 def read_predictions(path: Path) -> list[Prediction]:
