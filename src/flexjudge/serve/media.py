@@ -66,7 +66,7 @@ class MediaBudget:
 
     limits: MediaLimits
     used: int = 0
-    _seen: dict[Any, tuple[bytes, int]] = field(default_factory=dict)
+    cache: dict[Any, tuple[bytes, int]] = field(default_factory=dict)  # key → (bytes, cost)
 
     def charge(self, cost: int, where: str) -> None:
         self.used += cost
@@ -312,10 +312,10 @@ def load_media(
         else:
             assert entry.base64 is not None
             key = (kind, "base64:" + hashlib.sha256(entry.base64.encode()).hexdigest())
-        seen = budget._seen.get(key)
+        seen = budget.cache.get(key)
         if seen is None:
             seen = _read_and_check(kind, entry, limits, where)
-            budget._seen[key] = seen
+            budget.cache[key] = seen
         data, cost = seen
         budget.charge(cost, where)
         out.append(data)
