@@ -286,3 +286,29 @@ def test_videos_are_decoded_in_the_media_pool_not_the_judge_thread(
     r = client.post("/get_reward", json={"query": ["a"], "videos": [[{"base64": _b64(video)}]]})
     assert r.status_code == 200, r.text
     assert len(threads) == 2 and all(t.startswith("media") for t in threads), threads
+
+
+def test_a_file_named_many_times_is_decoded_once_per_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flexjudge.media import Image
+
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "a.png").write_bytes(_png(40, 40))
+    (root / "b.png").write_bytes(_png(48, 48))
+    decodes: list[str] = []
+    real = Image._prepare
+
+    def spy(self: Image, prep: Any) -> Any:
+        decodes.append(threading.current_thread().name)
+        return real(self, prep)
+
+    monkeypatch.setattr(Image, "_prepare", spy)
+    client = _client(media_root=root)
+    names = ["a.png", "b.png", "a.png", "a.png", "b.png", "a.png"]
+    body = {"query": [f"answer {i}" for i in range(6)], "images": [[{"path": n}] for n in names]}
+    r = client.post("/get_reward", json=body)
+    assert r.status_code == 200, r.text
+    assert r.json()["extra_logs"]["judge_ok"] == [1.0] * 6
+    assert len(decodes) == 2 and all(t.startswith("media") for t in decodes)

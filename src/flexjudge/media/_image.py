@@ -42,7 +42,7 @@ class Image:
     corrupt data).  ``record``/``field`` tie errors to a dataset item.
     """
 
-    __slots__ = ("_hash", "_pil", "_src")
+    __slots__ = ("_hash", "_kept", "_pil", "_src")
 
     _src: Source
 
@@ -54,10 +54,12 @@ class Image:
         field: str | None = None,
     ) -> None:
         self._hash: str | None = None
+        self._kept: tuple[ImagePrep, PIL.Image.Image] | None = None
         self._pil: PIL.Image.Image | None = None
         if isinstance(source, Image):
             self._src = copied_source(source._src, record, field)
             self._pil = source._pil
+            self._kept = source._kept
         elif isinstance(source, PIL.Image.Image):
             self._src = Source(record=record, field=field)
             self._pil = source
@@ -158,15 +160,25 @@ class Image:
         """The image as RGB at native size (``prepare(ImagePrep())``)."""
         return self.prepare(_DEFAULT_PREP)
 
-    def prepare(self, prep: ImagePrep | None = None) -> PIL.Image.Image:
+    def prepare(self, prep: ImagePrep | None = None, *, keep: bool = False) -> PIL.Image.Image:
         """Apply ``prep`` and return a new RGB ``PIL.Image.Image``.
 
         Order: optional ``convert("RGB")``, optional resize with PIL's default filter for the
         current mode (nearest-neighbour for palette/bilevel images, bicubic otherwise), then a
         final ``convert("RGB")`` when the image is not RGB yet.  Decoding errors raise
-        :class:`MediaError`.
+        :class:`MediaError`.  ``keep=True`` keeps the result on this object: a later call
+        with an equal ``prep`` returns that same (read-only by convention) image without
+        decoding again (the judge server decodes each distinct file once this way).
         """
         prep = prep or _DEFAULT_PREP
+        if self._kept is not None and self._kept[0] == prep:
+            return self._kept[1]
+        image = self._prepare(prep)
+        if keep:
+            self._kept = (prep, image)
+        return image
+
+    def _prepare(self, prep: ImagePrep) -> PIL.Image.Image:
         original = self.open()
         image = original
         try:

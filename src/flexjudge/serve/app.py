@@ -29,7 +29,7 @@ from flexjudge.serve.media import (
     RequestRejected,
     load_media,
     load_molecules,
-    predecode_videos,
+    predecode_media,
 )
 from flexjudge.serve.models import (
     ErrorResponse,
@@ -236,7 +236,7 @@ def create_app(
     async def run_judge(req: JudgeRequest) -> JudgeResponse:
         async with gate.slot():
             if req.images or req.videos or req.audios or req.molecules:
-                item = await prepare(lambda: predecode_videos(_judge_item(req, limits), judge))
+                item = await prepare(lambda: predecode_media(_judge_item(req, limits), judge))
             else:  # nothing to decode: skip the thread hop
                 item = _judge_item(req, limits)
             result = (await judge_items([item]))[0]
@@ -262,9 +262,10 @@ def create_app(
                 413, f"query: {len(req.query)} entries, over the limit of {cfg.max_reward_queries}"
             )
         async with gate.slot():
+            shared: dict[int, tuple[bytes, Any]] = {}  # one decode per distinct file
             items = await prepare(
                 lambda: [
-                    predecode_videos(it, judge, f"query[{i}].")
+                    predecode_media(it, judge, f"query[{i}].", shared)
                     for i, it in enumerate(reward_items(req, limits, cfg.reward_protocol))
                 ]
             )

@@ -386,16 +386,24 @@ def count_media(*groups: list[Any]) -> int:
     return sum(len(g) for g in groups)
 
 
-def predecode_videos(item: JudgeItem, judge: Judge, prefix: str = "") -> JudgeItem:
-    """Decode ``item``'s videos as ``judge`` will (its protocol's video preparation) and keep
-    the frames on each :class:`~flexjudge.media.Video`, so the single judge thread finds
-    them ready instead of decoding.  Runs in the media pool, after the budget checks.  An
-    item whose protocol cannot be resolved is left to the judge, which reports it."""
-    if not item.videos:
+def predecode_media(
+    item: JudgeItem,
+    judge: Judge,
+    prefix: str = "",
+    shared: dict[int, tuple[bytes, Any]] | None = None,
+) -> JudgeItem:
+    """Decode ``item``'s images and videos as ``judge`` will (its protocol's preparation)
+    and keep the result on each :class:`~flexjudge.media.Image`/``Video``, so the single
+    judge thread finds them ready instead of decoding.  Runs in the media pool, after the
+    budget checks.  ``shared`` (one per request) maps the payloads :func:`load_media` handed
+    out (one ``bytes`` object per distinct file) to their media object: each distinct file
+    is decoded once per request, however many times it is named.  An item whose protocol
+    cannot be resolved is left to the judge, which reports it."""
+    if not (item.images or item.videos):
         return item
     from flexjudge.errors import FlexJudgeError
     from flexjudge.judge.prepare import media_preps
-    from flexjudge.media import Video
+    from flexjudge.media import Image, Video
     from flexjudge.protocol import protocol_for
 
     cfg = judge.config
@@ -403,14 +411,25 @@ def predecode_videos(item: JudgeItem, judge: Judge, prefix: str = "") -> JudgeIt
         protocol = protocol_for(item.resolved_task(), item.protocol or cfg.protocol)
     except (FlexJudgeError, KeyError, ValueError):
         return item
-    video_prep = media_preps(protocol, cfg.mode)[1]
-    videos = []
-    for i, data in enumerate(item.videos):
-        video = Video(data)
-        try:
-            video.prepare(video_prep, keep=True)
-        except FlexJudgeError as exc:
-            raise RequestRejected(422, f"{prefix}videos[{i}]: {exc}") from None
-        videos.append(video)
-    item.videos = videos
+    image_prep, video_prep, _ = media_preps(protocol, cfg.mode)
+    objects = shared if shared is not None else {}
+
+    def ready(kind: str, values: list[Any]) -> list[Any]:
+        out = []
+        for i, data in enumerate(values):
+            known = objects.get(id(data))
+            if known is not None and known[0] is data:  # the very payload seen before
+                media = known[1]
+            else:
+                media = Image(data) if kind == "images" else Video(data)
+                objects[id(data)] = (data, media)  # holding data keeps its id unique
+            try:
+                media.prepare(image_prep if kind == "images" else video_prep, keep=True)
+            except FlexJudgeError as exc:
+                raise RequestRejected(422, f"{prefix}{kind}[{i}]: {exc}") from None
+            out.append(media)
+        return out
+
+    item.images = ready("images", item.images)
+    item.videos = ready("videos", item.videos)
     return item
