@@ -18,6 +18,8 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+from flexjudge.backends._base import GenerationRequest, SamplingParams
+
 
 def row_seed(seed: int, prompt: str, index: int) -> int:
     """The seed of sample ``index`` of a request: a 63-bit hash of the request's ``seed``,
@@ -80,3 +82,17 @@ def _top_p(probs: Any, top_p: float) -> Any:
     keep_sorted[:, 0] = True
     keep = torch.zeros_like(keep_sorted).scatter_(1, order, keep_sorted)
     return probs * keep
+
+
+def row_sampling(
+    batch: Sequence[GenerationRequest], sampling: SamplingParams, per_prompt: int
+) -> dict[str, Any]:
+    """``generate`` kwargs for a seeded, sampled batch: a :class:`RowSampler` whose row
+    ``b * per_prompt + j`` is sample ``j`` of ``batch[b]``, and neutral built-in warpers."""
+    from transformers import LogitsProcessorList
+
+    if sampling.seed is None:
+        raise ValueError("row sampling needs a seed")
+    seeds = [row_seed(sampling.seed, r.prompt, j) for r in batch for j in range(per_prompt)]
+    sampler = RowSampler(seeds, sampling.temperature, sampling.top_p)
+    return {**NEUTRAL_WARPERS, "logits_processor": LogitsProcessorList([sampler])}

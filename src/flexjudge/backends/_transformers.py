@@ -24,6 +24,7 @@ from flexjudge.backends._base import (
     SamplingParams,
 )
 from flexjudge.backends._fingerprint import checkpoint_fingerprint
+from flexjudge.backends._sampler import row_sampling
 from flexjudge.errors import BackendError
 
 DeviceSpec = Literal["auto", "cpu", "cuda"]
@@ -324,7 +325,7 @@ class TransformersBackend(Backend):
             "repetition_penalty": 1.0,
         }
         if sample and sampling.seed is not None:
-            kwargs.update(_row_sampling(batch, sampling, per_prompt))
+            kwargs.update(row_sampling(batch, sampling, per_prompt))
         elif sample:
             kwargs.update(temperature=sampling.temperature, top_p=sampling.top_p, top_k=0)
         if sampling.stop:
@@ -404,20 +405,6 @@ class TransformersBackend(Backend):
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-
-
-def _row_sampling(
-    batch: list[GenerationRequest], sampling: SamplingParams, per_prompt: int
-) -> dict[str, Any]:
-    """Seeded rows sample from their own generators: the same tokens at any batch size."""
-    from transformers import LogitsProcessorList
-
-    from flexjudge.backends._sampler import NEUTRAL_WARPERS, RowSampler, row_seed
-
-    assert sampling.seed is not None
-    seeds = [row_seed(sampling.seed, r.prompt, j) for r in batch for j in range(per_prompt)]
-    sampler = RowSampler(seeds, sampling.temperature, sampling.top_p)
-    return {**NEUTRAL_WARPERS, "logits_processor": LogitsProcessorList([sampler])}
 
 
 def _video_fps(request: GenerationRequest) -> list[float]:

@@ -98,6 +98,7 @@ def prepare_media(
     out = PreparedMedia(hashes=list(item_media.hashes))
     if not (item_media.images or item_media.videos or item_media.audios or item_media.molecules):
         return out
+    from flexjudge import media
 
     image_prep, video_prep, audio_prep = media_preps(protocol, mode)
     for i, img in enumerate(item_media.images):

@@ -16,7 +16,18 @@ TASKS: tuple[Task, ...] = ("score", "compare", "rank")
 
 #: the keys a ``judge run`` item (a JSONL object) may carry
 ITEM_KEYS = frozenset(
-    {"id", "question", "responses", "images", "videos", "audios", "protocol", "task", "fields"}
+    {
+        "id",
+        "question",
+        "responses",
+        "images",
+        "videos",
+        "audios",
+        "molecules",
+        "protocol",
+        "task",
+        "fields",
+    }
 )
 
 

@@ -16,7 +16,8 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
-from flexjudge.store._sqlite import ResultStore, StoreError, _crc, _damage_or_null
+from flexjudge.store._integrity import damage_or_null, record_crc
+from flexjudge.store._sqlite import ResultStore, StoreError
 
 _CHUNK = 256
 _RESULT_COLUMNS = "seq, key, created, record, head, crc"
@@ -62,7 +63,7 @@ def check_store(path: str | Path) -> dict[str, Any]:
             rows = conn.execute(f"SELECT seq, key, record, {head}, {crc} FROM results")
             for seq, key, record, head_text, crc_value in rows:
                 report["results"] += 1
-                reason = _damage_or_null(record, head_text, crc_value)
+                reason = damage_or_null(record, head_text, crc_value)
                 if reason is not None:
                     damaged.append({"key": key, "row": int(seq), "reason": reason})
         except sqlite3.DatabaseError as exc:
@@ -116,13 +117,13 @@ def _copy(conn: sqlite3.Connection, src: Path, dst: Path) -> dict[str, Any]:
         out.execute("BEGIN")
         for row in _rows(conn, "results", select, "seq", bound, report["unreadable_ranges"]):
             seq, key, created, record, head, crc = row
-            if not isinstance(key, str) or _damage_or_null(record, head, crc) is not None:
+            if not isinstance(key, str) or damage_or_null(record, head, crc) is not None:
                 report["damaged"] += 1
                 continue
             out.execute(
                 "INSERT OR IGNORE INTO results (seq, key, created, record, head, crc) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (seq, key, created or 0.0, record, head, _crc(record)),
+                (seq, key, created or 0.0, record, head, record_crc(record)),
             )
             report["results"] += 1
         if "manifest" in tables:

@@ -38,7 +38,6 @@ import random
 import sqlite3
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -46,6 +45,7 @@ from typing import Any, NamedTuple, TypeVar
 from flexjudge._util.json import loads as _json_loads
 from flexjudge._util.jsonl import dumps_row
 from flexjudge.errors import FlexJudgeError
+from flexjudge.store._integrity import damage_or_null, record_crc, record_head_crc
 
 _T = TypeVar("_T")
 _log = logging.getLogger("flexjudge.store")
@@ -118,7 +118,7 @@ class ResultStore:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._retry(lambda: self._conn.executescript(_SCHEMA))
             self._retry(self._add_columns)
-            self._conn.create_function("flexjudge_damaged", 3, _damage_or_null, deterministic=True)
+            self._conn.create_function("flexjudge_damaged", 3, damage_or_null, deterministic=True)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open result store {self.path}: {exc}") from exc
         #: damaged records this connection met: key → (row ``seq``, reason).  They are never
@@ -178,7 +178,7 @@ class ResultStore:
         """Store a batch in one committed transaction; existing keys are left untouched,
         except a damaged record, which the new one replaces."""
         now = time.time()
-        rows = [(key, now, *_record_head_crc(record)) for key, record in items]
+        rows = [(key, now, *record_head_crc(record)) for key, record in items]
         if rows:
             self._write(
                 "INSERT INTO results (key, created, record, head, crc) VALUES (?, ?, ?, ?, ?) "
@@ -213,7 +213,7 @@ class ResultStore:
         for key, seq, record, head, crc in self._read(
             "SELECT key, seq, record, head, crc FROM results ORDER BY seq", ()
         ):
-            reason = _damage_or_null(record, head, crc)
+            reason = damage_or_null(record, head, crc)
             if reason is not None:
                 found[key] = (int(seq), reason)
         self.damaged.update(found)
@@ -313,7 +313,7 @@ class ResultStore:
         self, key: str, seq: int, record: str, crc: int | None, *, decode: bool
     ) -> dict[str, Any] | None:
         """The record (``{}`` when not ``decode``d) or ``None`` when it is damaged."""
-        if crc is not None and _crc(record) != crc:
+        if crc is not None and record_crc(record) != crc:
             self._report(key, seq, "record text does not match its checksum (truncated?)")
             return None
         if not decode and crc is not None:
@@ -379,35 +379,6 @@ class ResultStore:
             except sqlite3.DatabaseError as exc:
                 raise StoreError(f"result store {self.path}: {exc}") from exc
         raise AssertionError("unreachable")
-
-
-def _record_head_crc(record: dict[str, Any]) -> tuple[str, str, int]:
-    # the record is serialized as an output row is, so a resumed run can write it unchanged
-    head = {k: v for k, v in record.items() if k != "samples"}
-    text = dumps_row(record)
-    return text, dumps_row(head), _crc(text)
-
-
-def _crc(text: str) -> int:
-    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
-
-
-def _damage_or_null(record: Any, head: Any, crc: Any) -> str | None:
-    """Why a stored row is damaged, or ``None`` when it is intact (also a SQL function)."""
-    if not isinstance(record, str):
-        return "record is not text"
-    if crc is not None and _crc(record) != crc:
-        return "record text does not match its checksum (truncated?)"
-    for name, text in (("record", record), ("head", head)):
-        if text is None and name == "head":
-            continue
-        try:
-            value = _json_loads(text)
-        except (json.JSONDecodeError, TypeError):
-            return f"{name} is not valid JSON"
-        if not isinstance(value, dict):
-            return f"{name} is not a JSON object"
-    return None
 
 
 def _loads(text: str, path: Path, key: str) -> dict[str, Any]:
