@@ -196,7 +196,9 @@ def serve(
     media_workers: Annotated[int, typer.Option(help="Threads decoding media.")] = 4,
     header_timeout: Annotated[float, typer.Option(help="Seconds to send request headers.")] = 10.0,
     body_timeout: Annotated[float, typer.Option(help="Seconds to send a request body.")] = 30.0,
-    max_connections: Annotated[int, typer.Option(help="Open connections at most.")] = 256,
+    max_connections: Annotated[
+        int, typer.Option(help="Open connections at most (keep >= max concurrency + queue depth).")
+    ] = 8192,
     openai_compat: Annotated[
         bool, typer.Option(help="Also serve /v1/chat/completions (OpenAI-compatible).")
     ] = False,

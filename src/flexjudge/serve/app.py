@@ -92,7 +92,10 @@ class ServerConfig:
     * ``header_timeout`` / ``body_timeout`` (s): a connection must deliver a request's
       headers, then its body, within these; else it is closed (headers) or answered 408.
     * ``keep_alive_timeout`` (s): idle time before a kept-alive connection is closed.
-    * ``max_connections``: open connections; one more is closed at once.
+    * ``max_connections``: open connections; one more is closed at once.  Keep it at or
+      above ``max_concurrency + queue_depth``: RL trainers (OpenRLHF) open one connection per
+      sample, and a connection closed at the cap costs that sample a retry, then its reward.
+      The process's open-file limit (``ulimit -n``) bounds it too.
     """
 
     host: str = LOOPBACK
@@ -115,7 +118,7 @@ class ServerConfig:
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     keep_alive_timeout: float = 5.0
-    max_connections: int = 256
+    max_connections: int = 8192
     reward_normalize: bool = True
     reward_scores: Literal["raw", "normalized"] = "raw"
     failure_reward: float = 0.0
