@@ -155,3 +155,27 @@ def score_bounds(protocol: str | None, default: str = "score-10") -> tuple[float
     """``(low, high)`` of a protocol's score scale, or ``None`` when it has none."""
     scale = get_protocol(protocol or default).scale
     return None if scale is None else (scale.low, scale.high)
+
+
+def reward_from_score(
+    score: float | None,
+    protocol: str | None,
+    *,
+    normalize: bool,
+    default: str = "score-10",
+) -> float | None:
+    """The reward of one judged score: mapped to [0, 1] by the protocol's scale when
+    ``normalize``, else the score itself.  ``None`` (the caller's failure value) for a
+    missing or non-finite score, or one off the scale (reference-mode verdicts are not
+    range-checked): a reward is in its documented range or the documented failure value."""
+    if score is None or not math.isfinite(score):
+        return None
+    bounds = score_bounds(protocol, default)
+    if bounds is None:
+        return None if normalize else score
+    low, high = bounds
+    if not low <= score <= high:
+        return None
+    if not normalize or high == low:
+        return score
+    return (score - low) / (high - low)

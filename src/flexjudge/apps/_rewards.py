@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from flexjudge.apps._distributed import all_gather, world
-from flexjudge.apps._records import score_bounds
+from flexjudge.apps._records import reward_from_score, score_bounds
 from flexjudge.apps._reward_inputs import (
     column_media,
     completion_text,
@@ -194,9 +194,11 @@ class JudgeReward:
         )
 
     def _reward(self, result: JudgeResult) -> float | None:
-        if result.ok and result.score is not None:
-            return normalized(result.score, result.protocol, self.config.normalize)
-        return self.config.failure_reward
+        """A finite, on-scale score's reward, else ``failure_reward``."""
+        value = reward_from_score(
+            result.score if result.ok else None, result.protocol, normalize=self.config.normalize
+        )
+        return self.config.failure_reward if value is None else value
 
     def _score(self, rows: list[_Row]) -> tuple[list[float | None], list[JudgeResult]]:
         items = [self._item([r], i, "score") for i, r in enumerate(rows)]

@@ -50,6 +50,15 @@ class JudgeConfig:
             "cli": True,
         },
     )
+    salvage_truncated: bool = field(
+        default=False,
+        metadata={
+            "help": "keep the verdict of a generation cut by max_tokens when it holds a "
+            "complete answer block (off: such a sample is truncated, since the judge may have "
+            "been quoting a candidate's answer tags).",
+            "cli": True,
+        },
+    )
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

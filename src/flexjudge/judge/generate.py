@@ -55,16 +55,28 @@ def generate_samples(backend: Backend, chunk: list[Plan], cfg: JudgeConfig) -> N
     outputs = _checked(backend, requests)
     for (plan, order), completions in zip(owners, outputs, strict=True):
         for c in completions:
-            verdict = plan.protocol.parse(
-                c.text,
-                mode=cfg.mode,
-                count=parse_count(plan),
-                finish_reason=c.finish_reason,
-                answer_order=cfg.answer_order,
-            )
+            verdict = parse_completion(plan, c.text, c.finish_reason, cfg)
+            text = "" if c.finish_reason == "error" else c.text
             plan.samples.append(
-                Sample(c.text, verdict, order, c.finish_reason, c.num_tokens, plan.sampling.seed)
+                Sample(text, verdict, order, c.finish_reason, c.num_tokens, plan.sampling.seed)
             )
+
+
+def parse_completion(plan: Plan, text: str, finish_reason: str, cfg: JudgeConfig) -> Verdict:
+    """The verdict of one generation; a backend failure is an ``error`` verdict, unparsed."""
+    return plan.protocol.parse(
+        text,
+        mode=cfg.mode,
+        count=parse_count(plan),
+        finish_reason=finish_reason,
+        answer_order=cfg.answer_order,
+        salvage_truncated=cfg.salvage_truncated,
+    )
+
+
+def has_backend_error(plan: Plan) -> bool:
+    """Whether a sample of ``plan`` failed in the backend (its result must not be stored)."""
+    return any(s.finish_reason == "error" for s in plan.samples)
 
 
 def _checked(backend: Backend, requests: list[GenerationRequest]) -> list[list[Completion]]:
@@ -118,13 +130,12 @@ def run_budget_forcing(backend: Backend, chunk: list[Plan], cfg: JudgeConfig) ->
         still: list[_Thread] = []
         for t, completions in zip(active, outputs, strict=True):
             c = completions[0]
-            t.text = t.prefix + c.text
+            failed = c.finish_reason == "error"
+            t.text = t.prefix + ("" if failed else c.text)
             t.finish = c.finish_reason
             t.tokens += c.num_tokens
             t.rounds.append(
-                t.plan.protocol.parse(
-                    t.text, mode=cfg.mode, count=parse_count(t.plan), finish_reason=c.finish_reason
-                )
+                parse_completion(t.plan, c.text if failed else t.text, c.finish_reason, cfg)
             )
             cut = c.text.find("</think>")
             within = cfg.budget_tokens is None or t.tokens < cfg.budget_tokens

@@ -20,7 +20,7 @@ from flexjudge.backends import Backend, load_backend
 from flexjudge.errors import BackendError, InputError, ProtocolError
 from flexjudge.judge.bias import order_decisions, order_draws
 from flexjudge.judge.config import JudgeConfig
-from flexjudge.judge.generate import generate_samples, round_votes
+from flexjudge.judge.generate import generate_samples, has_backend_error, round_votes
 from flexjudge.judge.keys import ResultCache, lookup, save, scaling_dict
 from flexjudge.judge.plan import Plan, plan_item, prepare_plan
 from flexjudge.judge.reduce import aggregate
@@ -115,8 +115,9 @@ class Judge:
 
         Results come back in input order.  With ``store``, finished items are looked up by
         content key and skipped, and each batch's results are committed as soon as the batch
-        ends (results of a batch whose backend call failed are not stored, so a rerun retries
-        them).  ``positions`` gives each item's index in the whole input (default
+        ends (results of a batch whose backend call failed, and of an item one of whose
+        requests the backend failed, are not stored, so a rerun retries them).
+        ``positions`` gives each item's index in the whole input (default
         ``0..n-1``): ``order="random"`` draws ``u`` for position ``p`` as the ``p``-th
         ``RandomState(seed).uniform()``, so a shard of a larger run (Ray) flips exactly the
         items a single-process run flips.  ``run_id`` with a store that has
@@ -229,8 +230,15 @@ class Judge:
             return [(p, _error_result(p.item, pos[p.index], cfg, exc, started)) for p in chunk]
         per_item = (time.perf_counter() - started) / len(chunk)
         finished = [(plan, self._finish(plan, cfg, per_item)) for plan in chunk]
-        if store is not None:
-            save(store, [(p.key, r.to_dict()) for p, r in finished if p.key is not None])
+        if store is not None:  # a sample the backend failed is retried by the next run
+            save(
+                store,
+                [
+                    (p.key, r.to_dict())
+                    for p, r in finished
+                    if p.key is not None and not has_backend_error(p)
+                ],
+            )
         if on_result is not None:
             for _, result in finished:
                 on_result(result)

@@ -73,6 +73,8 @@ def scaling_dict(cfg: JudgeConfig) -> dict[str, Any]:
         out["budget_final"] = cfg.budget_final
     if cfg.answer_order != "reasoning-first":  # the default leaves keys as they were
         out["answer_order"] = cfg.answer_order
+    if cfg.salvage_truncated:  # only when set, so keys of runs without it stay as they were
+        out["salvage_truncated"] = True
     return out
 
 

@@ -28,6 +28,7 @@ from flexjudge.protocol._order import (
     parse_answer_first,
 )
 from flexjudge.protocol._parse import (
+    backend_error_verdict,
     extract_reasoning,
     parse_mos_cascade,
     parse_option,
@@ -95,6 +96,7 @@ __all__ = [
     "SamplingDefaults",
     "Scale",
     "Verdict",
+    "backend_error_verdict",
     "clean_prompt",
     "cut_final_answer",
     "export_prompts",

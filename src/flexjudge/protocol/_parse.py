@@ -12,12 +12,20 @@ Two modes:
 * ``clean`` looks only after the last ``</think>`` (answer-like text quoted in the reasoning
   is ignored), anchors on the last block of answer tags, tolerates spaces and decimals inside
   the tags (``<answer> 8 </answer>``) and checks the scale.
+
+In both modes a score that is not a finite number (``<answer>`` followed by 400 digits) is
+``out_of_range`` and carries no score, a backend failure (``finish_reason="error"``) is an
+``error`` verdict whose text is never parsed, and no failed verdict carries a non-finite
+score.  In clean mode a generation cut by ``max_tokens`` is ``truncated`` whatever tags it
+holds, unless ``salvage_truncated`` asks to keep a complete answer block found before the cut.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from flexjudge.protocol._types import (
     Format,
@@ -40,7 +48,8 @@ _CLEAN_NUMBER = re.compile(
     r"^\s*\*{0,2}\s*([+-]?\d+(?:\.\d+)?)\s*(?:/\s*\d+(?:\.\d+)?)?\s*\*{0,2}\s*$"
 )
 _NUMBERS_IN_TAG = re.compile(r"[+-]?\d+(?:\.\d+)?")
-_MULTI_NUMBER_TAG = re.compile(r"^\s*[+-]?\d+(?:\.\d+)?(?:\s*[,;/ ]\s*[+-]?\d+(?:\.\d+)?)+\s*$")
+# "/" is no separator: a lone "<answer>8/10</answer>" is one score out of 10, not two scores
+_MULTI_NUMBER_TAG = re.compile(r"^\s*[+-]?\d+(?:\.\d+)?(?:\s*[,; ]\s*[+-]?\d+(?:\.\d+)?)+\s*$")
 _BRACKET = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
 _RUN_GAP = re.compile(r"^[\s,;.]*$")
 
@@ -129,11 +138,41 @@ def _failure(
     return Verdict(
         status=status,
         raw=text,
-        scores=tuple(scores),
+        scores=tuple(scores) if all(map(_finite, scores)) else (),
         reasoning=extract_reasoning(text),
         answer=answer,
         error=error,
     )
+
+
+def _finite(score: float) -> bool:
+    """A finite float, or an integer a float (and every JSON reader) can hold: reference
+    integers stay exact ``int`` (they compare beyond 2**53), but 400 digits do not."""
+    try:
+        return math.isfinite(score)
+    except OverflowError:
+        return False
+
+
+def backend_error_verdict(message: str) -> Verdict:
+    """The verdict of a request the backend failed: its message, never parsed."""
+    return Verdict(
+        status=ParseStatus.ERROR,
+        raw="",
+        error=f"backend error: {message.strip()[:500] or 'no message'}",
+    )
+
+
+def _unscorable(scores: Sequence[float], scale: Scale | None) -> str | None:
+    """Why ``scores`` cannot be a verdict (not finite, or off ``scale``), or ``None``."""
+    for s in scores:
+        if not _finite(s):
+            return "score is not a finite number"
+    if scale is not None:
+        bad = [s for s in scores if not scale.contains(s)]
+        if bad:
+            return f"score {bad[0]:g} outside scale {scale.label()}"
+    return None
 
 
 def preference_from_scores(a: float, b: float) -> Preference:
@@ -238,17 +277,15 @@ def parse_scores(
                 answer=answer,
             )
         scores = parsed  # decimals on an integer scale are tolerated and kept as given
-    if scale is not None:
-        bad = [s for s in scores if not scale.contains(s)]
-        if bad:
-            return Verdict(
-                status=ParseStatus.OUT_OF_RANGE,
-                raw=text,
-                scores=tuple(scores),
-                reasoning=extract_reasoning(text),
-                answer=answer,
-                error=f"score {bad[0]:g} outside scale {scale.label()}",
-            )
+    problem = _unscorable(scores, scale)
+    if problem is not None:  # the offending value stays readable in ``answer``, never a score
+        return Verdict(
+            status=ParseStatus.OUT_OF_RANGE,
+            raw=text,
+            reasoning=extract_reasoning(text),
+            answer=answer,
+            error=problem,
+        )
     preference: Preference | None = None
     ranking: tuple[int, ...] | None = None
     if count == 2:
@@ -331,6 +368,14 @@ def parse_mos_cascade(text: str, *, finish_reason: str | None = None) -> Verdict
 
 
 def _mos_ok(text: str, value: float, source: str, answer: str) -> Verdict:
+    if not _finite(value):
+        return Verdict(
+            status=ParseStatus.OUT_OF_RANGE,
+            raw=text,
+            reasoning=extract_reasoning(text),
+            answer=answer,
+            error="score is not a finite number",
+        )
     return Verdict(
         status=ParseStatus.OK,
         raw=text,
@@ -353,19 +398,45 @@ def parse_verdict(
     cascade: bool = False,
     exact_count: bool = False,
     finish_reason: str | None = None,
+    salvage_truncated: bool = False,
 ) -> Verdict:
-    """Dispatch on the format.  See :func:`parse_scores` and :func:`parse_option`."""
+    """Dispatch on the format.  See :func:`parse_scores` and :func:`parse_option`.
+
+    ``finish_reason="error"``: the text is the backend's message and becomes an ``error``
+    verdict unparsed.  ``finish_reason="length"`` in clean mode: ``truncated`` (the judge may
+    have been quoting a candidate's answer tags when it ran out), unless
+    ``salvage_truncated`` and the text parses, which keeps the verdict with
+    ``extra["salvaged"] = True``.  Reference mode parses a cut generation as the authors'
+    scripts did and notes ``extra["truncated"] = True``.
+    """
+    if finish_reason == "error":
+        return backend_error_verdict(text)
     if fmt is Format.OPTION:
-        return parse_option(text, mode=mode, finish_reason=finish_reason)
-    if cascade and mode == "reference":
-        return parse_mos_cascade(text, finish_reason=finish_reason)
-    return parse_scores(
-        text,
-        count=count,
-        mode=mode,
-        scale=scale,
-        number=number,
-        first_only=first_only,
-        exact_count=exact_count,
-        finish_reason=finish_reason,
+        verdict = parse_option(text, mode=mode, finish_reason=finish_reason)
+    elif cascade and mode == "reference":
+        verdict = parse_mos_cascade(text, finish_reason=finish_reason)
+    else:
+        verdict = parse_scores(
+            text,
+            count=count,
+            mode=mode,
+            scale=scale,
+            number=number,
+            first_only=first_only,
+            exact_count=exact_count,
+            finish_reason=finish_reason,
+        )
+    if finish_reason != "length" or not verdict.ok:
+        return verdict
+    if mode == "reference":
+        return replace(verdict, extra={**verdict.extra, "truncated": True})
+    if salvage_truncated:
+        return replace(verdict, extra={**verdict.extra, "salvaged": True})
+    return Verdict(
+        status=ParseStatus.TRUNCATED,
+        raw=text,
+        reasoning=verdict.reasoning,
+        answer=verdict.answer,
+        error="generation hit max_tokens; its answer tags are not trusted (salvage_truncated "
+        "keeps a complete answer block)",
     )

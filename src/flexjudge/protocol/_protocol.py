@@ -17,7 +17,7 @@ from flexjudge.protocol._chatml import (
     translate_placeholders,
 )
 from flexjudge.protocol._order import AnswerOrder, parse_answer_first
-from flexjudge.protocol._parse import parse_verdict
+from flexjudge.protocol._parse import backend_error_verdict, parse_verdict
 from flexjudge.protocol._types import Format, Mode, Scale, Verdict
 
 MediaKind = Literal["image", "video", "audio", "molecule"]
@@ -255,12 +255,15 @@ class Protocol:
         count: int | None = None,
         finish_reason: str | None = None,
         answer_order: AnswerOrder = "reasoning-first",
+        salvage_truncated: bool = False,
     ) -> Verdict:
         """Parse one generation for this protocol (see :mod:`flexjudge.protocol._parse`);
         ``answer_order="answer-first"`` reads a judge trained to answer before reasoning
         (clean mode; see :mod:`flexjudge.protocol._order`)."""
         if count is None:
             count = 1 if self.n_responses is None else max(self.n_responses, 1)
+        if finish_reason == "error":  # the backend's message: never parsed, whatever the order
+            return backend_error_verdict(text)
         if answer_order == "answer-first" and mode == "clean":
             return parse_answer_first(
                 text,
@@ -281,6 +284,7 @@ class Protocol:
             cascade=self.cascade,
             exact_count=self.exact_count and mode == "reference",
             finish_reason=finish_reason,
+            salvage_truncated=salvage_truncated,
         )
 
 

@@ -25,9 +25,10 @@ class ParseStatus(StrEnum):
     OK = "ok"
     NO_ANSWER = "no_answer"  #: no answer tag at all
     WRONG_COUNT = "wrong_count"  #: answers present, but not as many as responses judged
-    OUT_OF_RANGE = "out_of_range"  #: a score outside the protocol's scale
-    TRUNCATED = "truncated"  #: generation ran out of tokens before a complete answer
+    OUT_OF_RANGE = "out_of_range"  #: a score off the protocol's scale, or not finite
+    TRUNCATED = "truncated"  #: generation ran out of tokens (whatever tags it holds)
     MALFORMED = "malformed"  #: answer tags whose content is not a valid score/option
+    ERROR = "error"  #: the backend failed this request: nothing was generated, nothing parsed
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flexjudge.apps._records import score_bounds
+from flexjudge.apps._records import reward_from_score
 from flexjudge.judge.types import JudgeItem, JudgeResult
 from flexjudge.serve.media import MediaBudget, MediaLimits, RequestRejected, load_media
 from flexjudge.serve.models import RewardRequest, RewardResponse
@@ -136,22 +136,19 @@ def reward_response(
     logs: dict[str, list[float]] = {"judge_ok": []}
     logs.update({f"judge_status_{s}": [] for s in _STATUSES})
     for res in results:
-        if res.ok and res.score is not None:
-            value = float(res.score)
-            bounds = score_bounds(res.protocol)
-            unit = (
-                value
-                if bounds is None or bounds[0] == bounds[1]
-                else (value - bounds[0]) / (bounds[1] - bounds[0])
-            )
-            rewards.append(unit if normalize else value)
-            scores.append(value if raw_scores else unit)
-            raw.append(value)
+        value = res.score if res.ok else None
+        checked = reward_from_score(value, res.protocol, normalize=False)
+        if checked is not None:  # finite and on the scale (reference verdicts are not checked)
+            unit = reward_from_score(checked, res.protocol, normalize=True)
+            unit = checked if unit is None else unit
+            rewards.append(unit if normalize else checked)
+            scores.append(checked if raw_scores else unit)
+            raw.append(checked)
         else:
             rewards.append(failure_reward)
             scores.append(failure_reward)
             raw.append(failure_reward)
-        logs["judge_ok"].append(1.0 if res.ok and res.score is not None else 0.0)
+        logs["judge_ok"].append(0.0 if checked is None else 1.0)
         status = res.status if res.status in _STATUSES else "error"
         for s in _STATUSES:
             logs[f"judge_status_{s}"].append(1.0 if s == status else 0.0)

@@ -116,7 +116,9 @@ def aggregate(
     ok = [s for s in samples if s.verdict.status is ParseStatus.OK]
     n_failed = len(samples) - len(ok)
     if not ok:
-        status = samples[0].verdict.status.value if samples else "error"
+        # a parse failure says more than a backend error; all backend errors: "error"
+        failed = [s.verdict.status for s in samples if s.verdict.status is not ParseStatus.ERROR]
+        status = failed[0].value if failed else "error"
         return Aggregate(status=status, n_failed=n_failed)
     views = [to_caller(s, n_responses) for s in ok]
     agg = Aggregate(status=ParseStatus.OK.value, n_failed=n_failed)
