@@ -12,6 +12,7 @@ from typing import Any
 
 from flexjudge.backends._base import (
     Backend,
+    ChatTurn,
     Completion,
     FinishReason,
     GenerationRequest,
@@ -67,6 +68,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "BACKENDS",
     "Backend",
+    "ChatTurn",
     "Completion",
     "FinishReason",
     "GenerationRequest",

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -62,6 +62,19 @@ class SamplingParams:
         return SamplingParams(**values)
 
 
+#: ``(start, end)`` character offsets of user text in a prompt or message
+Span = tuple[int, int]
+
+
+class ChatTurn(NamedTuple):
+    """One turn of a prompt's chat structure; ``untrusted`` spans of ``content`` are user
+    text (data: never chat structure, special tokens or media slots)."""
+
+    role: str
+    content: str
+    untrusted: tuple[Span, ...] = ()
+
+
 @dataclass
 class GenerationRequest:
     """One prompt to complete.
@@ -71,6 +84,13 @@ class GenerationRequest:
     Media lists are matched, in order, to the placeholders typed in ``prompt``:
     images as RGB PIL images, videos as uint8 arrays ``(T, H, W, 3)``, audio as float32
     mono arrays at 16 kHz (or as prepared by the protocol, see ``flexjudge.media``).
+
+    ``untrusted``: spans of ``prompt`` that are user text (candidates, questions, criteria)
+    or earlier generated text.  Backends that tokenize tokenize them with special tokens
+    off and count media placeholders only outside them; ``None`` means the whole string is
+    tokenized as is (reference mode, or a caller that gives no structure).  ``turns``: the
+    same prompt as chat turns, for backends that send messages (the OpenAI-compatible one);
+    ``None``: a rendered string only.
     """
 
     prompt: str
@@ -82,6 +102,8 @@ class GenerationRequest:
     #: ``flexjudge.media.MoleculeGraph`` objects matched, in order, to the prompt's runs of
     #: ``<mol>`` tokens (only molecular-encoder backends take them)
     molecules: list[Any] = field(default_factory=list)
+    untrusted: tuple[Span, ...] | None = None
+    turns: tuple[ChatTurn, ...] | None = None
 
     def media_counts(self) -> tuple[int, int, int]:
         return len(self.images), len(self.videos), len(self.audios)

@@ -25,16 +25,17 @@ from flexjudge.backends._base import (
 )
 from flexjudge.backends._fingerprint import checkpoint_fingerprint
 from flexjudge.backends._sampler import row_sampling
+from flexjudge.backends._tokenize import (
+    PLACEHOLDER_TOKENS,
+    encode_pieces,
+    media_mismatch,
+    pieces,
+)
 from flexjudge.errors import BackendError
 
 DeviceSpec = Literal["auto", "cpu", "cuda"]
 DtypeSpec = Literal["auto", "bfloat16", "float16", "float32"]
 
-#: (image, video, audio) placeholder tokens the processor expands, per model family.
-_PLACEHOLDERS: dict[str, tuple[str, str, str | None]] = {
-    "qwen2_5_vl": ("<|image_pad|>", "<|video_pad|>", None),
-    "qwen2_5_omni": ("<|IMAGE|>", "<|VIDEO|>", "<|AUDIO|>"),
-}
 #: Frame rate assumed for a video given without one (qwen-vl-utils' default).
 DEFAULT_VIDEO_FPS = 2.0
 _AUDIO_SAMPLING_RATE = 16000
@@ -248,18 +249,9 @@ class TransformersBackend(Backend):
     def _check_media(self, request: GenerationRequest) -> str | None:
         if request.molecules:
             return "this backend takes no molecule graphs; use the image or text view"
-        counts = request.media_counts()
-        placeholders = _PLACEHOLDERS.get(self.family)
-        if placeholders is None:
-            return None if not any(counts) else f"model family {self.family!r} takes no media"
-        for kind, token, count in zip(
-            ("image", "video", "audio"), placeholders, counts, strict=True
-        ):
-            found = 0 if token is None else request.prompt.count(token)
-            if token is None and count:
-                return f"model family {self.family!r} takes no {kind} input"
-            if found != count:
-                return f"prompt has {found} {kind} placeholder(s) but {count} {kind}(s) were given"
+        problem = media_mismatch(request, self.family)
+        if problem is not None:
+            return problem
         if request.video_fps and len(request.video_fps) != len(request.videos):
             return f"{len(request.video_fps)} video_fps values for {len(request.videos)} videos"
         return None
@@ -271,12 +263,98 @@ class TransformersBackend(Backend):
         return tuple(sorted(set(_video_fps(request))))
 
     def _encode(self, batch: list[GenerationRequest]) -> Any:
+        if any(r.untrusted is not None for r in batch):
+            return self._encode_structured(batch)
         texts = [r.prompt for r in batch]
         if self.processor is None:
             enc = self.tokenizer(texts, padding=True, return_tensors="pt", add_special_tokens=False)
             return enc.to(self.device)
-        kwargs: dict[str, Any] = {"text": texts, "padding": True, "return_tensors": "pt"}
+        kwargs = {"text": texts, "padding": True, "return_tensors": "pt", **self._media(batch)}
         kwargs["add_special_tokens"] = False  # the prompt is complete, as vLLM sends it
+        enc = self.processor(**kwargs).to(self.device)
+        for key in ("pixel_values", "pixel_values_videos", "input_features"):
+            if key in enc:
+                enc[key] = enc[key].to(self.dtype)
+        return enc
+
+    def _encode_structured(self, batch: list[GenerationRequest]) -> Any:
+        """Ids built piece by piece (see :mod:`flexjudge.backends._tokenize`): user text
+        with special tokens off; each frame placeholder expanded by the processor, which is
+        given only the placeholders (in order) and the media."""
+        import torch
+
+        rows = encode_pieces(
+            self.tokenizer, [pieces(self.tokenizer, r.prompt, r.untrusted or ()) for r in batch]
+        )
+        tokens = [t for t in PLACEHOLDER_TOKENS.get(self.family, ()) if t is not None]
+        slot_ids = {int(self.tokenizer.convert_tokens_to_ids(t)): t for t in tokens}
+        slots = [slot_ids[t] for row in rows for t in row if t in slot_ids]
+        features: dict[str, Any] = {}
+        # per-token tensors (e.g. mm_token_type_ids): each slot's values spliced in, text 0
+        per_token: dict[str, list[list[int]]] = {}
+        if slots:
+            enc = self.processor(
+                text=slots,
+                padding=True,
+                return_tensors="pt",
+                add_special_tokens=False,
+                **self._media(batch),
+            )
+            shape = enc["input_ids"].shape
+            keep = [m.bool() for m in enc["attention_mask"]]
+            token_keys = [
+                k
+                for k, v in enc.items()
+                if k not in ("input_ids", "attention_mask")
+                and isinstance(v, torch.Tensor)
+                and v.shape == shape
+            ]
+            slot_values = {
+                k: [enc[k][i][keep[i]].tolist() for i in range(shape[0])]
+                for k in ("input_ids", *token_keys)
+            }
+            expanded_rows: list[list[int]] = []
+            per_token = {k: [] for k in token_keys}
+            n = 0
+            for row in rows:
+                ids: list[int] = []
+                extra: dict[str, list[int]] = {k: [] for k in token_keys}
+                for t in row:
+                    if t in slot_ids:
+                        ids.extend(slot_values["input_ids"][n])
+                        for k in token_keys:
+                            extra[k].extend(slot_values[k][n])
+                        n += 1
+                    else:
+                        ids.append(t)
+                        for k in token_keys:
+                            extra[k].append(0)
+                expanded_rows.append(ids)
+                for k in token_keys:
+                    per_token[k].append(extra[k])
+            rows = expanded_rows
+            features = {
+                k: v
+                for k, v in enc.items()
+                if k not in ("input_ids", "attention_mask", *token_keys)
+            }
+        pad = self.tokenizer.pad_token_id
+        pad = self.pad_token_id if pad is None else int(pad)
+        width = max(len(row) for row in rows)
+        input_ids = torch.tensor([[pad] * (width - len(row)) + row for row in rows])
+        mask = torch.tensor([[0] * (width - len(row)) + [1] * len(row) for row in rows])
+        out: dict[str, Any] = {"input_ids": input_ids, "attention_mask": mask, **features}
+        for k, values in per_token.items():
+            out[k] = torch.tensor([[0] * (width - len(v)) + v for v in values])
+        for key, value in out.items():
+            if isinstance(value, torch.Tensor):
+                is_float = key in ("pixel_values", "pixel_values_videos", "input_features")
+                out[key] = value.to(self.device, dtype=self.dtype if is_float else None)
+        return out
+
+    def _media(self, batch: list[GenerationRequest]) -> dict[str, Any]:
+        """The processor's media keyword arguments for ``batch``, in placeholder order."""
+        kwargs: dict[str, Any] = {}
         images = [img.convert("RGB") for r in batch for img in r.images]
         if images:
             kwargs["images"] = images
@@ -302,11 +380,7 @@ class TransformersBackend(Backend):
         if audios:
             kwargs["audio"] = audios
             kwargs["sampling_rate"] = _AUDIO_SAMPLING_RATE
-        enc = self.processor(**kwargs).to(self.device)
-        for key in ("pixel_values", "pixel_values_videos", "input_features"):
-            if key in enc:
-                enc[key] = enc[key].to(self.dtype)
-        return enc
+        return kwargs
 
     def _generate_batch(
         self, batch: list[GenerationRequest], sampling: SamplingParams

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flexjudge.backends import Backend, Completion, GenerationRequest, SamplingParams
+from flexjudge.backends import Backend, ChatTurn, Completion, GenerationRequest, SamplingParams
 from flexjudge.errors import BackendError
 from flexjudge.judge.config import JudgeConfig
 from flexjudge.judge.plan import Plan, parse_count
@@ -26,19 +26,58 @@ from flexjudge.protocol import Verdict
 
 
 def build_request(
-    plan: Plan, prompt: str, sampling: SamplingParams, order_index: int = 0
+    plan: Plan,
+    prompt: str,
+    sampling: SamplingParams,
+    order_index: int = 0,
+    *,
+    mode: str = "clean",
+    continuation: str = "",
 ) -> GenerationRequest:
-    """The backend request for one presentation order of ``plan`` (its media permuted)."""
+    """The backend request for one presentation order of ``plan`` (its media permuted).
+
+    ``prompt`` is that order's rendered prompt, to which ``continuation`` (generated text a
+    budget-forcing round continues) is appended.  In clean mode the request carries the
+    spans of user text, and the continuation counts as such (generated text may quote a
+    candidate); reference mode sends the string whole, as the authors' scripts did.
+    """
     m = plan.media[order_index]
+    untrusted, turns = _structure(plan, order_index, prompt, continuation, mode)
     return GenerationRequest(
-        prompt=prompt,
+        prompt=prompt + continuation,
         sampling=sampling,
         images=m.images,
         videos=m.videos,
         audios=m.audios,
         video_fps=m.video_fps,
         molecules=m.molecules,
+        untrusted=untrusted,
+        turns=turns,
     )
+
+
+def _structure(
+    plan: Plan, order_index: int, prompt: str, continuation: str, mode: str
+) -> tuple[tuple[tuple[int, int], ...] | None, tuple[ChatTurn, ...] | None]:
+    if not plan.rendered:
+        return None, None
+    rendered = plan.rendered[order_index]
+    clean = mode == "clean"
+    turns = [ChatTurn(role, text, spans if clean else ()) for role, text, spans in rendered.turns]
+    if continuation:
+        tail = ((0, len(continuation)),) if clean else ()
+        if turns and turns[-1].role == "assistant":
+            head = turns.pop()
+            moved = tuple((a + len(head.content), b + len(head.content)) for a, b in tail)
+            turns.append(ChatTurn("assistant", head.content + continuation, head.untrusted + moved))
+        else:
+            turns.append(ChatTurn("assistant", continuation, tail))
+    if not clean or rendered.user_spans is None:
+        return None, tuple(turns)
+    spans = rendered.user_spans
+    if continuation:
+        spans = (*spans, (len(prompt), len(prompt) + len(continuation)))
+    return spans, tuple(turns)
 
 
 def generate_samples(backend: Backend, chunk: list[Plan], cfg: JudgeConfig) -> None:
@@ -50,7 +89,7 @@ def generate_samples(backend: Backend, chunk: list[Plan], cfg: JudgeConfig) -> N
     requests, owners = [], []
     for plan in chunk:
         for k, (prompt, order) in enumerate(zip(plan.prompts, plan.orders, strict=True)):
-            requests.append(build_request(plan, prompt, plan.sampling, k))
+            requests.append(build_request(plan, prompt, plan.sampling, k, mode=cfg.mode))
             owners.append((plan, order))
     outputs = _checked(backend, requests)
     for (plan, order), completions in zip(owners, outputs, strict=True):
@@ -120,9 +159,11 @@ def run_budget_forcing(backend: Backend, chunk: list[Plan], cfg: JudgeConfig) ->
         requests = [
             build_request(
                 t.plan,
-                t.prompt + t.prefix,
+                t.prompt,
                 t.plan.sampling.replace(n=1, seed=t.seed, max_tokens=_round_budget(t, cfg)),
                 t.plan.orders.index(t.order),
+                mode=cfg.mode,
+                continuation=t.prefix,
             )
             for t in active
         ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -136,6 +137,14 @@ class Judge:
                 store.record_manifest(run_id, manifest)
             if store is not None:
                 plans = _resume(store, plans, results)
+        if cfg.mode == "reference" and any(_suspect(p) for p in plans):
+            warnings.warn(
+                "user text holds special-token-like strings (e.g. <|im_end|>); reference mode "
+                "tokenizes prompts whole as the authors did, so such text may act as chat "
+                "structure: those results carry injection_suspect=true (clean mode, the "
+                "default, keeps user text plain)",
+                stacklevel=2,
+            )
         done = len(item_list) - len(plans)
         if progress and done:
             progress(done, len(item_list))
@@ -277,7 +286,12 @@ class Judge:
             num_tokens=sum(s.num_tokens for s in plan.samples),
             error=None if agg.status == "ok" else (errors[0] if errors else agg.status),
             order_decisions=order_decisions(plan.samples),
+            injection_suspect=_suspect(plan),
         )
+
+
+def _suspect(plan: Plan) -> bool:
+    return any(r.injection_suspect for r in plan.rendered)
 
 
 def _resume(store: ResultCache, plans: list[Plan], results: list[JudgeResult | None]) -> list[Plan]:

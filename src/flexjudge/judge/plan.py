@@ -24,7 +24,7 @@ from flexjudge.judge.prepare import (
     resolve_molecule_view,
 )
 from flexjudge.judge.types import JudgeItem, Sample, Task
-from flexjudge.protocol import Format, Mode, PromptInputs, Protocol, protocol_for
+from flexjudge.protocol import Format, Mode, PromptInputs, Protocol, RenderedPrompt, protocol_for
 
 if TYPE_CHECKING:
     from flexjudge.media import MoleculePrep
@@ -46,6 +46,8 @@ class Plan:
     n_responses: int
     key: str | None = None
     samples: list[Sample] = field(default_factory=list)
+    #: the rendered prompts (frame/user structure), one per order
+    rendered: list[RenderedPrompt] = field(default_factory=list)
     # decoded per order (response media permuted) just before the plan's batch runs
     media: list[PreparedMedia] = field(default_factory=list)
 
@@ -105,7 +107,7 @@ def plan_item(
         orders = [tuple(reversed(identity))]  # VL-RewardBench: u < 0.5 keeps the order
     if swappable and cfg.swap:
         orders = [orders[0], tuple(reversed(orders[0]))]
-    prompts, hashes = [], []
+    prompts, hashes, rendered_all = [], [], []
     criteria = cfg.criteria if protocol.supports_criteria else None
     for order in orders:
         responses = [item.responses[j] for j in order] if item.responses else []
@@ -129,6 +131,7 @@ def plan_item(
         )
         prompts.append(rendered.text)
         hashes.append(rendered.sha256)
+        rendered_all.append(rendered)
     d = protocol.sampling
     # reference scripts without a seed (MJ-Bench, audio) stay unseeded in reference mode
     seed = cfg.seed if d.seed_from_trial or cfg.mode == "clean" else None
@@ -141,7 +144,9 @@ def plan_item(
         n=cfg.votes,
     )
     key = item_key(fingerprint, protocol.name, hashes, media.hashes, sampling, cfg)
-    return Plan(index, item, task, protocol, orders, prompts, hashes, media, sampling, n, key)
+    plan = Plan(index, item, task, protocol, orders, prompts, hashes, media, sampling, n, key)
+    plan.rendered = rendered_all
+    return plan
 
 
 def _molecule_prep(

@@ -231,6 +231,11 @@ class JudgeResult:
     #: order's samples by majority (``-1``: tie); ``None`` when not recorded (older stores).
     #: This is what :func:`flexjudge.position_bias` counts.
     order_decisions: list[tuple[tuple[int, ...], int]] | None = None
+    #: user text (candidate, question, criteria) held a special-token-like string such as
+    #: ``<|im_end|>`` or a media placeholder.  Clean mode tokenizes it as plain text; reference
+    #: mode tokenizes the prompt whole, as the authors did, so the text may have acted as
+    #: chat structure (see docs/security.md).
+    injection_suspect: bool = False
 
     @property
     def ok(self) -> bool:
@@ -271,6 +276,8 @@ class JudgeResult:
             d["error_field"] = self.error_field
         if self.order_decisions is not None:
             d["order_decisions"] = [[list(o), w] for o, w in self.order_decisions]
+        if self.injection_suspect:
+            d["injection_suspect"] = True
         if include_samples:
             d["samples"] = [s.to_dict() for s in self.samples]
         return d
@@ -334,6 +341,7 @@ class JudgeResult:
             error=d.get("error"),
             error_field=d.get("error_field"),
             order_decisions=_decisions_from(d.get("order_decisions")),
+            injection_suspect=bool(d.get("injection_suspect", False)),
         )
         return obj
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from flexjudge.errors import InputError
 from flexjudge.protocol._clean import spec_prompt
+from flexjudge.protocol._marks import strip_marked
 from flexjudge.protocol._protocol import PromptInputs, SystemBuilder, UserBuilder
 from flexjudge.protocol._types import Mode
 
@@ -79,7 +80,7 @@ def _user_batch(inputs: PromptInputs, mode: Mode) -> str:
     text = _fill(spec_prompt("P-07", mode), {"question": _q(inputs)})
     for i, answer in enumerate(inputs.responses, start=1):
         text += "[Assistant " + str(i) + "'s Answer]\n" + answer + "\n\n"
-    return text.strip()
+    return strip_marked(text)  # the reference's text.strip(), through the user-text marks
 
 
 def _user_pandalm(inputs: PromptInputs, mode: Mode) -> str:

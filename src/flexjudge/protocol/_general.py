@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flexjudge.protocol._marks import strip_marked
 from flexjudge.protocol._protocol import PromptInputs, SystemBuilder, UserBuilder
 from flexjudge.protocol._types import Mode, Scale
 
@@ -17,7 +18,7 @@ DEFAULT_CRITERIA = "Criteria include helpfulness, relevance, accuracy, and level
 
 def general_system(kind: str, scale: Scale) -> SystemBuilder:
     def build(mode: Mode, criteria: str | None) -> str:
-        crit = (criteria or DEFAULT_CRITERIA).strip()
+        crit = strip_marked(criteria or DEFAULT_CRITERIA)
         rng = scale.label().replace("-", " to ") if scale.decimals else scale.label()
         if kind == "score":
             example = "3.8" if scale.decimals else "3"

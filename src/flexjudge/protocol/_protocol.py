@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from flexjudge.errors import InputError, ProtocolError
@@ -16,6 +16,7 @@ from flexjudge.protocol._chatml import (
     render_chat,
     translate_placeholders,
 )
+from flexjudge.protocol._marks import Span, drop_marks, has_marks, suspicious, unmark, wrap
 from flexjudge.protocol._order import AnswerOrder, parse_answer_first
 from flexjudge.protocol._parse import backend_error_verdict, parse_verdict
 from flexjudge.protocol._types import Format, Mode, Scale, Verdict
@@ -70,9 +71,21 @@ class MediaPrepSpec:
     molecule_conformer: bool = False
 
 
+#: one chat turn of a rendered prompt: role, content, spans of user text in the content
+Turn = tuple[str, str, tuple[Span, ...]]
+
+
 @dataclass(frozen=True)
 class RenderedPrompt:
-    """A rendered prompt: system and user strings and the whole chat string."""
+    """A rendered prompt: system and user strings and the whole chat string.
+
+    ``user_spans``: the character spans of ``text`` that hold user text (question,
+    responses, fields, criteria); everything else is the protocol's frame.  ``None`` when
+    they could not be told apart (a user value holding one of the private-use marks
+    rendering uses).  ``turns``: the same prompt as chat turns (system, user, and the
+    assistant prefix when there is one), each with its user spans.  ``injection_suspect``:
+    user text holds a special-token-like string (``<|im_end|>``, a media placeholder, …).
+    """
 
     protocol: str
     mode: Mode
@@ -80,6 +93,9 @@ class RenderedPrompt:
     user: str
     text: str
     media: tuple[MediaKind, ...]
+    user_spans: tuple[Span, ...] | None = None
+    turns: tuple[Turn, ...] = ()
+    injection_suspect: bool = False
 
     @property
     def sha256(self) -> str:
@@ -225,18 +241,41 @@ class Protocol:
         if criteria is not None and not self.supports_criteria:
             raise ProtocolError(f"protocol {self.name!r} has fixed criteria; use a general one")
         self.check_inputs(inputs, record)
+        prefix = (
+            self.think_prefix
+            if think_prefix is None
+            else ((self.think_prefix or THINK_PREFIX) if think_prefix else "")
+        )
+        values = [*inputs.responses, *inputs.fields.values(), inputs.question or "", criteria or ""]
+        marked = not any(has_marks(v) for v in values)
+        if marked:  # user values wrapped in marks, so the frame/user split survives the layout
+            criteria = None if criteria is None else wrap(criteria)
+            inputs = replace(
+                inputs,
+                question=None if inputs.question is None else wrap(inputs.question),
+                responses=[wrap(r) for r in inputs.responses],
+                fields={k: wrap(v) for k, v in inputs.fields.items()},
+            )
         system = _system_text(self.system, mode, criteria)
         user = self.user(inputs, mode)
         if self.media is None:
             user = media_prefix(inputs) + user
         else:
             user = translate_placeholders(user, inputs.family)
-        prefix = (
-            self.think_prefix
-            if think_prefix is None
-            else ((self.think_prefix or THINK_PREFIX) if think_prefix else "")
-        )
         text = render_chat(system, user, chat_format=self.chat_format, assistant_prefix=prefix)
+        spans: tuple[Span, ...] | None = None
+        turns: list[Turn] = []
+        parts = [unmark(x) for x in (text, system, user)] if marked else [None]
+        if marked and all(p is not None for p in parts):
+            (text, spans), (system, sys_spans), (user, user_spans) = parts  # type: ignore[misc]
+            turns = [("system", system, sys_spans), ("user", user, user_spans)]
+            suspect = suspicious(text, spans)
+        else:  # a value held a mark: the prompt as plain text, structure unknown
+            text, system, user = (drop_marks(x) for x in (text, system, user))
+            turns = [("system", system, ()), ("user", user, ())]
+            suspect = True
+        if prefix:
+            turns.append(("assistant", prefix, ()))
         media: tuple[MediaKind, ...]
         if self.media is not None:
             media = self.media
@@ -245,7 +284,9 @@ class Protocol:
             kinds += ["video"] * inputs.n_videos
             kinds += ["audio"] * inputs.n_audios
             media = tuple(kinds)
-        return RenderedPrompt(self.name, mode, system, user, text, media)
+        return RenderedPrompt(
+            self.name, mode, system, user, text, media, spans, tuple(turns), suspect
+        )
 
     def parse(
         self,
