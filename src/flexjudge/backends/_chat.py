@@ -1,10 +1,14 @@
-"""Rendered prompt ⇄ OpenAI chat messages, shared by the OpenAI backend and the OpenAI server.
+"""Prompt ⇄ OpenAI chat messages, shared by the OpenAI backend and the OpenAI server.
 
-A rendered prompt (ChatML, or Llama-3 headers) is split back into ``system``/``user``/
-``assistant`` messages; in user text every typed media placeholder becomes a content part
-(``image_url``, ``video_url``, ``input_audio``) in order, with the media as base64 data URLs.
-The Qwen chat templates join content parts with nothing in between, so
-:func:`messages_to_prompt` rebuilds the exact same string.
+:func:`messages_from_turns` builds the messages from a prompt's chat structure (the turns
+the protocol rendered, :class:`~flexjudge.backends.ChatTurn`): in the frame of a user turn
+every media placeholder becomes a content part (``image_url``, ``video_url``,
+``input_audio``) in order, with the media as base64 data URLs; user text is sent as text
+with its special-token-like strings neutralized (the server tokenizes message text itself),
+so a candidate can neither forge a turn nor add a media slot.  :func:`build_messages`, for a
+request that carries only a rendered string, splits it back into messages (ChatML or
+Llama-3 headers).  The Qwen chat templates join content parts with nothing in between, so
+the server rebuilds the same string.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from flexjudge._util.text import neutralize_specials
+from flexjudge.backends._base import ChatTurn
+from flexjudge.backends._tokenize import frame_segments
 from flexjudge.errors import BackendError, InputError
 
 PLACEHOLDERS: dict[str, dict[str, str]] = {
@@ -165,6 +172,57 @@ def build_messages(
     for kind, n in used.items():
         if n != len(pools[kind]):
             raise BackendError(f"{len(pools[kind])} {kind}s given for {n} placeholders")
+    return out, continues
+
+
+def messages_from_turns(
+    turns: Sequence[ChatTurn],
+    family: str,
+    images: Sequence[Any],
+    videos: Sequence[Any],
+    audios: Sequence[Any],
+    video_fps: Sequence[float] = (),
+) -> tuple[list[dict[str, Any]], bool]:
+    """OpenAI chat messages for a prompt's turns and its media; ``continues`` is True when
+    the last turn is a non-empty assistant prefix.  Raises :class:`BackendError` when the
+    frame's placeholders and the media disagree."""
+    pools = {"image": list(images), "video": list(videos), "audio": list(audios)}
+    fps = list(video_fps)
+    used = {"image": 0, "video": 0, "audio": 0}
+    out: list[dict[str, Any]] = []
+    for turn in turns:
+        parts: list[tuple[str, str]] = []
+        for text, user in frame_segments(turn.content, turn.untrusted):
+            if user:
+                parts.append(("text", neutralize_specials(text)))
+            elif turn.role == "user":
+                parts.extend(split_media(text, family))
+            else:
+                parts.append(("text", text))
+        if not any(kind != "text" for kind, _ in parts):
+            out.append({"role": turn.role, "content": "".join(text for _, text in parts)})
+            continue
+        content: list[dict[str, Any]] = []
+        for kind, text in parts:
+            if kind == "text":
+                if text:
+                    if content and content[-1]["type"] == "text":
+                        content[-1]["text"] += text
+                    else:
+                        content.append({"type": "text", "text": text})
+                continue
+            i = used[kind]
+            if i >= len(pools[kind]):
+                raise BackendError(f"prompt has more {kind} placeholders than {kind}s given")
+            content.append(media_part(kind, pools[kind][i], fps[i] if i < len(fps) else 2.0))
+            used[kind] += 1
+        out.append({"role": turn.role, "content": content})
+    for kind, n in used.items():
+        if n != len(pools[kind]):
+            raise BackendError(f"{len(pools[kind])} {kind}s given for {n} placeholders")
+    continues = bool(turns) and turns[-1].role == "assistant" and bool(turns[-1].content)
+    if turns and turns[-1].role == "assistant" and not turns[-1].content:
+        out.pop()
     return out, continues
 
 

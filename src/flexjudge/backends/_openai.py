@@ -1,8 +1,10 @@
 """OpenAI-compatible backend: ``POST {base_url}/chat/completions`` (vLLM, SGLang, OpenAI, …).
 
-Each :class:`GenerationRequest` becomes one chat-completions call: the rendered prompt is split
-back into messages and its media placeholders into base64 ``image_url`` / ``video_url`` /
-``input_audio`` parts (:mod:`flexjudge.backends._chat`).  ``n`` and ``seed`` pass through, so
+Each :class:`GenerationRequest` becomes one chat-completions call: its messages are built from
+the prompt's chat structure (``request.turns``, never by splitting the rendered text when
+the structure is there), the frame's media placeholders become base64 ``image_url`` /
+``video_url`` / ``input_audio`` parts and user text goes as text with special-token-like
+strings neutralized (:mod:`flexjudge.backends._chat`).  ``n`` and ``seed`` pass through, so
 votes share one prefill on servers that support ``n``.  Calls run on a thread pool of
 ``max_concurrency`` workers; 429, 5xx, timeouts and connection errors are retried with
 exponential backoff (honouring ``Retry-After``) up to ``max_retries`` times.
@@ -39,7 +41,7 @@ from typing import Any, Literal, get_args
 
 from flexjudge._util.optional import require
 from flexjudge.backends._base import Backend, Completion, GenerationRequest, ModelFamily
-from flexjudge.backends._chat import build_messages
+from flexjudge.backends._chat import build_messages, messages_from_turns
 from flexjudge.errors import BackendError
 
 _RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
@@ -143,14 +145,11 @@ class OpenAIBackend(Backend):
 
     def build_body(self, request: GenerationRequest) -> dict[str, Any]:
         """The JSON body for ``request`` (raises :class:`BackendError` if it cannot be sent)."""
-        messages, continues = build_messages(
-            request.prompt,
-            self.family,
-            request.images,
-            request.videos,
-            request.audios,
-            request.video_fps,
-        )
+        media = (request.images, request.videos, request.audios, request.video_fps)
+        if request.turns is not None:  # the protocol's structure: user text stays data
+            messages, continues = messages_from_turns(request.turns, self.family, *media)
+        else:
+            messages, continues = build_messages(request.prompt, self.family, *media)
         s = request.sampling
         body: dict[str, Any] = {
             "model": self.model_id,

@@ -32,19 +32,30 @@ from flexjudge.backends._base import (
     ModelFamily,
     SamplingParams,
 )
+from flexjudge.backends._tokenize import encode_prompt, media_mismatch
 from flexjudge.errors import BackendError
 
 AUDIO_SAMPLING_RATE = 16000
 _FINISH = {"stop": "stop", "length": "length", "abort": "error"}
 
 
-def vllm_prompt(request: GenerationRequest, *, pass_video_fps: bool = True) -> dict[str, Any]:
+def vllm_prompt(
+    request: GenerationRequest, *, pass_video_fps: bool = True, tokenizer: Any = None
+) -> dict[str, Any]:
     """The ``LLM.generate`` prompt dict of ``request`` (media keyed by modality, in order).
 
-    Videos go as ``(T, H, W, 3)`` uint8 arrays; their frame rates, when given, as
-    ``mm_processor_kwargs={"fps": [...]}``.  Audio goes as ``(wave, 16000)`` tuples.
+    A request with user-text spans (clean mode) goes as ``prompt_token_ids`` built with
+    ``tokenizer`` (the engine's), user text tokenized with special tokens off and each frame
+    placeholder a single token that vLLM's processor expands; otherwise as the ``prompt``
+    string, which vLLM tokenizes whole.  Videos go as ``(T, H, W, 3)`` uint8 arrays; their
+    frame rates, when given, as ``mm_processor_kwargs={"fps": [...]}``.  Audio goes as
+    ``(wave, 16000)`` tuples.
     """
-    prompt: dict[str, Any] = {"prompt": request.prompt}
+    prompt: dict[str, Any]
+    if request.untrusted is not None and tokenizer is not None:
+        prompt = {"prompt_token_ids": encode_prompt(tokenizer, request.prompt, request.untrusted)}
+    else:
+        prompt = {"prompt": request.prompt}
     media: dict[str, Any] = {}
     if request.images:
         media["image"] = list(request.images)
@@ -211,16 +222,34 @@ class VLLMBackend(Backend):
         """One ``LLM.generate`` call for all requests (vLLM schedules and batches them)."""
         if not requests:
             return []
-        prompts = [vllm_prompt(r) for r in requests]
+        results: list[list[Completion] | None] = [None] * len(requests)
+        todo = []
+        for i, r in enumerate(requests):  # one bad request fails alone, not the whole batch
+            problem = media_mismatch(r, self.family)
+            if problem is None:
+                todo.append(i)
+            else:
+                results[i] = [Completion(problem, "error")] * r.sampling.n
+        tokenizer = (
+            self.llm.get_tokenizer()
+            if any(requests[i].untrusted is not None for i in todo)
+            else None
+        )
+        prompts = [vllm_prompt(requests[i], tokenizer=tokenizer) for i in todo]
         params = [
-            make_sampling_params(self._vllm, vllm_sampling_kwargs(r.sampling, regex=self.regex))
-            for r in requests
+            make_sampling_params(
+                self._vllm, vllm_sampling_kwargs(requests[i].sampling, regex=self.regex)
+            )
+            for i in todo
         ]
-        try:
-            outputs = self.llm.generate(prompts, params, use_tqdm=self.use_tqdm)
-        except Exception as exc:
-            raise BackendError(f"vLLM generate failed for {self.model_id!r}: {exc}") from exc
-        return [completions_from_output(o) for o in outputs]
+        if todo:
+            try:
+                outputs = self.llm.generate(prompts, params, use_tqdm=self.use_tqdm)
+            except Exception as exc:
+                raise BackendError(f"vLLM generate failed for {self.model_id!r}: {exc}") from exc
+            for i, o in zip(todo, outputs, strict=True):
+                results[i] = completions_from_output(o)
+        return [r if r is not None else [] for r in results]
 
     def close(self) -> None:
         self.llm = None

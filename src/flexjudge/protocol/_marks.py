@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import re
 
+from flexjudge._util.text import SPECIAL_LIKE
+
 OPEN = "\ue000"
 CLOSE = "\ue001"
 Span = tuple[int, int]
-
-#: special-token-like strings: ChatML / Qwen / Llama-3 ``<|...|>`` tokens (media
-#: placeholders included) and their full-width look-alikes (DeepSeek's ``<｜...｜>``)
-SPECIAL_LIKE = re.compile(r"<[|｜][^\s<>|｜]{1,64}[|｜]>")
 
 
 def wrap(value: str) -> str:

@@ -10,6 +10,9 @@ render as ``system``.  Media come as base64 data URLs (``image_url``, ``video_ur
 ``input_audio`` 16 kHz mono WAV), bounded by the server's ``max_media`` / ``max_pixels`` and
 decoded off the event loop.  vLLM's ``continue_final_message`` / ``add_generation_prompt``,
 ``include_stop_str_in_output``, ``top_k`` (only ``-1``/``0``) and ``seed`` are understood.
+Message text is the client's data: it is marked as user text through the rendering, so
+backends tokenize it with special tokens off (a ``<|im_end|>`` inside a message cannot close
+the turn) and never count a placeholder typed in it as a media slot.
 
 Requests pass the same admission queue as ``/v1/judge`` and share the judge's backend lock
 (in-process backends are not thread-safe).  ``stream=true`` answers with server-sent events
@@ -42,6 +45,7 @@ from flexjudge.backends._chat import (
     decode_wav,
 )
 from flexjudge.errors import BackendError, InputError
+from flexjudge.protocol._marks import CLOSE, OPEN, drop_marks, unmark, wrap
 from flexjudge.serve.openai_models import ChatCompletionBody, ChatMessage, error_field
 
 if TYPE_CHECKING:
@@ -223,8 +227,10 @@ def request_from_body(
         parts: list[tuple[str, str]] = []
         for j, part in enumerate(_parts(msg)):
             field = f"messages[{i}].content[{j}]"
-            if part.type == "text":
-                parts.append(("text", part.text))
+            if part.type == "text":  # marked as user text through the template
+                parts.append(
+                    ("text", wrap(part.text.replace(OPEN, "\ufffd").replace(CLOSE, "\ufffd")))
+                )
                 continue
             modality = {"image_url": "image", "video_url": "video", "input_audio": "audio"}[
                 part.type
@@ -236,7 +242,9 @@ def request_from_body(
         turns.append(("system" if msg.role == "developer" else msg.role, parts))
     cont = body.continue_final_message
     add_prompt = body.add_generation_prompt if body.add_generation_prompt is not None else not cont
-    prompt = render_chat(backend, turns, add_prompt, cont)
+    marked = render_chat(backend, turns, add_prompt, cont)
+    unmarked = unmark(marked)  # None if a template mangled the marks: then no structure
+    prompt, spans = unmarked if unmarked is not None else (drop_marks(marked), None)
     sampling = SamplingParams(
         temperature=body.temperature,
         top_p=body.top_p,
@@ -253,6 +261,7 @@ def request_from_body(
         videos=media["video"],
         audios=media["audio"],
         video_fps=fps,
+        untrusted=spans,
     )
 
 
