@@ -9,6 +9,7 @@ transformers are imported only when a model is built.
 
 from __future__ import annotations
 
+from flexjudge.testing._hostile import HOSTILE_CANDIDATES
 from flexjudge.testing._http import serve_in_thread
 from flexjudge.testing._media import (
     make_test_audio,
@@ -22,6 +23,7 @@ from flexjudge.testing._tiny import TINY_KINDS, build_tiny_model, cli_tiny_model
 from flexjudge.testing._tokenizer import TinyKind, judge_corpus
 
 __all__ = [
+    "HOSTILE_CANDIDATES",
     "QWEN2_5_OMNI_CHAT_TEMPLATE",
     "QWEN2_5_VL_CHAT_TEMPLATE",
     "TINY_KINDS",
