@@ -66,6 +66,9 @@ class RewardConfig:
     media_columns: tuple[str, ...] = ("images", "image", "videos", "audios")
     prompt_media: bool = True
     distributed: bool | None = None
+    #: ``score`` mode's reward: the judged score, or ``expected``, its expectation under the
+    #: judge's token probabilities (a smoother signal; asks the judge for log-probabilities)
+    reward: Literal["score", "expected"] = "score"
 
 
 def normalized(value: float, protocol: str | None, normalize: bool) -> float:
@@ -194,15 +197,23 @@ class JudgeReward:
         )
 
     def _reward(self, result: JudgeResult) -> float | None:
-        """A finite, on-scale score's reward, else ``failure_reward``."""
+        """A finite, on-scale score's reward (the expected score with ``reward="expected"``),
+        else ``failure_reward``."""
+        score = result.expected_score if self.config.reward == "expected" else result.score
         value = reward_from_score(
-            result.score if result.ok else None, result.protocol, normalize=self.config.normalize
+            score if result.ok else None, result.protocol, normalize=self.config.normalize
         )
         return self.config.failure_reward if value is None else value
 
+    def _logprobs(self) -> int:
+        """The judge's ``score_logprobs``, at least 20 when rewards are expected scores."""
+        return self.judge.config.score_logprobs or (20 if self.config.reward == "expected" else 0)
+
     def _score(self, rows: list[_Row]) -> tuple[list[float | None], list[JudgeResult]]:
         items = [self._item([r], i, "score") for i, r in enumerate(rows)]
-        results = self.judge.run(items, task="score") if items else []
+        results = (
+            self.judge.run(items, task="score", score_logprobs=self._logprobs()) if items else []
+        )
         return [self._reward(r) for r in results], results
 
     def _distributed(self) -> bool:

@@ -18,6 +18,7 @@ from flexjudge.backends._base import (
     GenerationRequest,
     ModelFamily,
     SamplingParams,
+    TokenLogprobs,
 )
 from flexjudge.backends._mock import MockBackend, default_judge_text
 from flexjudge.errors import BackendError
@@ -76,6 +77,7 @@ __all__ = [
     "ModelFamily",
     "MolLLMBackend",
     "SamplingParams",
+    "TokenLogprobs",
     "TransformersBackend",
     "default_judge_text",
     "load_backend",

@@ -29,7 +29,9 @@ class SamplingParams:
     (reference protocol §2): backends must override a checkpoint's generation_config.
     ``seed`` seeds this request; ``n`` completions are drawn from one shared prefill where the
     backend can.  Stop strings end generation and are kept in the text when
-    ``include_stop_str_in_output``.
+    ``include_stop_str_in_output``.  ``logprobs``: return, for every generated token, the
+    ``logprobs`` most likely tokens with their log-probabilities under the model's own
+    distribution (before temperature and top-p), for expected scores.
     """
 
     temperature: float = 0.6
@@ -39,6 +41,7 @@ class SamplingParams:
     stop: tuple[str, ...] = ()
     n: int = 1
     include_stop_str_in_output: bool = True
+    logprobs: int | None = None
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -49,10 +52,14 @@ class SamplingParams:
             raise ValueError(f"max_tokens must be >= 1, got {self.max_tokens}")
         if self.n < 1:
             raise ValueError(f"n must be >= 1, got {self.n}")
+        if self.logprobs is not None and not 1 <= self.logprobs <= 20:
+            raise ValueError(f"logprobs must be in [1, 20], got {self.logprobs}")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["stop"] = list(self.stop)
+        if self.logprobs is None:  # absent unless asked: store keys of other runs unchanged
+            del d["logprobs"]
         return d
 
     def replace(self, **changes: Any) -> SamplingParams:
@@ -109,18 +116,29 @@ class GenerationRequest:
         return len(self.images), len(self.videos), len(self.audios)
 
 
+class TokenLogprobs(NamedTuple):
+    """One generated token: its text and the most likely tokens there, as
+    ``(text, log-probability)`` best first."""
+
+    token: str
+    top: tuple[tuple[str, float], ...]
+
+
 @dataclass(frozen=True)
 class Completion:
     """One generated continuation.
 
     ``text`` has special tokens skipped and surrounding whitespace stripped (as the reference
-    saves it).  ``finish_reason`` is ``"length"`` when ``max_tokens`` ran out.
+    saves it).  ``finish_reason`` is ``"length"`` when ``max_tokens`` ran out.  ``logprobs``:
+    one entry per generated token when the request asked for ``logprobs`` (their texts
+    joined give the generation before stripping), else ``None``.
     """
 
     text: str
     finish_reason: FinishReason = "stop"
     num_tokens: int = 0
     token_ids: tuple[int, ...] | None = None
+    logprobs: tuple[TokenLogprobs, ...] | None = None
 
 
 class Backend(abc.ABC):

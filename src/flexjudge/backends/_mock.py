@@ -4,18 +4,33 @@ By default it answers like a well-behaved judge: a short ``<think>`` block, then
 ``<answer>`` tags as the prompt has responses, with scores that are a pure function of
 ``(prompt, seed, sample index)``.  Pass ``outputs`` (a list, cycled) or ``responder`` (a
 callable) to script exact generations, e.g. malformed ones.
+
+With ``sampling.logprobs`` set, completions carry per-token log-probabilities: tokens are
+tags, whole numbers, words and spaces (numbers as single tokens, as Llama-3's tokenizer
+writes them); a number right after ``<answer>`` has alternatives ``1``…``10`` from a
+softmax peaked at the generated value with a sharpness drawn from the prompt's hash (a
+stand-in for a judge's real uncertainty, for tests and the tie-rate benchmark); every other
+token is certain.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Callable, Sequence
 
-from flexjudge.backends._base import Backend, Completion, GenerationRequest, ModelFamily
+from flexjudge.backends._base import (
+    Backend,
+    Completion,
+    GenerationRequest,
+    ModelFamily,
+    TokenLogprobs,
+)
 
 Responder = Callable[[GenerationRequest, int], str]
 
+_TOKENS = re.compile(r"<[^<>]{0,40}>|\d+|\s+|[^\s\d<]+|<")
 _ASSISTANT_BLOCKS = re.compile(r"\[Assistant (\w+)'s (?:Answer|Image|Video|Edited Image)\]")
 
 
@@ -103,8 +118,36 @@ class MockBackend(Backend):
         if len(words) > sampling.max_tokens:
             text = " ".join(words[: sampling.max_tokens])
             finish = "length"
+        logprobs = None
+        if sampling.logprobs is not None:
+            logprobs = mock_logprobs(
+                text, _digest(request.prompt, sampling.seed), sampling.logprobs
+            )
         return Completion(
             text=text.strip(),
             finish_reason=finish,  # type: ignore[arg-type]
             num_tokens=min(len(words), sampling.max_tokens),
+            logprobs=logprobs,
         )
+
+
+def mock_logprobs(text: str, seed: int, k: int) -> tuple[TokenLogprobs, ...]:
+    """Per-token log-probabilities for ``text`` (see the module docstring)."""
+    sharpness = 0.4 + (seed % 1000) / 1000 * 2.6  # from near-flat to peaked
+    out = []
+    previous = ""
+    for m in _TOKENS.finditer(text):
+        token = m.group(0)
+        if token.isdigit() and previous == "<answer>":
+            chosen = int(token)
+            logits = {v: -sharpness * abs(v - chosen) for v in range(1, 11)}
+            norm = math.log(sum(math.exp(x) for x in logits.values()))
+            ranked = sorted(logits.items(), key=lambda kv: -kv[1])[:k]
+            top = tuple((str(v), x - norm) for v, x in ranked)
+            if all(t != token for t, _ in top):
+                top = ((token, logits.get(chosen, -30.0) - norm), *top[: k - 1])
+        else:
+            top = ((token, 0.0),)
+        out.append(TokenLogprobs(token, top))
+        previous = token
+    return tuple(out)

@@ -30,6 +30,7 @@ Budget forcing needs a prompt that ends inside the assistant turn.  With
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import random
 import threading
@@ -40,7 +41,13 @@ from dataclasses import replace
 from typing import Any, Literal, get_args
 
 from flexjudge._util.optional import require
-from flexjudge.backends._base import Backend, Completion, GenerationRequest, ModelFamily
+from flexjudge.backends._base import (
+    Backend,
+    Completion,
+    GenerationRequest,
+    ModelFamily,
+    TokenLogprobs,
+)
 from flexjudge.backends._chat import build_messages, messages_from_turns
 from flexjudge.errors import BackendError
 
@@ -161,6 +168,8 @@ class OpenAIBackend(Backend):
         }
         if s.seed is not None:
             body["seed"] = s.seed
+        if s.logprobs is not None:
+            body.update(logprobs=True, top_logprobs=s.logprobs)
         if s.stop:
             body["stop"] = list(s.stop)
         if self.vllm_extras:
@@ -275,10 +284,40 @@ class OpenAIBackend(Backend):
             tokens = c.get("num_tokens")
             if tokens is None:
                 tokens = total if (s.n == 1 and isinstance(total, int)) else 0
-            out.append(Completion(text.strip(), finish, int(tokens)))  # type: ignore[arg-type]
+            out.append(
+                Completion(
+                    text.strip(),
+                    finish,  # type: ignore[arg-type]
+                    int(tokens),
+                    logprobs=_logprobs(c.get("logprobs")),
+                )
+            )
         return out
 
     def close(self) -> None:
         self._closed.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._client.close()
+
+
+def _logprobs(data: Any) -> tuple[TokenLogprobs, ...] | None:
+    """A choice's ``logprobs.content`` (``token``, ``logprob``, ``top_logprobs``) as ours."""
+    content = data.get("content") if isinstance(data, dict) else None
+    if not isinstance(content, list) or not content:
+        return None
+    out = []
+    for entry in content:
+        if not isinstance(entry, dict):
+            return None
+        top = entry.get("top_logprobs") or [entry]
+        out.append(
+            TokenLogprobs(
+                str(entry.get("token", "")),
+                tuple(
+                    (str(t.get("token", "")), float(t.get("logprob", -math.inf)))
+                    for t in top
+                    if isinstance(t, dict)
+                ),
+            )
+        )
+    return tuple(out)

@@ -22,6 +22,7 @@ from flexjudge.backends._base import (
     GenerationRequest,
     ModelFamily,
     SamplingParams,
+    TokenLogprobs,
 )
 from flexjudge.backends._fingerprint import checkpoint_fingerprint
 from flexjudge.backends._sampler import row_sampling
@@ -404,6 +405,14 @@ class TransformersBackend(Backend):
             kwargs.update(temperature=sampling.temperature, top_p=sampling.top_p, top_k=0)
         if sampling.stop:
             kwargs.update(stop_strings=list(sampling.stop), tokenizer=self.tokenizer)
+        recorder = None
+        if sampling.logprobs is not None:  # first, so it sees the model's own logits
+            from transformers import LogitsProcessorList
+
+            recorder = _TopLogprobs(sampling.logprobs)
+            kwargs["logits_processor"] = LogitsProcessorList(
+                [recorder, *kwargs.get("logits_processor", [])]
+            )
         with torch.inference_mode():
             inputs, prompt_length = self._model_inputs(enc, batch)
             out = self.model.generate(**inputs, **kwargs)
@@ -411,7 +420,10 @@ class TransformersBackend(Backend):
         results = []
         for b in range(len(batch)):
             rows = new_tokens[b * per_prompt : (b + 1) * per_prompt]
-            completions = [self._finish(row, sampling) for row in rows]
+            completions = [
+                self._finish(row, sampling, None if recorder is None else recorder.row(r))
+                for r, row in enumerate(rows, start=b * per_prompt)
+            ]
             results.append(completions * sampling.n if not sample else completions)
         return results
 
@@ -420,8 +432,14 @@ class TransformersBackend(Backend):
         (subclasses that feed ``inputs_embeds`` get only new tokens back)."""
         return enc, int(enc["input_ids"].shape[1])
 
-    def _finish(self, row: list[int], sampling: SamplingParams) -> Completion:
-        """Turn one generated row (maybe padded after its end) into a :class:`Completion`."""
+    def _finish(
+        self,
+        row: list[int],
+        sampling: SamplingParams,
+        top: list[tuple[list[float], list[int]]] | None = None,
+    ) -> Completion:
+        """Turn one generated row (maybe padded after its end) into a :class:`Completion`;
+        ``top``: the row's top log-probabilities per step, when recorded."""
         eos = set(self.eos_token_ids)
         # Rows that finished early are padded; the first EOS or pad id ends this row.
         end = next((k for k, t in enumerate(row) if t in eos or t == self.pad_token_id), len(row))
@@ -437,9 +455,40 @@ class TransformersBackend(Backend):
             position, stop = stop_at
             keep = position + len(stop) if sampling.include_stop_str_in_output else position
             text = text[:keep]
+        logprobs = None if top is None else self._logprobs(row[:end], top, len(text))
         return Completion(
-            text=text.strip(), finish_reason=finish, num_tokens=len(ids), token_ids=tuple(ids)
+            text=text.strip(),
+            finish_reason=finish,
+            num_tokens=len(ids),
+            token_ids=tuple(ids),
+            logprobs=logprobs,
         )
+
+    def _logprobs(
+        self, ids: list[int], top: list[tuple[list[float], list[int]]], chars: int
+    ) -> tuple[TokenLogprobs, ...]:
+        """Per-token texts and alternatives of a row, up to ``chars`` characters of text."""
+        cache: dict[int, str] = {}
+
+        def text_of(token_id: int) -> str:
+            if token_id not in cache:
+                cache[token_id] = self._decode([token_id])
+            return cache[token_id]
+
+        out: list[TokenLogprobs] = []
+        length = 0
+        for t, token_id in enumerate(ids):
+            if length >= chars or t >= len(top):
+                break
+            values, alternatives = top[t]
+            token = text_of(token_id)
+            out.append(
+                TokenLogprobs(
+                    token, tuple((text_of(a), v) for v, a in zip(values, alternatives, strict=True))
+                )
+            )
+            length += len(token)
+        return tuple(out)
 
     def _decode(self, ids: list[int]) -> str:
         return str(self.tokenizer.decode(ids, skip_special_tokens=True))
@@ -479,6 +528,25 @@ class TransformersBackend(Backend):
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+class _TopLogprobs:
+    """A logits processor that records the ``k`` most likely tokens of every step.  HF runs
+    user processors before the temperature/top-p warpers, so these are the model's own
+    log-probabilities, as vLLM reports them; the scores pass through unchanged."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.steps: list[tuple[Any, Any]] = []
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        logprobs = scores.float().log_softmax(dim=-1)
+        values, indices = logprobs.topk(self.k, dim=-1)
+        self.steps.append((values.cpu().tolist(), indices.cpu().tolist()))
+        return scores
+
+    def row(self, r: int) -> list[tuple[list[float], list[int]]]:
+        return [(values[r], indices[r]) for values, indices in self.steps]
 
 
 def _video_fps(request: GenerationRequest) -> list[float]:

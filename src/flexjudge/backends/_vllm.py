@@ -31,6 +31,7 @@ from flexjudge.backends._base import (
     GenerationRequest,
     ModelFamily,
     SamplingParams,
+    TokenLogprobs,
 )
 from flexjudge.backends._tokenize import encode_prompt, media_mismatch
 from flexjudge.errors import BackendError
@@ -91,6 +92,8 @@ def vllm_sampling_kwargs(sampling: SamplingParams, *, regex: str | None = None) 
         "frequency_penalty": 0.0,
         "skip_special_tokens": True,
     }
+    if sampling.logprobs is not None:
+        kwargs["logprobs"] = sampling.logprobs
     if regex is not None:
         kwargs["structured_regex"] = regex
     return kwargs
@@ -158,9 +161,27 @@ def completions_from_output(output: Any) -> list[Completion]:
                 finish_reason=finish,  # type: ignore[arg-type]
                 num_tokens=len(ids),
                 token_ids=ids,
+                logprobs=_logprobs(ids, getattr(c, "logprobs", None)),
             )
         )
     return out
+
+
+def _logprobs(ids: tuple[int, ...], steps: Any) -> tuple[TokenLogprobs, ...] | None:
+    """vLLM's per-position ``{token_id: Logprob(logprob, rank, decoded_token)}`` as ours."""
+    if not steps:
+        return None
+    out = []
+    for token_id, step in zip(ids, steps, strict=False):
+        ranked = sorted(step.items(), key=lambda kv: -kv[1].logprob)
+        chosen = step.get(token_id)
+        out.append(
+            TokenLogprobs(
+                str(getattr(chosen, "decoded_token", "") or ""),
+                tuple((str(lp.decoded_token or ""), float(lp.logprob)) for _, lp in ranked),
+            )
+        )
+    return tuple(out)
 
 
 class VLLMBackend(Backend):

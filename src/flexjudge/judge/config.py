@@ -59,6 +59,15 @@ class JudgeConfig:
             "cli": True,
         },
     )
+    score_logprobs: int = field(
+        default=0,
+        metadata={
+            "help": "ask the backend for this many top log-probabilities per token (1-20; 0: "
+            "off) and give each result its expected score, score distribution and, for pairs, "
+            "p_first_better.",
+            "cli": True,
+        },
+    )
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -85,3 +94,5 @@ class JudgeConfig:
                 "budget forcing extends the reasoning before the answer; "
                 "answer_order='answer-first' has none to extend"
             )
+        if not 0 <= self.score_logprobs <= 20:
+            raise ValueError("score_logprobs must be in [0, 20]")

@@ -15,14 +15,14 @@ assistant turn; others raise :class:`~flexjudge.errors.BackendError` for the bat
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flexjudge.backends import Backend, ChatTurn, Completion, GenerationRequest, SamplingParams
 from flexjudge.errors import BackendError
 from flexjudge.judge.config import JudgeConfig
 from flexjudge.judge.plan import Plan, parse_count
 from flexjudge.judge.types import Sample
-from flexjudge.protocol import Verdict
+from flexjudge.protocol import Format, Verdict, answer_distributions
 
 
 def build_request(
@@ -94,7 +94,9 @@ def generate_samples(backend: Backend, chunk: list[Plan], cfg: JudgeConfig) -> N
     outputs = _checked(backend, requests)
     for (plan, order), completions in zip(owners, outputs, strict=True):
         for c in completions:
-            verdict = parse_completion(plan, c.text, c.finish_reason, cfg)
+            verdict = with_distribution(
+                plan, parse_completion(plan, c.text, c.finish_reason, cfg), c
+            )
             text = "" if c.finish_reason == "error" else c.text
             plan.samples.append(
                 Sample(text, verdict, order, c.finish_reason, c.num_tokens, plan.sampling.seed)
@@ -111,6 +113,21 @@ def parse_completion(plan: Plan, text: str, finish_reason: str, cfg: JudgeConfig
         answer_order=cfg.answer_order,
         salvage_truncated=cfg.salvage_truncated,
     )
+
+
+def with_distribution(plan: Plan, verdict: Verdict, c: Completion, prefix: str = "") -> Verdict:
+    """``verdict`` with ``extra["distribution"]`` (one ``[[value, p], …]`` per presented
+    answer) when the completion has log-probabilities and the answer positions hold valid
+    values; unchanged otherwise (a failed parse never gets an expectation)."""
+    if not verdict.ok or c.logprobs is None or plan.protocol.format is Format.OPTION:
+        return verdict
+    dists = answer_distributions(
+        c.logprobs, count=parse_count(plan), scale=plan.protocol.scale, prefix=prefix
+    )
+    if dists is None:
+        return verdict
+    rows = [[[v, p] for v, p in d.items()] for d in dists]
+    return replace(verdict, extra={**verdict.extra, "distribution": rows})
 
 
 def has_backend_error(plan: Plan) -> bool:
@@ -175,9 +192,8 @@ def run_budget_forcing(backend: Backend, chunk: list[Plan], cfg: JudgeConfig) ->
             t.text = t.prefix + ("" if failed else c.text)
             t.finish = c.finish_reason
             t.tokens += c.num_tokens
-            t.rounds.append(
-                parse_completion(t.plan, c.text if failed else t.text, c.finish_reason, cfg)
-            )
+            verdict = parse_completion(t.plan, c.text if failed else t.text, c.finish_reason, cfg)
+            t.rounds.append(with_distribution(t.plan, verdict, c, t.prefix))
             cut = c.text.find("</think>")
             within = cfg.budget_tokens is None or t.tokens < cfg.budget_tokens
             if c.finish_reason == "error":

@@ -21,6 +21,7 @@ from flexjudge.backends import Backend, load_backend
 from flexjudge.errors import BackendError, InputError, ProtocolError
 from flexjudge.judge.bias import order_decisions, order_draws
 from flexjudge.judge.config import JudgeConfig
+from flexjudge.judge.expect import expectation
 from flexjudge.judge.generate import generate_samples, has_backend_error, round_votes
 from flexjudge.judge.keys import ResultCache, lookup, save, scaling_dict
 from flexjudge.judge.plan import Plan, plan_item, prepare_plan
@@ -266,6 +267,7 @@ class Judge:
             swap_policy=cfg.swap_policy,
         )
         errors = [s.verdict.error for s in plan.samples if s.verdict.error]
+        expect = expectation(voters, max(plan.n_responses, 1)) if agg.status == "ok" else None
         return JudgeResult(
             id=plan.item.id,
             task=plan.task,
@@ -287,6 +289,9 @@ class Judge:
             error=None if agg.status == "ok" else (errors[0] if errors else agg.status),
             order_decisions=order_decisions(plan.samples),
             injection_suspect=_suspect(plan),
+            expected_scores=None if expect is None else expect.scores,
+            score_distribution=None if expect is None else expect.distributions,
+            p_first_better=None if expect is None else expect.p_first_better,
         )
 
 

@@ -142,6 +142,7 @@ def plan_item(
         seed=seed,
         stop=d.stop,
         n=cfg.votes,
+        logprobs=cfg.score_logprobs or None,
     )
     key = item_key(fingerprint, protocol.name, hashes, media.hashes, sampling, cfg)
     plan = Plan(index, item, task, protocol, orders, prompts, hashes, media, sampling, n, key)

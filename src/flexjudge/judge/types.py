@@ -236,6 +236,12 @@ class JudgeResult:
     #: mode tokenizes the prompt whole, as the authors did, so the text may have acted as
     #: chat structure (see docs/security.md).
     injection_suspect: bool = False
+    #: with ``score_logprobs``: per response, the probability-weighted mean score over the
+    #: scale's values (renormalized over them), the distribution itself (value → p), and
+    #: for two responses the probability that the first is better (ties count half)
+    expected_scores: list[float] | None = None
+    score_distribution: list[dict[str, float]] | None = None
+    p_first_better: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -244,6 +250,12 @@ class JudgeResult:
     @property
     def score(self) -> float | None:
         return self.scores[0] if self.scores and len(self.scores) == 1 else None
+
+    @property
+    def expected_score(self) -> float | None:
+        """The expected score of a single-response result (``None`` without log-probs)."""
+        e = self.expected_scores
+        return e[0] if self.ok and e is not None and len(e) == 1 else None
 
     @property
     def reasoning(self) -> str | None:
@@ -278,6 +290,11 @@ class JudgeResult:
             d["order_decisions"] = [[list(o), w] for o, w in self.order_decisions]
         if self.injection_suspect:
             d["injection_suspect"] = True
+        if self.expected_scores is not None:
+            d["expected_scores"] = self.expected_scores
+            d["score_distribution"] = self.score_distribution
+            if self.p_first_better is not None:
+                d["p_first_better"] = self.p_first_better
         if include_samples:
             d["samples"] = [s.to_dict() for s in self.samples]
         return d
@@ -342,6 +359,9 @@ class JudgeResult:
             error_field=d.get("error_field"),
             order_decisions=_decisions_from(d.get("order_decisions")),
             injection_suspect=bool(d.get("injection_suspect", False)),
+            expected_scores=d.get("expected_scores"),
+            score_distribution=d.get("score_distribution"),
+            p_first_better=d.get("p_first_better"),
         )
         return obj
 

@@ -20,6 +20,7 @@ from flexjudge.protocol._chatml import (
     translate_placeholders,
 )
 from flexjudge.protocol._clean import CLEAN_FIXES, clean_prompt, spec_prompt
+from flexjudge.protocol._expect import answer_distributions, expected_value, p_first_better
 from flexjudge.protocol._general import DEFAULT_CRITERIA
 from flexjudge.protocol._order import (
     ANSWER_ORDERS,
@@ -96,15 +97,18 @@ __all__ = [
     "SamplingDefaults",
     "Scale",
     "Verdict",
+    "answer_distributions",
     "backend_error_verdict",
     "clean_prompt",
     "cut_final_answer",
+    "expected_value",
     "export_prompts",
     "extract_reasoning",
     "fill_molecule_slots",
     "get_protocol",
     "leading_answer_region",
     "list_protocols",
+    "p_first_better",
     "parse_answer_first",
     "parse_mos_cascade",
     "parse_option",

@@ -14,9 +14,10 @@ than ``timeout``).
 from __future__ import annotations
 
 import asyncio
+import copy
 import importlib.util
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -125,6 +126,9 @@ class ServerConfig:
     reward_protocol: str | None = None
     max_reward_queries: int = 65_536
     reward_chunk: int = 64
+    #: ``/get_reward`` returns the judged score, or its expectation under the judge's
+    #: token probabilities (``expected``: the judge then asks for ``score_logprobs``)
+    reward: Literal["score", "expected"] = "score"
     openai_compat: bool = False
     max_completion_tokens: int = 8192
     max_n: int = 16
@@ -170,6 +174,9 @@ def create_app(
         from flexjudge.protocol import get_protocol
 
         get_protocol(cfg.reward_protocol)
+    if cfg.reward == "expected" and not judge.config.score_logprobs:
+        judge = copy.copy(judge)  # the caller's judge keeps its own config
+        judge.config = replace(judge.config, score_logprobs=20)
     limits = cfg.media_limits()
     gate = AdmissionQueue(cfg.max_concurrency, cfg.queue_depth, cfg.queue_wait)
     worker = JudgeWorker(judge, cfg.max_batch, cfg.batch_wait)
@@ -284,7 +291,11 @@ def create_app(
             parts = await asyncio.gather(*(chunk(i) for i in range(0, len(items), step)))
         results = [r for part in parts for r in part]
         return reward_response(
-            results, cfg.reward_normalize, cfg.failure_reward, cfg.reward_scores == "raw"
+            results,
+            cfg.reward_normalize,
+            cfg.failure_reward,
+            cfg.reward_scores == "raw",
+            expected=cfg.reward == "expected",
         )
 
     @app.get("/health", response_model=HealthResponse)

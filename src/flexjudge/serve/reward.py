@@ -123,20 +123,26 @@ def reward_items(
 
 
 def reward_response(
-    results: list[JudgeResult], normalize: bool, failure_reward: float, raw_scores: bool = False
+    results: list[JudgeResult],
+    normalize: bool,
+    failure_reward: float,
+    raw_scores: bool = False,
+    *,
+    expected: bool = False,
 ) -> RewardResponse:
     """``rewards`` (scores mapped to [0, 1] by the protocol scale when ``normalize``),
     ``scores`` (the same, or the raw scale with ``raw_scores``) and ``extra_logs``: per query
     ``judge_ok`` (1/0), ``judge_raw_score`` (NaN-free: the failure value when unjudged) and
     one 0/1 column ``judge_status_<status>`` per parse status.  Failures get
-    ``failure_reward`` in both ``rewards`` and ``scores``."""
+    ``failure_reward`` in both ``rewards`` and ``scores``.  ``expected``: the expected score
+    instead of the judged one (a result without token probabilities is then a failure)."""
     rewards: list[float] = []
     scores: list[float] = []
     raw: list[float] = []
     logs: dict[str, list[float]] = {"judge_ok": []}
     logs.update({f"judge_status_{s}": [] for s in _STATUSES})
     for res in results:
-        value = res.score if res.ok else None
+        value = (res.expected_score if expected else res.score) if res.ok else None
         checked = reward_from_score(value, res.protocol, normalize=False)
         if checked is not None:  # finite and on the scale (reference verdicts are not checked)
             unit = reward_from_score(checked, res.protocol, normalize=True)
