@@ -8,9 +8,9 @@ callable) to script exact generations, e.g. malformed ones.
 With ``sampling.logprobs`` set, completions carry per-token log-probabilities: tokens are
 tags, whole numbers, words and spaces (numbers as single tokens, as Llama-3's tokenizer
 writes them); a number right after ``<answer>`` has alternatives ``1``…``10`` from a
-softmax peaked at the generated value with a sharpness drawn from the prompt's hash (a
-stand-in for a judge's real uncertainty, for tests and the tie-rate benchmark); every other
-token is certain.
+softmax peaked at the generated value with a sharpness hashed from the prompt, seed and
+position (a stand-in for a judge's real uncertainty, for tests and the tie-rate benchmark);
+every other token is certain.
 """
 
 from __future__ import annotations
@@ -133,12 +133,13 @@ class MockBackend(Backend):
 
 def mock_logprobs(text: str, seed: int, k: int) -> tuple[TokenLogprobs, ...]:
     """Per-token log-probabilities for ``text`` (see the module docstring)."""
-    sharpness = 0.4 + (seed % 1000) / 1000 * 2.6  # from near-flat to peaked
     out = []
     previous = ""
     for m in _TOKENS.finditer(text):
         token = m.group(0)
         if token.isdigit() and previous == "<answer>":
+            # each answer its own certainty, from near-flat to peaked
+            sharpness = 0.4 + (_digest(seed, m.start()) % 1000) / 1000 * 2.6
             chosen = int(token)
             logits = {v: -sharpness * abs(v - chosen) for v in range(1, 11)}
             norm = math.log(sum(math.exp(x) for x in logits.values()))
