@@ -24,13 +24,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--items", type=int, default=400)
     ap.add_argument("--votes", type=int, default=1)
-    ap.add_argument("--shared", type=Path, default=Path(os.environ.get("FLEXJUDGE_SHARED", "/work/shared")))
+    shared = Path(os.environ.get("FLEXJUDGE_SHARED", "/work/shared"))
+    ap.add_argument("--shared", type=Path, default=shared)
     args = ap.parse_args()
 
     from flexjudge import Judge
     from flexjudge.backends import MockBackend
 
-    rows = json.loads((args.shared / "data" / "pandalm" / "testset-v1.json").read_text())[: args.items]
+    data = args.shared / "data" / "pandalm" / "testset-v1.json"
+    rows = json.loads(data.read_text())[: args.items]
     items = [
         {
             "id": str(r["idx"]),

@@ -28,8 +28,9 @@ from typing import Any
 from flexjudge.backends import Backend, Completion, GenerationRequest, SamplingParams
 from flexjudge.curate._records import CurateRecord, InputFormat, Problem, iter_records
 from flexjudge.errors import InputError
+from flexjudge.judge.generate import request_structure
 from flexjudge.judge.keys import ResultCache
-from flexjudge.protocol import PromptInputs, get_protocol
+from flexjudge.protocol import PromptInputs, RenderedPrompt, get_protocol
 
 TEACHER_PROTOCOL = "curate/teacher"
 #: the generation file names ``utils/lrm_process.py`` reads: judgelrm_7b_{seed}_{t}.jsonl
@@ -106,13 +107,16 @@ def output_name(seed: int, temperature: float, prefix: str = REFERENCE_PREFIX) -
 
 def teacher_prompt(record: CurateRecord, mode: str = "reference") -> str:
     """The teacher prompt: P-01 + P-02 in ChatML (P-14) followed by ``<think>\\n``."""
+    return _teacher_rendered(record, mode).text
+
+
+def _teacher_rendered(record: CurateRecord, mode: str) -> RenderedPrompt:
     inputs = PromptInputs(record.question, [record.answer1, record.answer2], family="text")
-    rendered = get_protocol(TEACHER_PROTOCOL).render(
+    return get_protocol(TEACHER_PROTOCOL).render(
         inputs,
         mode=mode,  # type: ignore[arg-type]
         record=record.record_id,
     )
-    return rendered.text
 
 
 def _count_complete_lines(path: Path) -> int:
@@ -241,7 +245,7 @@ def _run_batch(
     counts: dict[str, int],
 ) -> list[str]:
     lines: list[str | None] = [None] * len(items)
-    pending: list[tuple[int, str, str]] = []  # (slot, prompt, store key)
+    pending: list[tuple[int, RenderedPrompt, str]] = []  # (slot, prompt, store key)
     for slot, item in enumerate(items):
         if isinstance(item, Problem):
             report.problems.append(str(item))
@@ -249,7 +253,8 @@ def _run_batch(
             lines[slot] = _error_line(item.reason)
             continue
         try:
-            prompt = teacher_prompt(item, cfg.mode)
+            rendered = _teacher_rendered(item, cfg.mode)
+            prompt = rendered.text
         except InputError as exc:
             report.problems.append(f"record {item.record_id}: {exc}")
             counts["failed"] += 1
@@ -264,11 +269,17 @@ def _run_batch(
                 json.dumps({"prompt": prompt, **cached}, ensure_ascii=cfg.ensure_ascii) + "\n"
             )
             continue
-        pending.append((slot, prompt, skey))
+        pending.append((slot, rendered, skey))
     if pending:
-        requests = [GenerationRequest(prompt=p, sampling=sampling) for _, p, _ in pending]
+        requests = []
+        for _, r, _ in pending:  # clean mode: the question and answers are data
+            untrusted, turns = request_structure(r, cfg.mode)
+            requests.append(
+                GenerationRequest(r.text, sampling=sampling, untrusted=untrusted, turns=turns)
+            )
         results = backend.generate(requests)
-        for (slot, prompt, skey), completions in zip(pending, results, strict=True):
+        for (slot, rendered, skey), completions in zip(pending, results, strict=True):
+            prompt = rendered.text
             completion = completions[0]
             if completion.finish_reason == "error":
                 report.problems.append(f"position {items[slot].index}: {completion.text}")

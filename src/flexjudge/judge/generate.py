@@ -22,7 +22,7 @@ from flexjudge.errors import BackendError
 from flexjudge.judge.config import JudgeConfig
 from flexjudge.judge.plan import Plan, parse_count
 from flexjudge.judge.types import Sample
-from flexjudge.protocol import Format, Verdict, answer_distributions
+from flexjudge.protocol import Format, RenderedPrompt, Verdict, answer_distributions
 
 
 def build_request(
@@ -56,6 +56,18 @@ def build_request(
     )
 
 
+def request_structure(
+    rendered: RenderedPrompt, mode: str
+) -> tuple[tuple[tuple[int, int], ...] | None, tuple[ChatTurn, ...]]:
+    """A rendered prompt's ``(untrusted, turns)`` for its :class:`GenerationRequest`: the
+    user spans in clean mode; reference mode sends the string whole (no spans)."""
+    clean = mode == "clean"
+    turns = tuple(
+        ChatTurn(role, text, spans if clean else ()) for role, text, spans in rendered.turns
+    )
+    return (rendered.user_spans if clean else None), turns
+
+
 def _structure(
     plan: Plan, order_index: int, prompt: str, continuation: str, mode: str
 ) -> tuple[tuple[tuple[int, int], ...] | None, tuple[ChatTurn, ...] | None]:
@@ -63,7 +75,8 @@ def _structure(
         return None, None
     rendered = plan.rendered[order_index]
     clean = mode == "clean"
-    turns = [ChatTurn(role, text, spans if clean else ()) for role, text, spans in rendered.turns]
+    spans, base = request_structure(rendered, mode)
+    turns = list(base)
     if continuation:
         tail = ((0, len(continuation)),) if clean else ()
         if turns and turns[-1].role == "assistant":
@@ -72,9 +85,8 @@ def _structure(
             turns.append(ChatTurn("assistant", head.content + continuation, head.untrusted + moved))
         else:
             turns.append(ChatTurn("assistant", continuation, tail))
-    if not clean or rendered.user_spans is None:
+    if spans is None:
         return None, tuple(turns)
-    spans = rendered.user_spans
     if continuation:
         spans = (*spans, (len(prompt), len(prompt) + len(continuation)))
     return spans, tuple(turns)
