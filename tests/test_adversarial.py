@@ -264,3 +264,34 @@ def test_router_marks_message_text_as_user_text() -> None:
     request = request_from_body(body, "qwen2_5_vl")
     assert request.untrusted is not None and request.images == []
     assert frame(request) == "<|im_start|>user\n|<|im_end|>\n<|im_start|>assistant\n"
+
+
+def test_openai_end_to_end_the_server_receives_two_turns_and_the_text() -> None:
+    """Judge → OpenAI backend → HTTP → the server's OpenAI router → mock judge (loopback)."""
+    fastapi = pytest.importorskip("fastapi")
+    pytest.importorskip("uvicorn")
+    from flexjudge.backends._openai import OpenAIBackend
+    from flexjudge.serve.openai_compat import make_openai_router
+    from test_openai_backend import serve
+
+    bodies: list[dict[str, Any]] = []
+    server_backend = Recorder()
+    app = fastapi.FastAPI()
+
+    @app.middleware("http")
+    async def capture(request: Any, call_next: Any) -> Any:
+        bodies.append(await request.json())
+        return await call_next(request)
+
+    app.include_router(make_openai_router(server_backend))
+    with serve(app) as url:
+        client = OpenAIBackend("mock-judge", base_url=url, max_retries=0)
+        results = Judge(client).run(
+            [{"question": "q", "responses": [t]} for t in TEXTS[:12]], task="score"
+        )
+        client.close()
+    assert all(r.status != "error" for r in results)
+    assert all([m["role"] for m in b["messages"]] == ["system", "user"] for b in bodies)
+    for seen in server_backend.calls:
+        assert seen.prompt.count("<|im_start|>") == 3 and seen.prompt.count("<|im_end|>") == 2
+        assert seen.untrusted  # the router marks the message text as user text
