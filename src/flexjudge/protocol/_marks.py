@@ -10,8 +10,6 @@ whitespace.  Backends tokenize inside these spans with special tokens off, so a 
 
 from __future__ import annotations
 
-import re
-
 from flexjudge._util.text import SPECIAL_LIKE
 
 OPEN = "\ue000"
@@ -50,29 +48,21 @@ def strip_marked(text: str) -> str:
 def unmark(text: str) -> tuple[str, tuple[Span, ...]] | None:
     """``(text without marks, spans of the marked values)``; ``None`` when the marks do not
     pair up (a value that itself held a mark character)."""
-    out: list[str] = []
-    spans: list[Span] = []
-    length = 0
-    opened: int | None = None
-    last = 0
-    for m in re.finditer(f"[{OPEN}{CLOSE}]", text):
-        piece = text[last : m.start()]
-        out.append(piece)
-        length += len(piece)
-        last = m.end()
-        if m.group(0) == OPEN:
-            if opened is not None:
-                return None
-            opened = length
-        else:
-            if opened is None:
-                return None
-            if length > opened:
-                spans.append((opened, length))
-            opened = None
-    if opened is not None:
+    head, *parts = text.split(OPEN)
+    if CLOSE in head:
         return None
-    out.append(text[last:])
+    out = [head]
+    spans: list[Span] = []
+    length = len(head)
+    for part in parts:
+        user, sep, rest = part.partition(CLOSE)
+        if not sep or CLOSE in rest:
+            return None
+        if user:
+            spans.append((length, length + len(user)))
+        length += len(user) + len(rest)
+        out.append(user)
+        out.append(rest)
     return "".join(out), tuple(spans)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from flexjudge._util.text import SPECIAL_LIKE
 from flexjudge.errors import InputError, ProtocolError
 from flexjudge.protocol._chatml import (
     PLACEHOLDERS,
@@ -16,7 +17,7 @@ from flexjudge.protocol._chatml import (
     render_chat,
     translate_placeholders,
 )
-from flexjudge.protocol._marks import Span, drop_marks, has_marks, suspicious, unmark, wrap
+from flexjudge.protocol._marks import OPEN, Span, drop_marks, has_marks, shift, unmark, wrap
 from flexjudge.protocol._order import AnswerOrder, parse_answer_first
 from flexjudge.protocol._parse import backend_error_verdict, parse_verdict
 from flexjudge.protocol._types import Format, Mode, Scale, Verdict
@@ -94,12 +95,27 @@ class RenderedPrompt:
     text: str
     media: tuple[MediaKind, ...]
     user_spans: tuple[Span, ...] | None = None
-    turns: tuple[Turn, ...] = ()
     injection_suspect: bool = False
+    #: system, user (with their marks) and assistant prefix, for :attr:`turns`
+    marked: tuple[str, str, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()
+
+    @functools.cached_property
+    def turns(self) -> tuple[Turn, ...]:
+        """The prompt as chat turns with their user spans (built on first use: only
+        message-based backends need them)."""
+        system, user, prefix = self.marked or (self.system, self.user, "")
+        sys_parts, user_parts = unmark(system), unmark(user)
+        turns: list[Turn] = [
+            ("system", self.system, sys_parts[1] if sys_parts else ()),
+            ("user", self.user, user_parts[1] if user_parts else ()),
+        ]
+        if prefix:
+            turns.append(("assistant", prefix, ()))
+        return tuple(turns)
 
 
 @dataclass(frozen=True)
@@ -246,15 +262,20 @@ class Protocol:
             if think_prefix is None
             else ((self.think_prefix or THINK_PREFIX) if think_prefix else "")
         )
-        values = [*inputs.responses, *inputs.fields.values(), inputs.question or "", criteria or ""]
-        marked = not any(has_marks(v) for v in values)
+        values = "\x00".join(
+            [*inputs.responses, *inputs.fields.values(), inputs.question or "", criteria or ""]
+        )
+        marked = not has_marks(values)
         if marked:  # user values wrapped in marks, so the frame/user split survives the layout
             criteria = None if criteria is None else wrap(criteria)
-            inputs = replace(
-                inputs,
-                question=None if inputs.question is None else wrap(inputs.question),
-                responses=[wrap(r) for r in inputs.responses],
-                fields={k: wrap(v) for k, v in inputs.fields.items()},
+            inputs = PromptInputs(
+                None if inputs.question is None else wrap(inputs.question),
+                [wrap(r) for r in inputs.responses],
+                inputs.n_images,
+                inputs.n_videos,
+                inputs.n_audios,
+                {k: wrap(v) for k, v in inputs.fields.items()},
+                inputs.family,
             )
         system = _system_text(self.system, mode, criteria)
         user = self.user(inputs, mode)
@@ -262,20 +283,29 @@ class Protocol:
             user = media_prefix(inputs) + user
         else:
             user = translate_placeholders(user, inputs.family)
-        text = render_chat(system, user, chat_format=self.chat_format, assistant_prefix=prefix)
         spans: tuple[Span, ...] | None = None
-        turns: list[Turn] = []
-        parts = [unmark(x) for x in (text, system, user)] if marked else [None]
-        if marked and all(p is not None for p in parts):
-            (text, spans), (system, sys_spans), (user, user_spans) = parts  # type: ignore[misc]
-            turns = [("system", system, sys_spans), ("user", user, user_spans)]
-            suspect = suspicious(text, spans)
+        keep: tuple[str, str, str] | None = (system, user, prefix)
+        unmarked: tuple[str, tuple[Span, ...]] | None = None
+        plain_user = unmark(user) if marked and criteria is None else None
+        if plain_user is not None:  # the common case: only the user turn holds user text
+            offset = _user_offset(system, self.chat_format, prefix)
+            user_text, user_spans = plain_user
+            text = render_chat(
+                system, user_text, chat_format=self.chat_format, assistant_prefix=prefix
+            )
+            unmarked = text, shift(user_spans, offset)
+        else:
+            text = render_chat(system, user, chat_format=self.chat_format, assistant_prefix=prefix)
+            unmarked = unmark(text) if marked else None
+        if unmarked is not None:
+            text, spans = unmarked
+            # the values as given (a fixed-text layout shows none of them)
+            suspect = bool(spans) and _special_like(values)
         else:  # a value held a mark: the prompt as plain text, structure unknown
-            text, system, user = (drop_marks(x) for x in (text, system, user))
-            turns = [("system", system, ()), ("user", user, ())]
-            suspect = True
-        if prefix:
-            turns.append(("assistant", prefix, ()))
+            text, keep, suspect = drop_marks(text), None, True
+        if criteria is not None:
+            system = drop_marks(system)
+        user = drop_marks(user)
         media: tuple[MediaKind, ...]
         if self.media is not None:
             media = self.media
@@ -284,9 +314,7 @@ class Protocol:
             kinds += ["video"] * inputs.n_videos
             kinds += ["audio"] * inputs.n_audios
             media = tuple(kinds)
-        return RenderedPrompt(
-            self.name, mode, system, user, text, media, spans, tuple(turns), suspect
-        )
+        return RenderedPrompt(self.name, mode, system, user, text, media, spans, suspect, keep)
 
     def parse(
         self,
@@ -333,6 +361,17 @@ class Protocol:
 def _system_text(build: SystemBuilder, mode: Mode, criteria: str | None) -> str:
     """System prompts depend only on (mode, criteria): built once per batch, not per item."""
     return build(mode, criteria)
+
+
+@functools.lru_cache(maxsize=256)
+def _user_offset(system: str, chat_format: ChatFormat, prefix: str) -> int:
+    """Where the user turn's text starts in a rendered prompt with this system prompt."""
+    return render_chat(system, OPEN, chat_format=chat_format, assistant_prefix=prefix).index(OPEN)
+
+
+def _special_like(text: str) -> bool:
+    # the cheap test first: benign text rarely holds both "<" and a bar
+    return "<" in text and ("|" in text or "｜" in text) and SPECIAL_LIKE.search(text) is not None
 
 
 def media_prefix(inputs: PromptInputs) -> str:
