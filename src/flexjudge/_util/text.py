@@ -11,6 +11,12 @@ SPECIAL_LIKE = re.compile(r"<[|｜][^\s<>|｜]{1,64}[|｜]>")
 ZERO_WIDTH_SPACE = "\u200b"
 
 
+def has_special_like(text: str) -> bool:
+    """Whether ``text`` holds a special-token-like string (the cheap test first: benign
+    text rarely holds both a ``<`` and a bar)."""
+    return "<" in text and ("|" in text or "｜" in text) and SPECIAL_LIKE.search(text) is not None
+
+
 def neutralize_specials(text: str) -> str:
     """``text`` with every special-token-like string broken by a zero-width space after its
     ``<``, for a server that tokenizes message text itself (its tokenizer would otherwise

@@ -10,8 +10,6 @@ whitespace.  Backends tokenize inside these spans with special tokens off, so a 
 
 from __future__ import annotations
 
-from flexjudge._util.text import SPECIAL_LIKE
-
 OPEN = "\ue000"
 CLOSE = "\ue001"
 Span = tuple[int, int]
@@ -68,8 +66,3 @@ def unmark(text: str) -> tuple[str, tuple[Span, ...]] | None:
 
 def shift(spans: tuple[Span, ...], offset: int) -> tuple[Span, ...]:
     return tuple((a + offset, b + offset) for a, b in spans)
-
-
-def suspicious(text: str, spans: tuple[Span, ...]) -> bool:
-    """Whether user text (``spans`` of ``text``) holds a special-token-like string."""
-    return any(SPECIAL_LIKE.search(text, a, b) for a, b in spans)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from flexjudge._util.text import SPECIAL_LIKE
+from flexjudge._util.text import has_special_like
 from flexjudge.errors import InputError, ProtocolError
 from flexjudge.protocol._chatml import (
     PLACEHOLDERS,
@@ -300,7 +300,7 @@ class Protocol:
         if unmarked is not None:
             text, spans = unmarked
             # the values as given (a fixed-text layout shows none of them)
-            suspect = bool(spans) and _special_like(values)
+            suspect = bool(spans) and has_special_like(values)
         else:  # a value held a mark: the prompt as plain text, structure unknown
             text, keep, suspect = drop_marks(text), None, True
         if criteria is not None:
@@ -367,11 +367,6 @@ def _system_text(build: SystemBuilder, mode: Mode, criteria: str | None) -> str:
 def _user_offset(system: str, chat_format: ChatFormat, prefix: str) -> int:
     """Where the user turn's text starts in a rendered prompt with this system prompt."""
     return render_chat(system, OPEN, chat_format=chat_format, assistant_prefix=prefix).index(OPEN)
-
-
-def _special_like(text: str) -> bool:
-    # the cheap test first: benign text rarely holds both "<" and a bar
-    return "<" in text and ("|" in text or "｜" in text) and SPECIAL_LIKE.search(text) is not None
 
 
 def media_prefix(inputs: PromptInputs) -> str:
