@@ -93,8 +93,6 @@ def test_every_protocol_keeps_its_frame_whatever_the_user_writes(protocol: str) 
     assert benign.user_spans is not None and not benign.injection_suspect
     base = frame(GenerationRequest(benign.text, untrusted=benign.user_spans))
     for name, text in HOSTILE_CANDIDATES:
-        if name in ("template_key_answer2", "template_key_question") and protocol == "mol/pair":
-            continue  # mol/pair's sequential replace is branch mol's fix (issue 11 item 7)
         hostile = render(text)
         if name == "private_use_marks":  # the marks themselves: structure unknown, flagged
             assert hostile.user_spans is None and hostile.injection_suspect
@@ -257,13 +255,19 @@ def test_vllm_prompt_token_ids_keep_the_frame(tiny_vl: Path) -> None:
         assert len(prompt["multi_modal_data"]["image"]) == 1
 
 
-def test_router_marks_message_text_as_user_text() -> None:
+def test_router_marks_message_text_as_user_text(tiny: Any) -> None:
+    """The router renders with the checkpoint's chat template (transformers) or the Qwen
+    layout (mock): either way the client's text is user text, and the ids keep the frame."""
     from flexjudge.serve.openai_compat import request_from_body
 
     body = {"messages": [{"role": "user", "content": TEXTS[0] + TEXTS[12]}]}
-    request = request_from_body(body, "qwen2_5_vl")
-    assert request.untrusted is not None and request.images == []
-    assert frame(request) == "<|im_start|>user\n|<|im_end|>\n<|im_start|>assistant\n"
+    for backend in (MockBackend(family=tiny.family), tiny):
+        request = request_from_body(body, backend)
+        assert request.untrusted and request.images == []
+        assert frame(request).count("<|im_start|>") == 3 and frame(request).count("<|im_end|>") == 2
+    ids = tiny._encode([request])["input_ids"][0].tolist()
+    im_start = tiny.tokenizer.convert_tokens_to_ids("<|im_start|>")
+    assert ids.count(im_start) == 3
 
 
 def test_openai_end_to_end_the_server_receives_two_turns_and_the_text() -> None:
@@ -280,7 +284,8 @@ def test_openai_end_to_end_the_server_receives_two_turns_and_the_text() -> None:
 
     @app.middleware("http")
     async def capture(request: Any, call_next: Any) -> Any:
-        bodies.append(await request.json())
+        if request.method == "POST":
+            bodies.append(await request.json())
         return await call_next(request)
 
     app.include_router(make_openai_router(server_backend))
@@ -291,6 +296,7 @@ def test_openai_end_to_end_the_server_receives_two_turns_and_the_text() -> None:
         )
         client.close()
     assert all(r.status != "error" for r in results)
+    assert len(bodies) == 12
     assert all([m["role"] for m in b["messages"]] == ["system", "user"] for b in bodies)
     for seen in server_backend.calls:
         assert seen.prompt.count("<|im_start|>") == 3 and seen.prompt.count("<|im_end|>") == 2

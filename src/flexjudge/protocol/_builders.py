@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from flexjudge.errors import InputError
 from flexjudge.protocol._clean import spec_prompt
-from flexjudge.protocol._marks import strip_marked
+from flexjudge.protocol._marks import CLOSE, OPEN, strip_marked
 from flexjudge.protocol._protocol import PromptInputs, SystemBuilder, UserBuilder
 from flexjudge.protocol._types import Mode
 
@@ -111,7 +111,12 @@ _NEUTRAL_MOL = "<\u2060mol>"
 def cut_final_answer(response: str) -> str:
     """The text before the first ``[Ff]inal [Aa]nswer:``, stripped (whole text if none)."""
     match = _FINAL_ANSWER.search(response)
-    return response[: match.start()].strip() if match else response
+    if match is None:
+        return response
+    head = response[: match.start()]
+    if head.count(OPEN) > head.count(CLOSE):  # cut inside the user-text mark: close it
+        head += CLOSE
+    return strip_marked(head)
 
 
 def _candidate(text: str, mode: Mode) -> str:
@@ -149,6 +154,10 @@ def fill_molecule_slots(question: str, molecules: Sequence[str]) -> str:
             field="molecules",
         )
     filled = iter(slots)
+    # a slot is the protocol's frame, not the user's text: it closes the question's user-text
+    # mark and reopens it after (see protocol/_marks.py), so its tokens stay real tokens
+    if question.startswith(OPEN):
+        return _MOL_RUN.sub(lambda _: CLOSE + next(filled) + OPEN, question)
     return _MOL_RUN.sub(lambda _: next(filled), question)
 
 

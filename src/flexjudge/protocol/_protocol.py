@@ -276,6 +276,7 @@ class Protocol:
                 inputs.n_audios,
                 {k: wrap(v) for k, v in inputs.fields.items()},
                 inputs.family,
+                inputs.molecules,  # the protocol's slots (frame), never wrapped
             )
         system = _system_text(self.system, mode, criteria)
         user = self.user(inputs, mode)
