@@ -42,13 +42,17 @@ def parse_answer_first(
     """Clean parse of an answer-first generation; ``raw`` and ``reasoning`` are the whole
     generation's.  Statuses as :func:`~flexjudge.protocol.parse_verdict`; a generation that
     reasons before answering has ``no_answer`` (nothing precedes its reasoning)."""
+    region = leading_answer_region(text)
+    # answers first: a cut in the reasoning after them leaves the answer block complete, so
+    # only a cut inside the region itself makes the sample truncated
+    cut = finish_reason if finish_reason != "length" or len(region) == len(text) else None
     verdict = parse_verdict(
-        leading_answer_region(text),
+        region,
         fmt,
         count=count,
         mode="clean",
         scale=scale,
         number=number,
-        finish_reason=finish_reason,
+        finish_reason=cut,
     )
     return dataclasses.replace(verdict, raw=text, reasoning=extract_reasoning(text))
