@@ -114,9 +114,7 @@ def main() -> None:
             budget_forcing=rounds,
             store=False,
             plots=False,
-            max_tokens=args.max_tokens,
-            temperature=0.6,
-            batch_size=8,
+            options=opts,
         )
         started = time.perf_counter()
         score = run_benchmark(cfg, Judge(backend))

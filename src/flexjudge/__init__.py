@@ -29,6 +29,7 @@ from flexjudge.judge import Judge, JudgeConfig
 from flexjudge.judge.bias import PositionBiasReport, position_bias
 from flexjudge.judge.types import JudgeItem, JudgeResult, Sample
 from flexjudge.protocol import Format, ParseStatus, Scale, Verdict, get_protocol, list_protocols
+from flexjudge.store import ResultStore
 
 __version__ = "0.1.0"
 
@@ -50,6 +51,7 @@ __all__ = [
     "ParseStatus",
     "PositionBiasReport",
     "ProtocolError",
+    "ResultStore",
     "Sample",
     "SamplingParams",
     "Scale",

@@ -29,6 +29,15 @@ class InputError(FlexJudgeError, ValueError):
         prefix = (", ".join(where) + ": ") if where else ""
         super().__init__(prefix + message)
 
+    @classmethod
+    def formatted(cls, text: str, *, record: str | None, field: str | None) -> InputError:
+        """An error whose ``text`` already names its record and field: not prefixed again
+        (e.g. re-raising a batch's error row from a single call)."""
+        err = cls.__new__(cls)
+        err.record, err.field, err.message = record, field, text
+        Exception.__init__(err, text)
+        return err
+
     def with_context(self, *, record: str | None = None, field: str | None = None) -> InputError:
         """Return a copy of this error with ``record``/``field`` filled in where still unknown."""
         err = type(self).__new__(type(self))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flexjudge._util.jsonl import dumps_summary
+from flexjudge._util.paths import relative_to_output
 from flexjudge.apps._records import CandidateRecord, judge_item
 from flexjudge.judge.types import JudgeResult
 
@@ -168,7 +169,9 @@ def to_trl(rec: CandidateRecord, chosen: int, conversational: bool) -> dict[str,
 
 
 def write_pairs(report: PairsReport, out: Path) -> dict[str, Path]:
-    """Write the pairs (JSONL), ``<out>.summary.json`` and ``<out>.decisions.jsonl``."""
+    """Write the pairs (JSONL), ``<out>.summary.json`` and ``<out>.decisions.jsonl``.  Media
+    paths in the pairs are written relative to ``out``'s folder (URLs and data URLs as
+    given), so the file reads back from any working directory."""
     out.parent.mkdir(parents=True, exist_ok=True)
     paths = {
         "pairs": out,
@@ -177,6 +180,8 @@ def write_pairs(report: PairsReport, out: Path) -> dict[str, Path]:
     }
     with open(out, "w", encoding="utf-8") as fh:
         for row in report.pairs:
+            if "images" in row:  # media paths read back from the output file's folder
+                row = row | {"images": [relative_to_output(v, out.parent) for v in row["images"]]}
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     with open(paths["decisions"], "w", encoding="utf-8") as fh:
         for d in report.decisions:

@@ -20,25 +20,38 @@ def plot_best_of_n(report: BestOfNReport, path: Path) -> Path:
     curve = report.summary["accuracy_vs_n"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     ns = [c["n"] for c in curve]
-    left.errorbar(
-        ns,
-        [c["accuracy_mean"] for c in curve],
-        yerr=[c["accuracy_std"] or 0.0 for c in curve],
-        marker="o",
-        capsize=3,
-        label=f"judge ({report.summary['strategy']})",
-    )
-    left.plot(
-        ns, [c["oracle_mean"] for c in curve], "--", color="gray", label="oracle (any correct)"
-    )
+    # undefined points (no candidate scored, no label) are left out, never drawn as 0
+    judged = [c for c in curve if c["accuracy_mean"] is not None]
+    if judged:
+        left.errorbar(
+            [c["n"] for c in judged],
+            [c["accuracy_mean"] for c in judged],
+            yerr=[c["accuracy_std"] or 0.0 for c in judged],
+            marker="o",
+            capsize=3,
+            label=f"judge ({report.summary['strategy']})",
+        )
+    else:
+        left.text(0.5, 0.5, "no candidate was scored", ha="center", transform=left.transAxes)
+    oracle = [c for c in curve if c["oracle_mean"] is not None]
+    if oracle:
+        left.plot(
+            [c["n"] for c in oracle],
+            [c["oracle_mean"] for c in oracle],
+            "--",
+            color="gray",
+            label="oracle (any correct)",
+        )
     rnd = report.summary.get("random_pick_accuracy")
     if rnd is not None:
         left.axhline(rnd, color="red", linestyle=":", label="random pick")
-    left.set_xscale("log", base=2)
-    left.set_xticks(ns, [str(n) for n in ns])
+    if ns:
+        left.set_xscale("log", base=2)
+        left.set_xticks(ns, [str(n) for n in ns])
     left.set_xlabel("N (candidates)")
     left.set_ylabel("accuracy of the selected candidate")
-    left.legend(fontsize=8)
+    if judged or oracle or rnd is not None:
+        left.legend(fontsize=8)
     left.set_title("Best-of-N")
     groups: dict[float, list[float]] = {}
     for rec in report.records:

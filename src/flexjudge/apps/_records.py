@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from flexjudge._util.jsonl import iter_json_records
+from flexjudge._util.paths import MEDIA_KEYS, resolve_media
 from flexjudge.errors import InputError
 from flexjudge.judge.types import JudgeItem
 from flexjudge.protocol import get_protocol
-
-MEDIA_KEYS = ("images", "videos", "audios")
 
 
 @dataclass
@@ -110,12 +109,7 @@ def parse_candidates(
         if not isinstance(value, list):
             raise InputError("must be a list of paths", record=rid, field=mk)
         if base_dir is not None:
-            value = [
-                str(base_dir / v)
-                if isinstance(v, str) and not Path(v).is_absolute() and not v.startswith("data:")
-                else v
-                for v in value
-            ]
+            value = resolve_media(value, base_dir)
         media[mk] = value
     molecules = d.get("molecules")
     if molecules is not None:

@@ -20,6 +20,7 @@ from flexjudge.backends._base import (
     SamplingParams,
     TokenLogprobs,
 )
+from flexjudge.backends._hf_load import load_kwargs
 from flexjudge.backends._mock import MockBackend, default_judge_text
 from flexjudge.errors import BackendError
 
@@ -81,4 +82,5 @@ __all__ = [
     "TransformersBackend",
     "default_judge_text",
     "load_backend",
+    "load_kwargs",
 ]

@@ -180,6 +180,10 @@ class Backend(abc.ABC):
         backend cannot tell (remote servers, the mock)."""
         return None
 
+    def check_ready(self) -> None:  # noqa: B027 - optional hook
+        """Raise :class:`~flexjudge.errors.BackendError` when no request can succeed (e.g. an
+        unreachable server), so a run fails once, before its first batch."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (GPU memory, HTTP sessions)."""
 

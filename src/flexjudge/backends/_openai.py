@@ -188,6 +188,14 @@ class OpenAIBackend(Backend):
         body.update(self.extra_body)
         return body
 
+    def check_ready(self) -> None:
+        """``GET /models`` once: a server that cannot be reached (refused, DNS, timeout) is a
+        :class:`BackendError` naming the URL; any HTTP answer means it is up."""
+        try:
+            self._client.get(f"{self.base_url}/models", timeout=10.0)
+        except self._httpx.TransportError as exc:
+            raise BackendError(f"cannot reach the server at {self.base_url}: {exc}") from exc
+
     def fingerprint(self) -> str:
         import hashlib
 

@@ -25,6 +25,7 @@ from flexjudge.backends._base import (
     TokenLogprobs,
 )
 from flexjudge.backends._fingerprint import checkpoint_fingerprint
+from flexjudge.backends._hf_load import resolve_device, resolve_dtype
 from flexjudge.backends._sampler import row_sampling
 from flexjudge.backends._tokenize import (
     PLACEHOLDER_TOKENS,
@@ -34,8 +35,10 @@ from flexjudge.backends._tokenize import (
 )
 from flexjudge.errors import BackendError
 
-DeviceSpec = Literal["auto", "cpu", "cuda"]
-DtypeSpec = Literal["auto", "bfloat16", "float16", "float32"]
+#: "auto", "cpu", "cuda", "cuda:1", "mps", ...
+DeviceSpec = str
+#: "auto", a dtype name ("bfloat16", "torch.float16") or a ``torch.dtype``
+DtypeSpec = Any
 
 #: Frame rate assumed for a video given without one (qwen-vl-utils' default).
 DEFAULT_VIDEO_FPS = 2.0
@@ -50,7 +53,10 @@ class TransformersBackend(Backend):
     ``model`` is a checkpoint folder or hub id: Qwen2.5-VL, a Qwen2.5-Omni thinker or a full
     Qwen2.5-Omni checkpoint (only its thinker is loaded), or any causal text LM.
     ``device="auto"`` picks CUDA when available; ``dtype="auto"`` is bfloat16 on CUDA and
-    float32 on the CPU.  Requests that share identical :class:`SamplingParams` are batched
+    float32 on the CPU (a ``torch.dtype`` or its name also works); ``device_map`` (e.g.
+    ``"auto"`` to spread a model over GPUs), ``revision``, ``trust_remote_code`` and
+    ``attn_implementation`` go to ``from_pretrained`` as in transformers.  Requests that
+    share identical :class:`SamplingParams` are batched
     (left padding, sorted by length, up to ``max_batch_size`` prompts per ``generate``
     call); ``n > 1`` samples share one prefill (``num_return_sequences``), and greedy
     ``n > 1`` runs once and repeats the completion, as vLLM's results would be identical.
@@ -86,32 +92,33 @@ class TransformersBackend(Backend):
         max_batch_size: int = 8,
         attn_implementation: str | None = None,
         trust_remote_code: bool = False,
+        revision: str | None = None,
+        device_map: str | dict[str, Any] | None = None,
     ) -> None:
-        import torch
-
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
         model_id = str(model)
         self.max_batch_size = max_batch_size
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        if device == "cuda" and not torch.cuda.is_available():
-            raise BackendError(f"cannot load {model_id!r} on device 'cuda': CUDA is not available")
-        self.device: str = device
-        if dtype == "auto":
-            dtype = "bfloat16" if device == "cuda" else "float32"
-        self.dtype: Any = getattr(torch, dtype)
+        self.device: str = resolve_device(device, model_id)
+        self.dtype: Any = resolve_dtype(dtype, self.device)
         self._fingerprint: str | None = None
         super().__init__(model_id, "text")
         try:
-            self._load(model_id, attn_implementation, trust_remote_code)
+            self._load(model_id, attn_implementation, trust_remote_code, revision, device_map)
         except BackendError:
             raise
         except Exception as exc:  # anything from transformers/torch while loading
             raise BackendError(f"failed to load model {model_id!r}: {exc}") from exc
         self.family = self._detect_family()
 
-    def _load(self, model_id: str, attn: str | None, trust_remote_code: bool) -> None:
+    def _load(
+        self,
+        model_id: str,
+        attn: str | None,
+        trust_remote_code: bool,
+        revision: str | None,
+        device_map: str | dict[str, Any] | None,
+    ) -> None:
         from transformers import (
             AutoConfig,
             AutoModelForCausalLM,
@@ -123,7 +130,9 @@ class TransformersBackend(Backend):
             Qwen2_5OmniThinkerForConditionalGeneration,
         )
 
-        remote = {"trust_remote_code": trust_remote_code}
+        remote: dict[str, Any] = {"trust_remote_code": trust_remote_code}
+        if revision is not None:
+            remote["revision"] = revision
         config = AutoConfig.from_pretrained(model_id, **remote)
         model_type = str(getattr(config, "model_type", ""))
         multimodal = model_type in _VL_MODEL_TYPES | _OMNI_MODEL_TYPES
@@ -150,7 +159,8 @@ class TransformersBackend(Backend):
         )
         self.tokenizer.padding_side = "left"
 
-        kwargs: dict[str, Any] = {"dtype": self.dtype, "device_map": self.device, **remote}
+        placement = self.device if device_map is None else device_map
+        kwargs: dict[str, Any] = {"dtype": self.dtype, "device_map": placement, **remote}
         if attn is not None:
             kwargs["attn_implementation"] = attn
         if model_type == "qwen2_5_omni":  # full Omni checkpoint: load the thinker only
@@ -162,6 +172,8 @@ class TransformersBackend(Backend):
             cls = AutoModelForCausalLM
         self.model: Any = cls.from_pretrained(model_id, **kwargs)
         self.model.eval()
+        if device_map is not None:  # inputs go where the model's first weights went
+            self.device = str(self.model.device)
         self.model_type = model_type
         self.config: Any = config
 
@@ -362,6 +374,9 @@ class TransformersBackend(Backend):
         videos = [np.asarray(v, dtype=np.uint8) for r in batch for v in r.videos]
         if videos:
             kwargs["videos"] = videos
+            # flexjudge sizes frames itself (media.VideoPrep); False keeps transformers' current
+            # behaviour and its "per-frame pixel cap" deprecation warning off stderr
+            kwargs["cap_pixels_per_frame"] = False
             fps = [f for r in batch for f in _video_fps(r)]
             if self.family == "qwen2_5_omni":
                 if len(set(fps)) > 1:

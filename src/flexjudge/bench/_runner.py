@@ -29,9 +29,10 @@ from flexjudge.store import NamespacedStore, ResultStore
 @dataclass
 class BenchRunConfig:
     """Options of ``flexjudge bench run``.  ``trials=None`` uses the benchmark's Table 6
-    trial count; ``store=False`` disables resuming.  ``votes`` K and ``budget_forcing`` R
-    generate K samples per item and trial with R "Wait" rounds each, in one pass; the run is
-    then scored at every k = 1..K and r = 0..R (``scaling.json``), the headline at (K, R)."""
+    trial count; ``store=False`` disables resuming; ``options`` are the judge options.
+    ``votes`` K and ``budget_forcing`` R (default: ``options``', else the judge's) generate K
+    samples per item and trial with R "Wait" rounds each, in one pass; the run is then scored
+    at every k = 1..K and r = 0..R (``scaling.json``), the headline at (K, R)."""
 
     benchmark: str
     model: str
@@ -44,16 +45,15 @@ class BenchRunConfig:
     data: Path | None = None
     media_root: Path | None = None
     gold: Path | None = None
-    max_tokens: int | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    batch_size: int = 8
     votes: int | None = None
     budget_forcing: int | None = None
     answer_order: AnswerOrder = "reasoning-first"
     store: bool = True
     plots: bool = True
     backend_kwargs: dict[str, Any] = field(default_factory=dict)
+    #: :class:`flexjudge.JudgeConfig` options for every trial; ``protocol`` (default: the
+    #: benchmark's), ``mode`` and ``seed`` (trial k uses seed + k) are set per trial
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 def open_store(out: Path) -> ResultStore:
@@ -124,33 +124,42 @@ def run_benchmark(cfg: BenchRunConfig, judge: Any = None) -> BenchScore:
         judge = Judge.from_pretrained(
             cfg.model, backend=cfg.backend, backend_kwargs=cfg.backend_kwargs
         )
-    protocol = pick_protocol(bench, split, judge.backend.family)
+    options = dict(cfg.options)
+    protocol = options.pop("protocol", None) or pick_protocol(bench, split, judge.backend.family)
+    base_seed = options.pop("seed", None) or 0
+    options.pop("mode", None)  # cfg.mode is the benchmark's mode
+    # a judge built with votes/budget forcing keeps them unless the run sets its own
+    n_votes = cfg.votes if cfg.votes is not None else options.pop("votes", judge.config.votes)
+    n_rounds = (
+        cfg.budget_forcing
+        if cfg.budget_forcing is not None
+        else options.pop("budget_forcing", judge.config.budget_forcing)
+    )
+    options.pop("votes", None)
+    options.pop("budget_forcing", None)
+    if n_votes < 1 or n_rounds < 0:
+        raise InputError("votes must be >= 1 and budget_forcing >= 0", field="votes")
+    # run-wide problems fail before any trial
+    effective = judge.preflight(
+        **options, protocol=protocol, votes=n_votes, budget_forcing=n_rounds
+    )
     cfg.out.mkdir(parents=True, exist_ok=True)
     store = open_store(cfg.out) if cfg.store else None
     preds: list[Prediction] = []
-    # a judge built with votes/budget forcing keeps them unless the run sets its own
-    n_votes = cfg.votes if cfg.votes is not None else judge.config.votes
-    n_rounds = cfg.budget_forcing if cfg.budget_forcing is not None else judge.config.budget_forcing
-    if n_votes < 1 or n_rounds < 0:
-        raise InputError("votes must be >= 1 and budget_forcing >= 0", field="votes")
     scaled = n_votes > 1 or n_rounds > 0
-    agg = Aggregation.of(judge.config)
+    agg = Aggregation.of(effective)
     for trial in range(trials):
         orders = bench.orders(records, trial, cfg.mode)
         order_of = {r.id: o for r, o in zip(records, orders, strict=True)}
         items = build_items(bench, records, orders, protocol)
-        overrides: dict[str, Any] = {
+        overrides: dict[str, Any] = options | {
             "protocol": protocol,
             "mode": cfg.mode,
-            "seed": trial,
-            "batch_size": cfg.batch_size,
+            "seed": base_seed + trial,
             "votes": n_votes,
             "budget_forcing": n_rounds,
             "answer_order": cfg.answer_order,
         }
-        for key in ("max_tokens", "temperature", "top_p"):
-            if getattr(cfg, key) is not None:
-                overrides[key] = getattr(cfg, key)
         trial_store = (
             None
             if store is None

@@ -1,7 +1,8 @@
 """``flexjudge bon``, ``flexjudge pairs`` and ``flexjudge serve``.
 
-Heavy imports (the model, FastAPI, uvicorn, matplotlib) happen inside the commands.  Every
-command prints a JSON summary on stdout; errors print ``{"error": ...}`` on stderr and exit 2.
+Each takes every :class:`~flexjudge.JudgeConfig` option (generated from its fields).  Heavy
+imports (the model, FastAPI, uvicorn, matplotlib) happen inside the commands.  Every command
+prints a JSON summary on stdout; errors print ``{"error": ...}`` on stderr and exit 2.
 """
 
 from __future__ import annotations
@@ -13,28 +14,42 @@ from typing import Annotated, Any
 import typer
 
 from flexjudge._util.jsonl import dumps_summary
+from flexjudge.cli._common import (
+    EXIT_CODES_HELP,
+    BackendOpt,
+    BaseUrlOpt,
+    DeviceOpt,
+    DtypeOpt,
+    ModelOpt,
+    backend_kwargs,
+    fail,
+    run_exit_code,
+)
+from flexjudge.cli._options import config_options
 from flexjudge.cli._remote import ApiKeyEnvOpt, FamilyOpt, ServerOpt, remote_kwargs
 from flexjudge.errors import FlexJudgeError
+from flexjudge.judge.config import JudgeConfig
 
-ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Checkpoint path or model id.")]
-BackendOpt = Annotated[str, typer.Option(help="transformers | vllm | openai | mock.")]
-ProtocolOpt = Annotated[str | None, typer.Option(help="Protocol name (flexjudge protocols list).")]
-ModeOpt = Annotated[str, typer.Option(help="reference (byte-exact, quirks) or clean.")]
-SeedOpt = Annotated[int, typer.Option(help="Seed of sampling and tie-breaking.")]
-
-
-def _fail(message: str) -> None:
-    typer.echo(json.dumps({"error": message}), err=True)
-    raise typer.Exit(2)
+MediaRootOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Resolve relative media paths against this folder (default: the input file's folder)."
+    ),
+]
 
 
-def _judge(model: str, backend: str, mode: str, seed: int, options: dict[str, Any]) -> Any:
+def _judge(model: str, load: tuple[str, str | None, str | None, str | None], options: Any) -> Any:
     from flexjudge.judge import Judge
 
-    return Judge.from_pretrained(model, backend=backend, mode=mode, seed=seed, **options)
+    backend = load[0]
+    judge = Judge.from_pretrained(
+        model, backend=backend, backend_kwargs=backend_kwargs(*load), **options
+    )
+    judge.preflight()
+    return judge
 
 
-def _records(path: Path, **kwargs: Any) -> list[Any]:
+def _records(path: Path, media_root: Path | None, **kwargs: Any) -> list[Any]:
     from flexjudge.apps._records import parse_candidates, read_jsonl
     from flexjudge.errors import InputError
 
@@ -44,23 +59,30 @@ def _records(path: Path, **kwargs: Any) -> list[Any]:
             out.append(row)
             continue
         try:
-            out.append(parse_candidates(row, base_dir=path.parent, **kwargs))
+            base_dir = media_root if media_root is not None else path.parent
+            out.append(parse_candidates(row, base_dir=base_dir, **kwargs))
         except InputError as exc:
             out.append(exc)
     return out
 
 
+@config_options(JudgeConfig)
 def bon(
     model: ModelOpt,
     input: Annotated[Path, typer.Option("--input", "-i", help="Candidates JSONL.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
-    strategy: Annotated[str, typer.Option(help="score | pairwise-tournament.")] = "score",
-    trials: Annotated[int, typer.Option(help="Repeated seeded selections.")] = 10,
-    seed: SeedOpt = 0,
+    options: dict[str, Any],
+    strategy: Annotated[
+        str, typer.Option(help="How the best is picked: score | pairwise-tournament.")
+    ] = "score",
+    trials: Annotated[
+        int, typer.Option(help="Repeated seeded selections (seeded by --seed).")
+    ] = 10,
     backend: BackendOpt = "transformers",
-    protocol: ProtocolOpt = None,
-    mode: ModeOpt = "clean",
-    votes: Annotated[int, typer.Option(help="Judge samples per candidate.")] = 1,
+    base_url: BaseUrlOpt = None,
+    device: DeviceOpt = None,
+    dtype: DtypeOpt = None,
+    media_root: MediaRootOpt = None,
     plot: Annotated[bool, typer.Option(help="Write accuracy_vs_n.png.")] = True,
 ) -> None:
     """Best-of-N: pick the best candidate per prompt; accuracy vs N when labelled.
@@ -69,15 +91,16 @@ def bon(
     """
     from flexjudge.apps._bon import BestOfNConfig, best_of_n, write_best_of_n
 
+    protocol = options.pop("protocol")
     try:
         cfg = BestOfNConfig(
             strategy=strategy,  # type: ignore[arg-type]  # checked in __post_init__
             trials=trials,
-            seed=seed,
+            seed=options["seed"] or 0,
             protocol=protocol,
         )
-        records = _records(input)
-        judge = _judge(model, backend, mode, seed, {"votes": votes})
+        records = _records(input, media_root)
+        judge = _judge(model, (backend, base_url, device, dtype), options)
         out.mkdir(parents=True, exist_ok=True)
         with open(out / "judgments.jsonl", "w", encoding="utf-8") as fh:
 
@@ -87,15 +110,18 @@ def bon(
             report = best_of_n(judge, records, cfg, on_result=keep)
         paths = write_best_of_n(report, out, plot=plot)
     except (FlexJudgeError, ValueError, OSError) as exc:
-        _fail(str(exc))
-        return
+        fail(str(exc))
     typer.echo(dumps_summary(report.summary | {"files": {k: str(v) for k, v in paths.items()}}))
+    judged = sum(1 for r in report.records if r.error is None)
+    raise typer.Exit(int(run_exit_code(len(report.records), judged)))
 
 
+@config_options(JudgeConfig, exclude=("swap", "swap_policy"))  # pairs judges both orders
 def pairs(
     model: ModelOpt,
     input: Annotated[Path, typer.Option("--input", "-i", help="Two-candidate JSONL.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output pairs JSONL.")],
+    options: dict[str, Any],
     require_consistent: Annotated[
         bool, typer.Option(help="Keep only flip-consistent winners (spec §11.9).")
     ] = True,
@@ -106,17 +132,20 @@ def pairs(
     conversational: Annotated[
         bool, typer.Option(help="Write TRL's conversational format.")
     ] = False,
-    seed: SeedOpt = 0,
     backend: BackendOpt = "transformers",
-    protocol: ProtocolOpt = None,
-    mode: ModeOpt = "clean",
+    base_url: BaseUrlOpt = None,
+    device: DeviceOpt = None,
+    dtype: DtypeOpt = None,
+    media_root: MediaRootOpt = None,
 ) -> None:
     """DPO pairs: judge each pair in both orders, keep consistent winners (TRL format).
 
-    Each input line: {"question", "responses": [r0, r1], "images"?: [...]}.
+    Each input line: {"question", "responses": [r0, r1], "images"?: [...]}.  Media paths in
+    the output are written relative to the output file's folder.
     """
     from flexjudge.apps._pairs import PairsConfig, build_pairs, write_pairs
 
+    protocol = options.pop("protocol")
     try:
         cfg = PairsConfig(
             protocol=protocol,
@@ -124,23 +153,26 @@ def pairs(
             expect_first=expect_first,
             conversational=conversational,
         )
-        records = _records(input, exact=2)
-        judge = _judge(model, backend, mode, seed, {})
+        records = _records(input, media_root, exact=2)
+        judge = _judge(model, (backend, base_url, device, dtype), options)
         report = build_pairs(judge, records, cfg)
         paths = write_pairs(report, out)
     except (FlexJudgeError, ValueError, OSError) as exc:
-        _fail(str(exc))
-        return
+        fail(str(exc))
     typer.echo(dumps_summary(report.summary | {"files": {k: str(v) for k, v in paths.items()}}))
+    judged = sum(1 for r in report.judgments if r.status != "error")
+    raise typer.Exit(int(run_exit_code(len(report.decisions), judged)))
 
 
+@config_options(JudgeConfig, exclude=("batch_size",))
 def serve(
     model: ModelOpt,
+    options: dict[str, Any],
     host: Annotated[str, typer.Option(help="Bind address (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     backend: BackendOpt = "transformers",
-    mode: ModeOpt = "clean",
-    seed: SeedOpt = 0,
+    device: DeviceOpt = None,
+    dtype: DtypeOpt = None,
     media_root: Annotated[
         Path | None,
         typer.Option(help="Allow local media paths under this folder only (refused otherwise)."),
@@ -199,11 +231,25 @@ def serve(
     max_connections: Annotated[
         int, typer.Option(help="Open connections at most (keep >= max concurrency + queue depth).")
     ] = 8192,
+    max_votes: Annotated[
+        int, typer.Option(help="Most votes one /v1/judge request may ask for.")
+    ] = 8,
+    max_request_tokens: Annotated[
+        int, typer.Option(help="Most max_tokens one /v1/judge request may ask for.")
+    ] = 8192,
+    allow_swap: Annotated[
+        bool, typer.Option(help="Let /v1/judge requests ask for swap (doubles their cost).")
+    ] = True,
     openai_compat: Annotated[
         bool, typer.Option(help="Also serve /v1/chat/completions (OpenAI-compatible).")
     ] = False,
 ) -> None:
-    """Serve the judge over HTTP: /v1/judge, /get_reward (OpenRLHF), /health, /docs."""
+    """Serve the judge over HTTP: /v1/judge, /get_reward (OpenRLHF), /health, /docs.
+
+    The judge options set the server's defaults; a /v1/judge request may override
+    temperature, top_p, max_tokens, votes, swap and seed within --max-votes,
+    --max-request-tokens and --allow-swap.
+    """
     from flexjudge._util.optional import require
     from flexjudge.serve.app import ServerConfig, create_app
 
@@ -216,10 +262,12 @@ def serve(
             backend = "openai"
         if base_url is not None and backend != "openai":
             raise ValueError("--base-url needs --backend openai")
+        remote = remote_kwargs(backend, base_url, server, api_key_env, family)
         loaded = load_backend(
-            backend, model, **remote_kwargs(backend, base_url, server, api_key_env, family)
+            backend, model, **backend_kwargs(backend, None, device, dtype, remote)
         )
-        judge = Judge(loaded, mode=mode, seed=seed)
+        judge = Judge(loaded, **options)
+        judge.preflight()
         cfg = ServerConfig(
             host=host,
             port=port,
@@ -246,11 +294,13 @@ def serve(
             body_timeout=body_timeout,
             max_connections=max_connections,
             openai_compat=openai_compat,
+            max_votes=max_votes,
+            max_request_tokens=max_request_tokens,
+            allow_swap=allow_swap,
         )
         app = create_app(judge, cfg, backend=loaded if openai_compat else None, model_name=model)
     except (FlexJudgeError, ValueError, OSError) as exc:
-        _fail(str(exc))
-        return
+        fail(str(exc))
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(
             json.dumps(
@@ -264,6 +314,10 @@ def serve(
     from flexjudge.serve.http import run_server
 
     run_server(app, cfg)
+
+
+for _command in (bon, pairs):
+    _command.__doc__ = f"{_command.__doc__}\n\n{EXIT_CODES_HELP}"
 
 
 def register(app: typer.Typer) -> None:

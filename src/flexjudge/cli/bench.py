@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 import typer
 
-if TYPE_CHECKING:
-    from flexjudge.protocol import AnswerOrder
+from flexjudge.cli._common import BackendOpt, BaseUrlOpt, DeviceOpt, DtypeOpt, backend_kwargs, fail
+from flexjudge.cli._options import config_options
+from flexjudge.errors import FlexJudgeError
+from flexjudge.judge.config import JudgeConfig
 
 bench_app = typer.Typer(
     help="Judge benchmarks: run, score existing judgments, compare runs.", no_args_is_help=True
@@ -32,14 +34,6 @@ def _summary(score: object, out: Path | None) -> str:
     return json.dumps(d, ensure_ascii=False)
 
 
-def _answer_order(order: str) -> AnswerOrder:
-    from flexjudge.protocol import ANSWER_ORDERS
-
-    if order not in ANSWER_ORDERS:
-        raise typer.BadParameter(f"answer order must be one of {', '.join(ANSWER_ORDERS)}")
-    return order  # type: ignore[return-value]
-
-
 def _mode(mode: str) -> str:
     if mode not in ("reference", "clean"):
         raise typer.BadParameter("mode must be 'reference' or 'clean'")
@@ -47,75 +41,64 @@ def _mode(mode: str) -> str:
 
 
 @bench_app.command("run")
+@config_options(JudgeConfig, defaults={"mode": "reference"})
 def bench_run(
     benchmark: Annotated[str, typer.Argument(help="Benchmark name (flexjudge bench list).")],
     model: Annotated[str, typer.Option("--model", "-m", help="Checkpoint path or model id.")],
     out: Annotated[Path, typer.Option(help="Output folder (predictions, report, plots).")],
+    options: dict[str, Any],
     split: Annotated[
         str | None, typer.Option(help="Benchmark split (required when it has several).")
     ] = None,
-    backend: Annotated[
-        str, typer.Option(help="transformers | vllm | openai | mock.")
-    ] = "transformers",
+    backend: BackendOpt = "transformers",
+    base_url: BaseUrlOpt = None,
+    device: DeviceOpt = None,
+    dtype: DtypeOpt = None,
     trials: Annotated[
         int | None, typer.Option(help="Samples per item (default: the paper's Table 6).")
     ] = None,
     limit: Annotated[int | None, typer.Option(help="First N records only.")] = None,
-    mode: ModeOpt = "reference",
     data: DataOpt = None,
     media_root: MediaOpt = None,
     gold: GoldOpt = None,
-    max_tokens: Annotated[int | None, typer.Option(help="Override max new tokens.")] = None,
-    temperature: Annotated[float | None, typer.Option()] = None,
-    top_p: Annotated[float | None, typer.Option()] = None,
-    batch_size: Annotated[int, typer.Option(help="Items per backend call.")] = 8,
-    votes: Annotated[
-        int | None,
-        typer.Option(help="K votes per item and trial; scored at every k = 1..K (scaling.json)."),
-    ] = None,
-    budget_forcing: Annotated[
-        int | None,
-        typer.Option(help='R "Wait" rounds per vote; scored after every round r = 0..R.'),
-    ] = None,
-    answer_order: Annotated[
-        str,
-        typer.Option(
-            help="reasoning-first, or answer-first for a judge trained on "
-            "`curate select --order answer-first` (Fig. 5)."
-        ),
-    ] = "reasoning-first",
     plots: Annotated[bool, typer.Option(help="Write PNG plots (needs matplotlib).")] = True,
-    base_url: Annotated[str | None, typer.Option(help="Server URL (openai backend).")] = None,
 ) -> None:
     """Judge BENCHMARK (resumable through OUT/store.sqlite) and write its report.
 
+    --protocol defaults to the benchmark's; trial k is seeded with --seed + k.  --votes K and
+    --budget-forcing R generate K votes with R "Wait" rounds in one pass, scored at every
+    k = 1..K and r = 0..R (scaling.json).
+
     Exit codes: 0 done (per-item failures are error rows in the report), 2 a run-wide error
-    (unknown benchmark or split, unreadable data file), printed as one line on stderr."""
+    (unknown benchmark, split or protocol, unreadable data file), printed as one line on stderr."""
     from flexjudge.bench._runner import BenchRunConfig, run_benchmark
 
+    mode = _mode(options["mode"])
+    try:
+        kwargs = backend_kwargs(backend, base_url, device, dtype)
+    except FlexJudgeError as exc:
+        fail(str(exc))
     cfg = BenchRunConfig(
         benchmark,
         model,
         out,
-        split,
-        backend,
-        trials,
-        limit,
-        _mode(mode),  # type: ignore[arg-type]
-        data,
-        media_root,
-        gold,
-        max_tokens,
-        temperature,
-        top_p,
-        batch_size,
-        votes,
-        budget_forcing,
-        _answer_order(answer_order),
+        split=split,
+        backend=backend,
+        trials=trials,
+        limit=limit,
+        mode=mode,  # type: ignore[arg-type]
+        data=data,
+        media_root=media_root,
+        gold=gold,
         plots=plots,
-        backend_kwargs={"base_url": base_url} if base_url else {},
+        backend_kwargs=kwargs,
+        answer_order=options.pop("answer_order"),
+        options=options,
     )
-    score = run_benchmark(cfg)
+    try:
+        score = run_benchmark(cfg)
+    except FlexJudgeError as exc:
+        fail(str(exc))
     typer.echo(_summary(score, out))
 
 

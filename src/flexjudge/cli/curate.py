@@ -10,6 +10,9 @@ from typing import Annotated, Any
 
 import typer
 
+from flexjudge.cli._common import BackendOpt, BaseUrlOpt, DeviceOpt, DtypeOpt, backend_kwargs, fail
+from flexjudge.cli._options import config_options
+from flexjudge.curate._generate import GenerateConfig
 from flexjudge.errors import FlexJudgeError
 
 MANIFEST = "curate_manifest.json"
@@ -20,16 +23,11 @@ curate_app = typer.Typer(
 )
 
 
-def _fail(message: str, code: int = 2) -> None:
-    typer.echo(json.dumps({"error": message}), err=True)
-    raise typer.Exit(code)
-
-
 def _open_store(path: Path) -> Any:
     try:
         from flexjudge.store import ResultStore
     except ImportError:
-        _fail(
+        fail(
             "--store needs flexjudge.store.ResultStore, which this install lacks; "
             "rerun without --store (generation still resumes from the output files)"
         )
@@ -37,20 +35,17 @@ def _open_store(path: Path) -> Any:
 
 
 @curate_app.command("generate")
+@config_options(GenerateConfig, panel="Generation options")
 def generate_command(
     teacher: Annotated[str, typer.Option(help="Teacher checkpoint or model id (JudgeLRM-7B).")],
     input_path: Annotated[Path, typer.Option("--input", help="JudgeLM or PandaLM records.")],
     out: Annotated[Path, typer.Option(help="Output folder for judgelrm_7b_{seed}_{t}.jsonl.")],
+    options: dict[str, Any],
     seeds: Annotated[str, typer.Option(help="Comma-separated seeds, one file each.")] = "13,79",
-    temperature: Annotated[float, typer.Option()] = 0.1,
-    top_p: Annotated[float, typer.Option()] = 0.95,
-    max_tokens: Annotated[int, typer.Option()] = 4096,
-    backend: Annotated[
-        str, typer.Option(help="transformers | vllm | openai | mock.")
-    ] = "transformers",
-    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible URL.")] = None,
-    limit: Annotated[int | None, typer.Option(help="Only the first N input rows.")] = None,
-    batch_size: Annotated[int, typer.Option(help="Prompts per backend call.")] = 32,
+    backend: BackendOpt = "transformers",
+    base_url: BaseUrlOpt = None,
+    device: DeviceOpt = None,
+    dtype: DtypeOpt = None,
     input_format: Annotated[
         str, typer.Option("--format", help="auto | judgelm | pandalm.")
     ] = "auto",
@@ -58,25 +53,20 @@ def generate_command(
 ) -> None:
     """Run the teacher (P-01 + P-02 + '<think>\\n') once per row and seed; resumable."""
     from flexjudge.backends import load_backend
-    from flexjudge.curate._generate import GenerateConfig, generate
+    from flexjudge.curate._generate import generate
 
     try:
         seed_list = tuple(int(s) for s in seeds.split(",") if s.strip())
     except ValueError:
-        _fail(f"--seeds must be comma-separated integers, got {seeds!r}")
+        fail(f"--seeds must be comma-separated integers, got {seeds!r}")
         return
     try:
         cfg = GenerateConfig(
             seeds=seed_list,
-            temperature=temperature,
-            top_p=top_p,
-            max_tokens=max_tokens,
-            limit=limit,
-            batch_size=batch_size,
             input_format=input_format,  # type: ignore[arg-type]
+            **options,
         )
-        kwargs: dict[str, Any] = {"base_url": base_url} if base_url is not None else {}
-        model = load_backend(backend, teacher, **kwargs)
+        model = load_backend(backend, teacher, **backend_kwargs(backend, base_url, device, dtype))
         result_store = _open_store(store) if store is not None else None
         report = generate(
             model,
@@ -87,7 +77,7 @@ def generate_command(
             progress=lambda name, rows: typer.echo(f"{name}: {rows} rows", err=True),
         )
     except (FlexJudgeError, ValueError, OSError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     manifest = {
         "input": str(input_path.resolve()),
@@ -96,10 +86,10 @@ def generate_command(
         "teacher": teacher,
         "backend": backend,
         "seeds": list(seed_list),
-        "temperature": temperature,
-        "top_p": top_p,
-        "max_tokens": max_tokens,
-        "limit": limit,
+        "temperature": cfg.temperature,
+        "top_p": cfg.top_p,
+        "max_tokens": cfg.max_tokens,
+        "limit": cfg.limit,
         "command": shlex.join(["flexjudge", *sys.argv[1:]]),
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -126,11 +116,17 @@ def select_command(
         str,
         typer.Option(help="Which trace wins: longest (paper) | shortest | random (ablations)."),
     ] = "longest",
-    n_single: Annotated[int, typer.Option()] = 500,
-    single_min_tokens: Annotated[int, typer.Option()] = 375,
-    n_pair: Annotated[int, typer.Option()] = 500,
-    pair_min_answer_tokens: Annotated[int, typer.Option()] = 750,
-    rescale_fraction: Annotated[float, typer.Option()] = 0.5,
+    n_single: Annotated[int, typer.Option(help="Single-answer examples to keep.")] = 500,
+    single_min_tokens: Annotated[
+        int, typer.Option(help="Keep single examples whose Assistant-1 reasoning exceeds N tokens.")
+    ] = 375,
+    n_pair: Annotated[int, typer.Option(help="Pairwise examples to keep.")] = 500,
+    pair_min_answer_tokens: Annotated[
+        int, typer.Option(help="Keep pairs whose two answers together exceed N tokens.")
+    ] = 750,
+    rescale_fraction: Annotated[
+        float, typer.Option(help="Fraction of each group (seeded) moved to the 1-5 scale.")
+    ] = 0.5,
     seed: Annotated[int, typer.Option(help="Seed of the 1-5 rescale choice.")] = 0,
     tokenizer: Annotated[str | None, typer.Option(help="Local tokenizer for counts.")] = None,
     input_format: Annotated[
@@ -139,7 +135,7 @@ def select_command(
     keep_assistant_name: Annotated[
         bool, typer.Option(help="Keep 'Assistant 1' in singles.")
     ] = False,
-    no_plot: Annotated[bool, typer.Option(help="Skip the PNG histogram.")] = False,
+    plot: Annotated[bool, typer.Option(help="Write the PNG length histogram.")] = True,
     limit: Annotated[
         int | None, typer.Option(help="Only the first N input rows (default: generate's).")
     ] = None,
@@ -192,7 +188,7 @@ def select_command(
                 if limit is None:
                     limit = data.get("limit")
         if input_path is None:
-            _fail("--input is required (no curate_manifest.json in the generation folder)")
+            fail("--input is required (no curate_manifest.json in the generation folder)")
             return
         cfg = SelectConfig(
             agreement=agreement,  # type: ignore[arg-type]
@@ -214,7 +210,7 @@ def select_command(
         )
         sizes = [int(x) for x in subsets.split(",") if x.strip()] if subsets else []
         report = select(input_path, files, cfg)
-        write_outputs(report, out, plot=not no_plot)
+        write_outputs(report, out, plot=plot)
         if sizes:
             from flexjudge.curate._subsets import write_subsets
 
@@ -222,7 +218,7 @@ def select_command(
                 written["train"] for written in write_subsets(report, out, sizes).values()
             )
     except (FlexJudgeError, ValueError, OSError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     typer.echo(json.dumps(report.summary(), indent=2))
 

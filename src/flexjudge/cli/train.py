@@ -44,7 +44,11 @@ def train_command(
     block_size: Annotated[int, typer.Option(help="Maximum tokens per example.")] = 4096,
     precision: Annotated[str, typer.Option(help="auto | bf16 | fp16 | fp32.")] = "auto",
     activation_checkpointing: Annotated[
-        bool, typer.Option("--activation-checkpointing/--no-activation-checkpointing")
+        bool,
+        typer.Option(
+            "--activation-checkpointing/--no-activation-checkpointing",
+            help="Recompute activations in the backward pass (less memory, ~30% slower).",
+        ),
     ] = True,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
     launch: Annotated[int, typer.Option(help="Processes (torchrun) for data parallelism.")] = 1,

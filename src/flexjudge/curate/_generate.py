@@ -43,16 +43,22 @@ _PSEUDO_VOCAB = 151643
 class GenerateConfig:
     """Settings of ``flexjudge curate generate`` (defaults: spec §4 with the README's 0.1)."""
 
-    seeds: tuple[int, ...] = (13, 79)
-    temperature: float = 0.1
-    top_p: float = 0.95
-    max_tokens: int = 4096
-    limit: int | None = None
-    batch_size: int = 32
-    input_format: InputFormat = "auto"
-    mode: str = "reference"
+    seeds: tuple[int, ...] = field(
+        default=(13, 79), metadata={"help": "Teacher seeds, one output file each.", "cli": False}
+    )
+    temperature: float = field(default=0.1, metadata={"help": "Teacher sampling temperature."})
+    top_p: float = field(default=0.95, metadata={"help": "Teacher nucleus sampling top-p."})
+    max_tokens: int = field(default=4096, metadata={"help": "Maximum new tokens per trace."})
+    limit: int | None = field(default=None, metadata={"help": "Only the first N input rows."})
+    batch_size: int = field(default=32, metadata={"help": "Prompts per backend call."})
+    input_format: InputFormat = field(
+        default="auto", metadata={"help": "Input rows: auto | judgelm | pandalm.", "cli": False}
+    )
+    mode: str = field(default="reference", metadata={"help": "Teacher prompt mode.", "cli": False})
     #: ``None``: ``judgelrm_7b`` in reference mode (lrm_process.py's names), else ``judgelrm``
-    file_prefix: str | None = None
+    file_prefix: str | None = field(
+        default=None, metadata={"help": "Output file name prefix.", "cli": False}
+    )
 
     def __post_init__(self) -> None:
         if not self.seeds:

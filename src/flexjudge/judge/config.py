@@ -1,9 +1,16 @@
-"""Judging options: :class:`JudgeConfig`, the one place each option and its help text live."""
+"""Judging options: :class:`JudgeConfig`, the one place each option, its default and its help
+text live.
+
+:class:`JudgeOptions` is the same set of options as a ``TypedDict`` for ``**options`` keyword
+arguments (``Judge(backend, votes=5)``); a test keeps the two in step.  The command line is
+generated from these fields (:mod:`flexjudge.cli._options`), help texts and defaults
+included, and docstrings read them through :func:`option_help`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, Literal, TypedDict
 
 from flexjudge.judge.reduce import PairAggregate, RankAggregate, ScoreAggregate, SwapPolicy
 from flexjudge.protocol import ANSWER_ORDERS, AnswerOrder, Mode
@@ -14,33 +21,120 @@ BudgetFinal = Literal["last", "vote"]
 MoleculeViewOption = Literal["auto", "image", "text", "graph"]
 
 
+def _help(text: str, *, cli: bool = True) -> dict[str, Any]:
+    """Field metadata: the option's one help text; ``cli=False`` keeps it off the CLI."""
+    return {"help": text, "cli": cli}
+
+
 @dataclass
 class JudgeConfig:
     """Judging options.  ``None`` sampling fields fall back to the protocol's defaults."""
 
-    protocol: str | None = None
-    mode: Mode = "clean"
-    temperature: float | None = None
-    top_p: float | None = None
-    max_tokens: int | None = None
-    seed: int | None = 0
-    criteria: str | None = None
-    votes: int = 1
-    swap: bool = False
-    order: Order = "fixed"
-    budget_forcing: int = 0
-    budget_tokens: int | None = None
-    budget_final: BudgetFinal = "last"
-    wait_token: str = "Wait"
-    score_aggregate: ScoreAggregate = "mean"
-    pair_aggregate: PairAggregate = "majority"
-    rank_aggregate: RankAggregate = "borda"
-    swap_policy: SwapPolicy = "tie"
-    batch_size: int = 64
-    #: how molecules are shown: ``"image"`` (depiction), ``"text"`` (SMILES + descriptor card),
-    #: ``"graph"`` (tensors for a molecular-encoder backend); ``"auto"``: the backend's own
-    #: view, else ``image`` for vision-language judges and ``text`` for the others
-    molecule_view: MoleculeViewOption = "auto"
+    protocol: str | None = field(
+        default=None,
+        metadata=_help(
+            "Protocol name (`flexjudge protocols list`); default: the task's default protocol."
+        ),
+    )
+    mode: Mode = field(
+        default="clean",
+        metadata=_help(
+            "clean (robust parsing, fixed quirks) or reference (the authors' prompts and "
+            "parsing byte for byte, quirks included)."
+        ),
+    )
+    temperature: float | None = field(
+        default=None, metadata=_help("Sampling temperature; default: the protocol's (0 = greedy).")
+    )
+    top_p: float | None = field(
+        default=None, metadata=_help("Nucleus sampling top-p; default: the protocol's.")
+    )
+    max_tokens: int | None = field(
+        default=None, metadata=_help("Maximum new tokens per generation; default: the protocol's.")
+    )
+    seed: int | None = field(
+        default=0,
+        metadata=_help(
+            "Seed of sampling, vote seeds (seed + vote index) and --order random draws."
+        ),
+    )
+    criteria: str | None = field(
+        default=None,
+        metadata=_help(
+            "Evaluation criteria text for protocols that take criteria (e.g. score-10)."
+        ),
+    )
+    votes: int = field(
+        default=1, metadata=_help("Samples per presentation order; the verdicts are aggregated.")
+    )
+    swap: bool = field(
+        default=False,
+        metadata=_help("Also judge every multi-response item with the responses in reverse order."),
+    )
+    order: Order = field(
+        default="fixed",
+        metadata=_help(
+            "Response order: fixed (as given) or random (seeded per input position, "
+            "VL-RewardBench style)."
+        ),
+    )
+    budget_forcing: int = field(
+        default=0,
+        metadata=_help(
+            "Budget-forcing rounds: append the wait token and continue this many times."
+        ),
+    )
+    budget_tokens: int | None = field(
+        default=None,
+        metadata=_help(
+            "Stop budget forcing once a sample has generated this many tokens in total."
+        ),
+    )
+    budget_final: BudgetFinal = field(
+        default="last",
+        metadata=_help(
+            "Verdict of a budget-forced sample: last (its final round's) or vote "
+            "(every round votes)."
+        ),
+    )
+    wait_token: str = field(
+        default="Wait", metadata=_help("Text appended before each budget-forcing round.")
+    )
+    score_aggregate: ScoreAggregate = field(
+        default="mean", metadata=_help("How the votes' scores combine: mean or median.")
+    )
+    pair_aggregate: PairAggregate = field(
+        default="majority",
+        metadata=_help(
+            "How pairwise votes combine: majority (preference votes), signed (mean of signed "
+            "margins) or mean (mean score per response)."
+        ),
+    )
+    rank_aggregate: RankAggregate = field(
+        default="borda",
+        metadata=_help(
+            "How ranking votes combine: borda (Borda count) or mean (order by mean score)."
+        ),
+    )
+    swap_policy: SwapPolicy = field(
+        default="tie",
+        metadata=_help(
+            "With --swap: tie (each order decides; orders that disagree make a tie) or mean "
+            "(pool both orders' samples and compare mean scores)."
+        ),
+    )
+    batch_size: int = field(
+        default=16,
+        metadata=_help("Items per backend call; each batch's results are committed to the store."),
+    )
+    molecule_view: MoleculeViewOption = field(
+        default="auto",
+        metadata=_help(
+            "How molecules are shown: image (depiction), text (SMILES + descriptor card), "
+            "graph (tensors for a molecular-encoder backend), or auto (the backend's own "
+            "view, else image for vision-language judges and text for the others)."
+        ),
+    )
     answer_order: AnswerOrder = field(
         default="reasoning-first",
         metadata={
@@ -68,7 +162,12 @@ class JudgeConfig:
             "cli": True,
         },
     )
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(
+        default_factory=dict,
+        metadata=_help(
+            "Free-form metadata kept with the config (not used for judging).", cli=False
+        ),
+    )
 
     def __post_init__(self) -> None:
         if self.votes < 1:
@@ -96,3 +195,59 @@ class JudgeConfig:
             )
         if not 0 <= self.score_logprobs <= 20:
             raise ValueError("score_logprobs must be in [0, 20]")
+
+
+class JudgeCallOptions(TypedDict, total=False):
+    """The options a single ``score``/``compare``/``rank`` call takes: every
+    :class:`JudgeOptions` key but ``protocol``, which there is the item's own parameter."""
+
+    mode: Mode
+    temperature: float | None
+    top_p: float | None
+    max_tokens: int | None
+    seed: int | None
+    criteria: str | None
+    votes: int
+    swap: bool
+    order: Order
+    budget_forcing: int
+    budget_tokens: int | None
+    budget_final: BudgetFinal
+    wait_token: str
+    score_aggregate: ScoreAggregate
+    pair_aggregate: PairAggregate
+    rank_aggregate: RankAggregate
+    swap_policy: SwapPolicy
+    batch_size: int
+    molecule_view: MoleculeViewOption
+    answer_order: AnswerOrder
+    salvage_truncated: bool
+    score_logprobs: int
+    extra: dict[str, Any]
+
+
+class JudgeOptions(JudgeCallOptions, total=False):
+    """:class:`JudgeConfig`'s fields as keyword options (``**options: Unpack[JudgeOptions]``);
+    see :func:`option_help` or ``JudgeConfig``'s docstring for what each one does."""
+
+    protocol: str | None
+
+
+def option_help(name: str) -> str:
+    """The help text of the :class:`JudgeConfig` option ``name``."""
+    for f in fields(JudgeConfig):
+        if f.name == name:
+            return str(f.metadata["help"])
+    raise KeyError(name)
+
+
+def options_doc(cls: type = JudgeConfig) -> str:
+    """An ``Options:`` docstring section listing ``cls``'s fields with their help texts."""
+    lines = ["Options:"]
+    for f in fields(cls):
+        default = "" if f.default is MISSING else f" (default {f.default!r})"
+        lines.append(f"    {f.name}: {f.metadata.get('help', '')}{default}")
+    return "\n".join(lines)
+
+
+JudgeConfig.__doc__ = f"{JudgeConfig.__doc__}\n\n{options_doc()}\n"

@@ -8,24 +8,24 @@ the rest of a batch still runs.
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Unpack
 
 from flexjudge._util.gc import paused_gc
-from flexjudge.backends import Backend, load_backend
+from flexjudge.backends import Backend, load_backend, load_kwargs
 from flexjudge.errors import BackendError, InputError, ProtocolError
 from flexjudge.judge.bias import order_decisions, order_draws
-from flexjudge.judge.config import JudgeConfig
+from flexjudge.judge.config import JudgeCallOptions, JudgeConfig, JudgeOptions
 from flexjudge.judge.expect import expectation
 from flexjudge.judge.generate import generate_samples, has_backend_error, round_votes
-from flexjudge.judge.keys import ResultCache, lookup, save, scaling_dict
+from flexjudge.judge.keys import ResultCache, save, scaling_dict
 from flexjudge.judge.plan import Plan, plan_item, prepare_plan
 from flexjudge.judge.reduce import aggregate
+from flexjudge.judge.results import call_item, check_run, error_result, resume
 from flexjudge.judge.types import JudgeItem, JudgeResult, Task
 
 Progress = Callable[[int, int], None]
@@ -41,13 +41,20 @@ class Judge:
     return ``status="error"`` results instead and keep going.
     """
 
-    def __init__(self, backend: Backend, config: JudgeConfig | None = None, **options: Any):
+    def __init__(
+        self,
+        backend: Backend,
+        config: JudgeConfig | None = None,
+        **options: Unpack[JudgeOptions],
+    ) -> None:
+        """``options`` are :class:`JudgeConfig` fields (see its docstring); pass either a
+        ``config`` or options, not both."""
+        if config is not None and options:
+            raise TypeError("pass either config or keyword options, not both")
         self.backend = backend
         self.config = config or JudgeConfig(**options)
         # backends are not documented thread-safe: calls from many threads take turns
         self.backend_lock = threading.RLock()
-        if config is not None and options:
-            raise TypeError("pass either config or keyword options, not both")
 
     @classmethod
     def from_pretrained(
@@ -56,50 +63,139 @@ class Judge:
         *,
         backend: str | Backend = "transformers",
         backend_kwargs: dict[str, Any] | None = None,
-        **options: Any,
+        device_map: str | dict[str, Any] | None = None,
+        dtype: Any = None,
+        torch_dtype: Any = None,
+        revision: str | None = None,
+        trust_remote_code: bool | None = None,
+        attn_implementation: str | None = None,
+        **options: Unpack[JudgeOptions],
     ) -> Judge:
-        """Load ``model`` with ``backend`` (a name or a ready :class:`Backend`)."""
+        """Load ``model`` with ``backend`` (a name or a ready :class:`Backend`).
+
+        ``device_map``, ``dtype`` (a ``torch.dtype`` or its name; ``torch_dtype`` is its old
+        name), ``revision``, ``trust_remote_code`` and ``attn_implementation`` are passed to
+        the checkpoint's ``from_pretrained`` as in transformers; ``backend_kwargs`` go to the
+        backend's constructor.  ``options`` are :class:`JudgeConfig` fields.
+        """
         if isinstance(backend, Backend):
             return cls(backend, **options)
-        return cls(load_backend(backend, model, **(backend_kwargs or {})), **options)
+        load = load_kwargs(
+            backend,
+            device_map=device_map,
+            dtype=dtype if dtype is not None else torch_dtype,
+            revision=revision,
+            trust_remote_code=trust_remote_code,
+            attn_implementation=attn_implementation,
+        )
+        return cls(load_backend(backend, model, **load, **(backend_kwargs or {})), **options)
+
+    def preflight(self, **options: Unpack[JudgeOptions]) -> JudgeConfig:
+        """Check what would fail every item of a run with these ``options``, before any
+        batch: an unknown protocol or one this model's family cannot serve, budget forcing
+        on a backend that cannot continue a prefix, a backend that cannot be reached.
+        Raises :class:`ProtocolError`/:class:`BackendError`/``ValueError``; returns the
+        effective config.  :meth:`run` itself reports such problems per item instead."""
+        cfg = replace(self.config, **options) if options else self.config
+        check_run(self.backend, cfg)
+        return cfg
 
     # ------------------------------------------------------------------ single calls
-    def score(self, question: str | None, response: str | None = None, **kw: Any) -> JudgeResult:
-        responses = [] if response is None else [response]
-        return self._single(JudgeItem(question, responses, task="score", **_item_kw(kw)), kw)
+    def score(
+        self,
+        question: str | None,
+        response: str | None = None,
+        *,
+        id: str | None = None,
+        images: Sequence[Any] = (),
+        videos: Sequence[Any] = (),
+        audios: Sequence[Any] = (),
+        molecules: Sequence[Any] = (),
+        protocol: str | None = None,
+        fields: dict[str, str] | None = None,
+        **options: Unpack[JudgeCallOptions],
+    ) -> JudgeResult:
+        """Score one response (or none, for fixed-text protocols).  ``options`` override the
+        judge's :class:`JudgeConfig` for this call; ``protocol`` is this item's."""
+        media = (images, videos, audios, molecules)
+        return self._single(
+            call_item(
+                question,
+                [] if response is None else [response],
+                "score",
+                id,
+                media,
+                protocol,
+                fields,
+            ),
+            options,
+        )
 
     def compare(
-        self, question: str | None, response_a: str, response_b: str, **kw: Any
+        self,
+        question: str | None,
+        response_a: str,
+        response_b: str,
+        *,
+        id: str | None = None,
+        images: Sequence[Any] = (),
+        videos: Sequence[Any] = (),
+        audios: Sequence[Any] = (),
+        molecules: Sequence[Any] = (),
+        protocol: str | None = None,
+        fields: dict[str, str] | None = None,
+        **options: Unpack[JudgeCallOptions],
     ) -> JudgeResult:
-        item = JudgeItem(question, [response_a, response_b], task="compare", **_item_kw(kw))
-        return self._single(item, kw)
+        """Compare two responses; ``preference`` is ``"A"``, ``"B"`` or ``"tie"``."""
+        media = (images, videos, audios, molecules)
+        return self._single(
+            call_item(question, [response_a, response_b], "compare", id, media, protocol, fields),
+            options,
+        )
 
-    def rank(self, question: str | None, responses: Sequence[str], **kw: Any) -> JudgeResult:
-        return self._single(JudgeItem(question, list(responses), task="rank", **_item_kw(kw)), kw)
+    def rank(
+        self,
+        question: str | None,
+        responses: Sequence[str],
+        *,
+        id: str | None = None,
+        images: Sequence[Any] = (),
+        videos: Sequence[Any] = (),
+        audios: Sequence[Any] = (),
+        molecules: Sequence[Any] = (),
+        protocol: str | None = None,
+        fields: dict[str, str] | None = None,
+        **options: Unpack[JudgeCallOptions],
+    ) -> JudgeResult:
+        """Rank N responses; ``ranking`` lists response indices best first."""
+        media = (images, videos, audios, molecules)
+        return self._single(
+            call_item(question, list(responses), "rank", id, media, protocol, fields), options
+        )
 
-    def _single(self, item: JudgeItem, kw: dict[str, Any]) -> JudgeResult:
-        result = self.run([item], **kw)[0]
+    def _single(self, item: JudgeItem, options: JudgeCallOptions) -> JudgeResult:
+        result = self.run([item], **options)[0]
         if result.status == "error" and result.error_field is not None:
-            raise InputError(
+            raise InputError.formatted(
                 result.error or "invalid input", record=item.id, field=result.error_field
             )
         return result
 
     # ------------------------------------------------------------------ batches
     def score_batch(
-        self, items: Iterable[JudgeItem | dict[str, Any]], **kw: Any
+        self, items: Iterable[JudgeItem | dict[str, Any]], **options: Unpack[JudgeOptions]
     ) -> list[JudgeResult]:
-        return self.run(items, task="score", **kw)
+        return self.run(items, task="score", **options)
 
     def compare_batch(
-        self, items: Iterable[JudgeItem | dict[str, Any]], **kw: Any
+        self, items: Iterable[JudgeItem | dict[str, Any]], **options: Unpack[JudgeOptions]
     ) -> list[JudgeResult]:
-        return self.run(items, task="compare", **kw)
+        return self.run(items, task="compare", **options)
 
     def rank_batch(
-        self, items: Iterable[JudgeItem | dict[str, Any]], **kw: Any
+        self, items: Iterable[JudgeItem | dict[str, Any]], **options: Unpack[JudgeOptions]
     ) -> list[JudgeResult]:
-        return self.run(items, task="rank", **kw)
+        return self.run(items, task="rank", **options)
 
     def run(
         self,
@@ -111,7 +207,7 @@ class Judge:
         on_result: Callable[[JudgeResult], None] | None = None,
         positions: Sequence[int] | None = None,
         run_id: str | None = None,
-        **overrides: Any,
+        **options: Unpack[JudgeOptions],
     ) -> list[JudgeResult]:
         """Judge many items, in batches of ``batch_size`` items per backend call.
 
@@ -126,7 +222,7 @@ class Judge:
         ``record_manifest`` records which key belongs at each position (for
         ``ResultStore.export``).
         """
-        cfg = _override(self.config, overrides)
+        cfg = replace(self.config, **options) if options else self.config
         item_list = list(items)
         pos = list(positions) if positions is not None else list(range(len(item_list)))
         if len(pos) != len(item_list):
@@ -137,7 +233,7 @@ class Judge:
             if store is not None and run_id is not None:
                 store.record_manifest(run_id, manifest)
             if store is not None:
-                plans = _resume(store, plans, results)
+                plans = resume(store, plans, results)
         if cfg.mode == "reference" and any(_suspect(p) for p in plans):
             warnings.warn(
                 "user text holds special-token-like strings (e.g. <|im_end|>); reference mode "
@@ -157,7 +253,7 @@ class Judge:
                     prepare_plan(plan, cfg.mode)
                     chunk.append(plan)
                 except InputError as exc:  # undecodable media: this item fails, not the batch
-                    results[plan.index] = _error_result(
+                    results[plan.index] = error_result(
                         plan.item, pos[plan.index], cfg, exc, started
                     )
             for plan, result in self._judge_chunk(chunk, cfg, started, pos, store, on_result):
@@ -194,7 +290,10 @@ class Judge:
                     item.task = task
                 plan = self._plan(i, item, cfg, draws[i])
             except (InputError, ProtocolError) as exc:
-                error = _error_result(raw, pos[i], cfg, exc, started)
+                if isinstance(exc, ProtocolError):  # the item's protocol: name record and field
+                    record = item.id if item.id is not None else str(pos[i])
+                    exc = InputError(str(exc), record=record, field="protocol")
+                error = error_result(raw, pos[i], cfg, exc, started)
                 results[i] = error
                 manifest.append((pos[i], None, error.to_dict()))
                 continue
@@ -237,7 +336,7 @@ class Judge:
             with self.backend_lock:
                 generate_samples(self.backend, chunk, cfg)
         except BackendError as exc:
-            return [(p, _error_result(p.item, pos[p.index], cfg, exc, started)) for p in chunk]
+            return [(p, error_result(p.item, pos[p.index], cfg, exc, started)) for p in chunk]
         per_item = (time.perf_counter() - started) / len(chunk)
         finished = [(plan, self._finish(plan, cfg, per_item)) for plan in chunk]
         if store is not None:  # a sample the backend failed is retried by the next run
@@ -297,59 +396,3 @@ class Judge:
 
 def _suspect(plan: Plan) -> bool:
     return any(r.injection_suspect for r in plan.rendered)
-
-
-def _resume(store: ResultCache, plans: list[Plan], results: list[JudgeResult | None]) -> list[Plan]:
-    """Fill ``results`` with the stored results of finished plans; return the others."""
-    cached = lookup(store, [p.key for p in plans if p.key is not None])
-    todo, taken = [], set()
-    for plan in plans:
-        hit = cached.get(plan.key) if plan.key is not None else None
-        if hit is None:
-            todo.append(plan)
-            continue
-        if plan.key in taken:  # equal content under another id shares the key
-            hit = copy.copy(hit)
-        taken.add(plan.key)
-        hit.id = plan.item.id
-        results[plan.index] = hit
-    return todo
-
-
-def _override(cfg: JudgeConfig, overrides: dict[str, Any]) -> JudgeConfig:
-    return replace(cfg, **overrides) if overrides else cfg
-
-
-_ITEM_KEYS = ("id", "images", "videos", "audios", "molecules", "protocol", "fields")
-_LIST_KEYS = ("images", "videos", "audios", "molecules")
-
-
-def _item_kw(kw: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for key in _ITEM_KEYS:
-        if key in kw:
-            value = kw.pop(key)
-            out[key] = list(value) if key in _LIST_KEYS else value
-    return out
-
-
-def _error_result(
-    raw: Any, index: int, cfg: JudgeConfig, exc: Exception, started: float
-) -> JudgeResult:
-    item_id = (
-        raw.id
-        if isinstance(raw, JudgeItem)
-        else (str(raw.get("id", index)) if isinstance(raw, dict) else str(index))
-    )
-    task: Task = raw.resolved_task() if isinstance(raw, JudgeItem) else "score"
-    protocol = (raw.protocol if isinstance(raw, JudgeItem) else None) or cfg.protocol or ""
-    return JudgeResult(
-        id=item_id,
-        task=task,
-        protocol=protocol,
-        mode=cfg.mode,
-        status="error",
-        error=str(exc),
-        error_field=getattr(exc, "field", None),
-        seconds=time.perf_counter() - started,
-    )

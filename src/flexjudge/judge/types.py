@@ -205,7 +205,9 @@ class JudgeResult:
     ``preference`` ``"A"`` means ``responses[0]`` is better, ``ranking`` lists caller indices
     best → worst.  ``status`` is ``ok`` when at least one sample parsed, ``error`` when the
     item could not be judged at all (``error`` then says why), else the parse status of the
-    samples.  ``samples`` keeps every vote, including failed ones.
+    samples.  ``samples`` keeps every vote, including failed ones.  ``seconds`` is the wall
+    time of the item's batch divided by the items in it (an amortized per-item cost, not a
+    per-item measurement; a resumed result keeps the value of the run that judged it).
     """
 
     id: str | None

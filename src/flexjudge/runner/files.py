@@ -12,15 +12,18 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flexjudge._util.jsonl import read_items, write_jsonl
+from flexjudge._util.paths import MEDIA_KEYS, resolve_media
 from flexjudge.judge.config import JudgeConfig
 from flexjudge.judge.types import JudgeResult
 
 #: settings that change how a run executes, never what it produces (sampling is seeded per
 #: request, independently of batching), so they stay out of the run id
 EXECUTION_ONLY = frozenset({"batch_size"})
+if TYPE_CHECKING:
+    from flexjudge.judge import Judge
 
 
 def run_id_for(input_path: Path, model: str, backend: str, options: dict[str, Any]) -> str:
@@ -50,8 +53,14 @@ def run_items_file(
     ray: bool = False,
     num_workers: int = 2,
     backend_kwargs: dict[str, Any] | None = None,
+    media_root: Path | None = None,
 ) -> dict[str, Any]:
     """Judge ``input_path`` (JSONL) into ``output_path`` (JSONL, input order, ids kept).
+
+    Relative media paths in the items resolve against ``media_root``, by default the input
+    file's folder.  Settings wrong for the whole run (unknown ``protocol``, budget forcing
+    on a backend that cannot continue, an unreachable server) raise before the first batch
+    (:meth:`flexjudge.Judge.preflight`); per-item problems become error rows.
 
     Returns a summary ``{"items", "ok", "errors", "failed_parse", "output", "mode"}`` plus
     ``"resumed"`` (results read back from the store instead of judged: every store hit,
@@ -63,8 +72,10 @@ def run_items_file(
     kwargs: dict[str, Any] = dict(backend_kwargs or {})
     if base_url is not None:
         kwargs["base_url"] = base_url
+    base_dir = media_root if media_root is not None else input_path.parent
     positions = [i for i, r in enumerate(raw) if isinstance(r, dict)]
-    good = [r for r in raw if isinstance(r, dict)]
+    good = [_with_media_root(r, base_dir) for r in raw if isinstance(r, dict)]
+    judge = None if ray else _load_judge(model, backend, kwargs, options)
     run_id = run_id_for(input_path, model, backend, options)
     store = None
     if store_path is not None:
@@ -92,11 +103,14 @@ def run_items_file(
                 **options,
             )
         else:
-            results = _run_local(good, model, backend, kwargs, options, store, positions, run_id)
+            assert judge is not None
+            results = _run_local(judge, good, store, positions, run_id)
         damaged = dict(store.damaged) if store is not None else {}
     finally:
         if store is not None:
             store.close()
+        if judge is not None:
+            judge.backend.close()
     by_pos = iter(results)
     rows: list[dict[str, Any] | str] = []
     statuses: list[str] = []
@@ -128,33 +142,50 @@ def run_items_file(
     return summary
 
 
-def _run_local(
-    good: list[dict[str, Any]],
-    model: str,
-    backend: str,
-    kwargs: dict[str, Any],
-    options: dict[str, Any],
-    store: Any,
-    positions: list[int],
-    run_id: str,
-) -> list[JudgeResult]:
-    from rich.progress import Progress
-
+def _load_judge(model: str, backend: str, kwargs: dict[str, Any], options: dict[str, Any]) -> Judge:
+    """The run's judge, checked for run-wide problems before anything is judged."""
     from flexjudge.judge import Judge
 
     judge = Judge.from_pretrained(model, backend=backend, backend_kwargs=kwargs, **options)
     try:
-        with Progress(transient=True) as bar:
-            task = bar.add_task("judging", total=len(good))
-            return judge.run(
-                good,
-                store=store,
-                positions=positions,
-                run_id=run_id,
-                progress=lambda done, total: bar.update(task, completed=done),
-            )
-    finally:
+        judge.preflight()
+    except BaseException:
         judge.backend.close()
+        raise
+    return judge
+
+
+def _run_local(
+    judge: Judge,
+    good: list[dict[str, Any]],
+    store: Any,
+    positions: list[int],
+    run_id: str,
+) -> list[JudgeResult]:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    # progress belongs on stderr: stdout carries only the summary
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("judging", total=len(good))
+        return judge.run(
+            good,
+            store=store,
+            positions=positions,
+            run_id=run_id,
+            progress=lambda done, total: bar.update(task, completed=done),
+        )
+
+
+def _with_media_root(item: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    resolved = dict(item)
+    for key in MEDIA_KEYS:
+        value = item.get(key)
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list):
+            resolved[key] = resolve_media(value, base_dir)
+    return resolved
 
 
 def _input_error_row(exc: Exception) -> dict[str, Any]:

@@ -132,10 +132,31 @@ class ServerConfig:
     openai_compat: bool = False
     max_completion_tokens: int = 8192
     max_n: int = 16
+    #: caps on what one /v1/judge request may ask for (votes x orders x tokens is its cost)
+    max_votes: int = 8
+    max_request_tokens: int = 8192
+    allow_swap: bool = True
 
     def __post_init__(self) -> None:
         if self.reward_scores not in ("raw", "normalized"):
             raise ValueError(f"reward_scores must be raw or normalized, not {self.reward_scores!r}")
+
+    def request_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """``options`` of one request if within this server's caps, else
+        :class:`RequestRejected` (422) naming the field and the cap."""
+        if options.get("votes", 1) > self.max_votes:
+            raise RequestRejected(
+                422, f"votes: {options['votes']} is over this server's max_votes {self.max_votes}"
+            )
+        if options.get("max_tokens", 0) > self.max_request_tokens:
+            raise RequestRejected(
+                422,
+                f"max_tokens: {options['max_tokens']} is over this server's "
+                f"max_request_tokens {self.max_request_tokens}",
+            )
+        if options.get("swap") and not self.allow_swap:
+            raise RequestRejected(422, "swap: this server does not allow swap")
+        return options
 
     def media_limits(self) -> MediaLimits:
         root = None if self.media_root is None else Path(self.media_root)
@@ -226,9 +247,11 @@ def create_app(
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error(exc.status_code, str(exc.detail))
 
-    async def judge_items(items: list[JudgeItem]) -> list[JudgeResult]:
+    async def judge_items(
+        items: list[JudgeItem], options: dict[str, Any] | None = None
+    ) -> list[JudgeResult]:
         try:
-            return await worker.submit(items, cfg.timeout)
+            return await worker.submit(items, cfg.timeout, options)
         except TimeoutError:
             raise RequestRejected(408, f"judging took longer than {cfg.timeout:g} s") from None
 
@@ -249,7 +272,8 @@ def create_app(
                 item = await prepare(lambda: predecode_media(_judge_item(req, limits), judge))
             else:  # nothing to decode: skip the thread hop
                 item = _judge_item(req, limits)
-            result = (await judge_items([item]))[0]
+            options = cfg.request_options(req.judge_options())
+            result = (await judge_items([item], options))[0]
         if result.status == "error":
             raise RequestRejected(422, f"cannot judge this item: {result.error}")
         return _response(result, req.mode)

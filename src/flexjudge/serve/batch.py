@@ -11,11 +11,12 @@ event loop never runs the judge.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flexjudge.judge.types import JudgeItem, JudgeResult
 
@@ -29,6 +30,8 @@ class _Job:
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[list[JudgeResult]]
     cancelled: threading.Event = field(default_factory=threading.Event)
+    #: per-request judge options; only jobs with equal options share a ``Judge.run`` call
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 class JudgeWorker:
@@ -65,12 +68,18 @@ class JudgeWorker:
                 self._thread.join(timeout=30)
                 self._thread = None
 
-    async def submit(self, items: list[JudgeItem], timeout: float | None) -> list[JudgeResult]:
-        """Judge ``items``; raises ``TimeoutError`` after ``timeout`` seconds (the job is then
-        skipped if it has not started)."""
+    async def submit(
+        self,
+        items: list[JudgeItem],
+        timeout: float | None,
+        options: dict[str, Any] | None = None,
+    ) -> list[JudgeResult]:
+        """Judge ``items`` (with ``options`` overriding the judge's config); raises
+        ``TimeoutError`` after ``timeout`` seconds (the job is then skipped if it has not
+        started)."""
         self.start()
         loop = asyncio.get_running_loop()
-        job = _Job(items, loop, loop.create_future())
+        job = _Job(items, loop, loop.create_future(), options=dict(options or {}))
         with self._ready:
             self._jobs.append(job)
             self._ready.notify()
@@ -109,7 +118,12 @@ class JudgeWorker:
             batch = self._next_batch()
             if batch is None:
                 return
-            self._run([j for j in batch if not j.cancelled.is_set()])
+            groups: dict[str, list[_Job]] = {}  # only jobs with equal options share a run
+            for j in batch:
+                if not j.cancelled.is_set():
+                    groups.setdefault(json.dumps(j.options, sort_keys=True), []).append(j)
+            for jobs in groups.values():
+                self._run(jobs)
 
     def _run(self, batch: list[_Job]) -> None:
         if not batch:
@@ -117,7 +131,7 @@ class JudgeWorker:
         items = [it for j in batch for it in j.items]
         self.batches += 1
         try:
-            results = self.judge.run(items)
+            results = self.judge.run(items, **batch[0].options)
         except Exception as exc:  # the judge itself failed: every waiting request learns why
             for j in batch:
                 j.loop.call_soon_threadsafe(_set_exception, j.future, exc)

@@ -57,6 +57,18 @@ class JudgeRequest(BaseModel):
     #: SMILES strings or molecule objects, shown through the judge's molecule view
     molecules: list[str | MoleculeInput] = Field(default_factory=list)
     fields: dict[str, str] = Field(default_factory=dict)
+    # per-request judge options; the server's config caps them (ServerConfig.max_votes, ...)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0, allow_inf_nan=False)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0, allow_inf_nan=False)
+    max_tokens: int | None = Field(default=None, ge=1)
+    votes: int | None = Field(default=None, ge=1)
+    swap: bool | None = None
+    seed: int | None = None
+
+    def judge_options(self) -> dict[str, Any]:
+        """The judge options this request sets (the others keep the server's)."""
+        names = ("temperature", "top_p", "max_tokens", "votes", "swap", "seed")
+        return {k: getattr(self, k) for k in names if getattr(self, k) is not None}
 
 
 class JudgeResponse(BaseModel):

@@ -10,6 +10,7 @@ Heavy dependencies (torch, transformers, trl, peft) are imported only when train
 
 from __future__ import annotations
 
+from flexjudge.errors import InputError
 from flexjudge.train._config import PRESETS, Preset, TrainConfig, TrainMode, TrainResult
 from flexjudge.train._data import (
     CHATML,
@@ -62,10 +63,26 @@ def train(config: TrainConfig) -> TrainResult:
     import os
 
     if config.launch > 1 and "WORLD_SIZE" not in os.environ:
+        _check_before_launch(config)  # one clear error here, not one traceback per process
         return launch(config)
     from flexjudge.train._recipe import run_training
 
     return run_training(config)
+
+
+def _check_before_launch(config: TrainConfig) -> None:
+    """What every launched process would fail on: the base checkpoint's config and the data."""
+    from flexjudge.train._data import read_rows
+
+    try:
+        from transformers import AutoConfig
+
+        AutoConfig.from_pretrained(config.base)
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"cannot load base checkpoint {config.base!r}: {exc}", field="base"
+        ) from exc
+    read_rows(config.data)
 
 
 __all__ = [

@@ -228,7 +228,7 @@ def tokenize_rows(
 ) -> list[TokenizedExample]:
     """Tokenise every row; raises :class:`InputError` naming the first bad row."""
     out: list[TokenizedExample] = []
-    for index, row in enumerate(rows):
+    for index, row in enumerate(rows, start=1):  # rows count from 1, like every command
         record = str(row.get("id", f"row {index}"))
         prompt, text = row_to_text(row, record, tokenizer)
         out.append(
