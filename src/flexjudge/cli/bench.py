@@ -95,10 +95,7 @@ def bench_run(
         answer_order=options.pop("answer_order"),
         options=options,
     )
-    try:
-        score = run_benchmark(cfg)
-    except FlexJudgeError as exc:
-        fail(str(exc))
+    score = run_benchmark(cfg)  # a FlexJudgeError exits 2 with one message (cli.main)
     typer.echo(_summary(score, out))
 
 
