@@ -290,7 +290,7 @@ def test_train_names_a_non_utf8_line(tmp_path: Path) -> None:
     data.write_bytes(b'{"prompt": "a", "text": "b"}\n{"prompt": "caf\xe9", "text": "b"}\n')
     from flexjudge.train._data import read_rows
 
-    with pytest.raises(InputError, match=r"line 2 is not UTF-8 \(byte 0xe9 at column 16\)"):
+    with pytest.raises(InputError, match=r"line 2 is not UTF-8"):
         read_rows(data)
 
 
