@@ -16,13 +16,13 @@ from flexjudge.backends._base import (
     Completion,
     FinishReason,
     GenerationRequest,
-    ModelFamily,
     SamplingParams,
     TokenLogprobs,
 )
 from flexjudge.backends._hf_load import load_kwargs
 from flexjudge.backends._mock import MockBackend, default_judge_text
 from flexjudge.errors import BackendError
+from flexjudge.families import ModelFamily
 
 BACKENDS = ("transformers", "vllm", "openai", "mol-llm", "mock")
 

@@ -17,7 +17,8 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 from PIL import Image
 
-ModelFamily = Literal["qwen2_5_vl", "qwen2_5_omni", "llama3", "text"]
+from flexjudge.families import DEFAULT_FAMILY, ModelFamily
+
 FinishReason = Literal["stop", "length", "error"]
 
 
@@ -159,7 +160,7 @@ class Backend(abc.ABC):
     #: backends); ``None`` lets the judge pick by model family
     molecule_view: str | None = None
 
-    def __init__(self, model_id: str, family: ModelFamily = "qwen2_5_vl") -> None:
+    def __init__(self, model_id: str, family: ModelFamily = DEFAULT_FAMILY) -> None:
         self.model_id = model_id
         self.family: ModelFamily = family
 

@@ -27,18 +27,8 @@ from flexjudge._util.text import neutralize_specials
 from flexjudge.backends._base import ChatTurn
 from flexjudge.backends._tokenize import frame_segments
 from flexjudge.errors import BackendError, InputError
+from flexjudge.families import PLACEHOLDERS
 
-PLACEHOLDERS: dict[str, dict[str, str]] = {
-    "qwen2_5_vl": {
-        "image": "<|vision_start|><|image_pad|><|vision_end|>",
-        "video": "<|vision_start|><|video_pad|><|vision_end|>",
-    },
-    "qwen2_5_omni": {
-        "image": "<|vision_bos|><|IMAGE|><|vision_eos|>",
-        "video": "<|vision_bos|><|VIDEO|><|vision_eos|>",
-        "audio": "<|audio_bos|><|AUDIO|><|audio_eos|>",
-    },
-}
 _CHATML_TURN = re.compile(r"<\|im_start\|>(\w+)\n(.*?)(?:<\|im_end\|>\n?|$)", re.S)
 _LLAMA_TURN = re.compile(
     r"<\|start_header_id\|>(\w+)<\|end_header_id\|>\n\n(.*?)(?:<\|eot_id\|>|$)", re.S

@@ -24,9 +24,9 @@ from flexjudge.backends._base import (
     Backend,
     Completion,
     GenerationRequest,
-    ModelFamily,
     TokenLogprobs,
 )
+from flexjudge.families import ModelFamily
 
 Responder = Callable[[GenerationRequest, int], str]
 

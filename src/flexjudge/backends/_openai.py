@@ -45,11 +45,11 @@ from flexjudge.backends._base import (
     Backend,
     Completion,
     GenerationRequest,
-    ModelFamily,
     TokenLogprobs,
 )
 from flexjudge.backends._chat import build_messages, messages_from_turns
 from flexjudge.errors import BackendError
+from flexjudge.families import ModelFamily
 
 _RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 ServerKind = Literal["auto", "vllm", "sglang", "openai", "generic"]

@@ -17,12 +17,13 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from flexjudge import families
 from flexjudge.backends._base import GenerationRequest, Span
+from flexjudge.families import placeholder_tokens
 
 #: (image, video, audio) placeholder tokens a processor expands, per model family
-PLACEHOLDER_TOKENS: dict[str, tuple[str, str, str | None]] = {
-    "qwen2_5_vl": ("<|image_pad|>", "<|video_pad|>", None),
-    "qwen2_5_omni": ("<|IMAGE|>", "<|VIDEO|>", "<|AUDIO|>"),
+PLACEHOLDER_TOKENS: dict[str, tuple[str | None, str | None, str | None]] = {
+    family: placeholder_tokens(family) for family in families.PLACEHOLDER_TOKENS
 }
 #: a piece of a tokenized prompt: text to tokenize (specials off), or one added token
 Piece = tuple[str, bool]

@@ -20,7 +20,6 @@ from flexjudge.backends._base import (
     Backend,
     Completion,
     GenerationRequest,
-    ModelFamily,
     SamplingParams,
     TokenLogprobs,
 )
@@ -34,6 +33,12 @@ from flexjudge.backends._tokenize import (
     pieces,
 )
 from flexjudge.errors import BackendError
+from flexjudge.families import (
+    LLAMA3_HEADER,
+    PLACEHOLDER_TOKENS,
+    ModelFamily,
+    media_family,
+)
 
 #: "auto", "cpu", "cuda", "cuda:1", "mps", ...
 DeviceSpec = str
@@ -43,8 +48,6 @@ DtypeSpec = Any
 #: Frame rate assumed for a video given without one (qwen-vl-utils' default).
 DEFAULT_VIDEO_FPS = 2.0
 _AUDIO_SAMPLING_RATE = 16000
-_VL_MODEL_TYPES = frozenset({"qwen2_5_vl", "qwen2_vl"})
-_OMNI_MODEL_TYPES = frozenset({"qwen2_5_omni", "qwen2_5_omni_thinker"})
 
 
 class TransformersBackend(Backend):
@@ -135,7 +138,7 @@ class TransformersBackend(Backend):
             remote["revision"] = revision
         config = AutoConfig.from_pretrained(model_id, **remote)
         model_type = str(getattr(config, "model_type", ""))
-        multimodal = model_type in _VL_MODEL_TYPES | _OMNI_MODEL_TYPES
+        multimodal = media_family(model_type) is not None
         self.processor: Any = None
         try:
             loaded = AutoProcessor.from_pretrained(model_id, **remote)
@@ -204,11 +207,10 @@ class TransformersBackend(Backend):
         return tuple(found)
 
     def _detect_family(self) -> ModelFamily:
-        if self.model_type in _VL_MODEL_TYPES:
-            return "qwen2_5_vl"
-        if self.model_type in _OMNI_MODEL_TYPES:
-            return "qwen2_5_omni"
-        if "<|start_header_id|>" in self.tokenizer.get_vocab():
+        family = media_family(self.model_type)
+        if family is not None:
+            return family
+        if LLAMA3_HEADER in self.tokenizer.get_vocab():
             return "llama3"
         return "text"
 

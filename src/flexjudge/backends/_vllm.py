@@ -29,12 +29,12 @@ from flexjudge.backends._base import (
     Backend,
     Completion,
     GenerationRequest,
-    ModelFamily,
     SamplingParams,
     TokenLogprobs,
 )
 from flexjudge.backends._tokenize import encode_prompt, media_mismatch
 from flexjudge.errors import BackendError
+from flexjudge.families import DEFAULT_FAMILY, ModelFamily, media_family
 
 AUDIO_SAMPLING_RATE = 16000
 _FINISH = {"stop": "stop", "length": "length", "abort": "error"}
@@ -298,9 +298,5 @@ def _detect_family(model: str) -> ModelFamily:
     try:
         model_type = json.loads(config.read_text()).get("model_type", "")
     except (OSError, ValueError):
-        return "qwen2_5_vl"  # a hub id: the Flex-VL default
-    if model_type in ("qwen2_5_vl", "qwen2_vl"):
-        return "qwen2_5_vl"
-    if model_type.startswith("qwen2_5_omni"):
-        return "qwen2_5_omni"
-    return "text"
+        return DEFAULT_FAMILY  # a hub id: the Flex-VL default
+    return media_family(model_type) or "text"

@@ -3,6 +3,7 @@
 This layer knows nothing of models or backends.
 """
 
+from flexjudge.families import PLACEHOLDERS
 from flexjudge.protocol import _catalog  # noqa: F401  (registers the built-in protocols)
 from flexjudge.protocol._builders import (
     MOL_QUERY_TOKENS,
@@ -12,7 +13,6 @@ from flexjudge.protocol._builders import (
     fill_molecule_slots,
 )
 from flexjudge.protocol._chatml import (
-    PLACEHOLDERS,
     THINK_PREFIX,
     render_chat,
     render_chatml,

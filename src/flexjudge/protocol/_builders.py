@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from flexjudge.errors import InputError
+from flexjudge.families import MOLECULE_PLACEHOLDER, MOLECULE_PLACEHOLDER_COUNT
 from flexjudge.protocol._clean import spec_prompt
 from flexjudge.protocol._marks import CLOSE, OPEN, strip_marked
 from flexjudge.protocol._protocol import PromptInputs, SystemBuilder, UserBuilder
@@ -95,9 +96,9 @@ def _user_pandalm(inputs: PromptInputs, mode: Mode) -> str:
 
 
 #: the placeholder token a molecular-encoder LM overwrites with molecule embeddings
-MOL_TOKEN = "<mol>"
+MOL_TOKEN = MOLECULE_PLACEHOLDER
 #: Mol-LLaMA's query tokens per molecule (spec §11.1): the graph view's slot
-MOL_QUERY_TOKENS = 8
+MOL_QUERY_TOKENS = MOLECULE_PLACEHOLDER_COUNT
 MOL_TOKENS = MOL_TOKEN * MOL_QUERY_TOKENS
 #: a run of placeholder tokens is one molecule's slot, whatever its length
 _MOL_RUN = re.compile(f"(?:{re.escape(MOL_TOKEN)})+")

@@ -10,28 +10,10 @@ from __future__ import annotations
 import functools
 from typing import Literal
 
+from flexjudge.families import DEFAULT_FAMILY, PLACEHOLDERS, REFERENCE_PLACEHOLDERS
 from flexjudge.protocol._spec_prompts import SPEC_PROMPTS
 
 ChatFormat = Literal["chatml", "llama3"]
-
-#: media placeholders per model family, in the form the model's processor expands
-PLACEHOLDERS: dict[str, dict[str, str]] = {
-    "qwen2_5_vl": {
-        "image": "<|vision_start|><|image_pad|><|vision_end|>",
-        "video": "<|vision_start|><|video_pad|><|vision_end|>",
-    },
-    "qwen2_5_omni": {
-        "image": "<|vision_bos|><|IMAGE|><|vision_eos|>",
-        "video": "<|vision_bos|><|VIDEO|><|vision_eos|>",
-        "audio": "<|audio_bos|><|AUDIO|><|audio_eos|>",
-    },
-}
-#: placeholders typed literally in the reference templates (spec §3.2)
-REFERENCE_PLACEHOLDERS: dict[str, str] = {
-    "image": PLACEHOLDERS["qwen2_5_vl"]["image"],
-    "video": PLACEHOLDERS["qwen2_5_vl"]["video"],
-    "audio": PLACEHOLDERS["qwen2_5_omni"]["audio"],
-}
 
 THINK_PREFIX = "<think>\n"
 
@@ -80,7 +62,7 @@ def render_chat(
 
 def translate_placeholders(text: str, family: str) -> str:
     """Rewrite the reference (Qwen2.5-VL) image/video placeholders for another family."""
-    if family not in PLACEHOLDERS or family == "qwen2_5_vl":
+    if family not in PLACEHOLDERS or family == DEFAULT_FAMILY:
         return text
     for kind in ("image", "video"):
         text = text.replace(REFERENCE_PLACEHOLDERS[kind], PLACEHOLDERS[family][kind])

@@ -7,6 +7,7 @@ identical in both modes.
 
 from __future__ import annotations
 
+from flexjudge.families import PLACEHOLDERS
 from flexjudge.protocol._spec_prompts import SPEC_PROMPTS
 
 _EXAMPLE_SPACE = ("for example,<answer>", "for example, <answer>")
@@ -38,7 +39,8 @@ CLEAN_FIXES: dict[str, list[tuple[str, str]]] = {
     "P-10": [_EXAMPLE_SPACE, ("generated from given prompt", "generated from the given prompt")],
     "P-11": [_EXAMPLE_SPACE, ("generated from given prompt", "generated from the given prompt")],
     "P-13": [
-        ("<|vision_start|><|IMAGE|><|vision_end|>", "<|vision_bos|><|IMAGE|><|vision_eos|>"),
+        # the reference mixes Qwen2.5-VL's marks around Omni's image token
+        ("<|vision_start|><|IMAGE|><|vision_end|>", PLACEHOLDERS["qwen2_5_omni"]["image"]),
     ],
     "P-15": [*_GENAI, ("Coherentand Dynamic", "Coherent and Dynamic")],
     "P-16": [*_GENAI, ("editied images", "edited images")],

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from flexjudge._util.text import has_special_like
 from flexjudge.errors import InputError, ProtocolError
+from flexjudge.families import DEFAULT_FAMILY, PLACEHOLDERS
 from flexjudge.protocol._chatml import (
-    PLACEHOLDERS,
     THINK_PREFIX,
     ChatFormat,
     render_chat,
@@ -35,7 +35,7 @@ class PromptInputs:
     n_videos: int = 0
     n_audios: int = 0
     fields: Mapping[str, str] = field(default_factory=dict)
-    family: str = "qwen2_5_vl"
+    family: str = DEFAULT_FAMILY
     #: one prompt slot per molecule shown in the ``text`` view (its descriptor card) or the
     #: ``graph`` view (its ``<mol>`` placeholder tokens); ``image``-view molecules are images
     molecules: Sequence[str] = ()

@@ -7,6 +7,11 @@ TRL recognises a template by string equality before it swaps in a training versi
 
 from __future__ import annotations
 
+from flexjudge.families import PLACEHOLDERS
+
+_VL = PLACEHOLDERS["qwen2_5_vl"]
+_OMNI = PLACEHOLDERS["qwen2_5_omni"]
+
 _HEAD = (
     "{% for message in messages %}"
     "{% if loop.first and message['role'] != 'system' %}"
@@ -28,8 +33,7 @@ _VIDEO = (
 _AUDIO = (
     "{% elif content['type'] == 'audio' or 'audio' in content or 'audio_url' in content %}"
     "{% set audio_count.value = audio_count.value + 1 %}"
-    "{% if add_audio_id %}Audio {{ audio_count.value }}: {% endif %}"
-    "<|audio_bos|><|AUDIO|><|audio_eos|>"
+    "{% if add_audio_id %}Audio {{ audio_count.value }}: {% endif %}" + _OMNI["audio"]
 )
 _TAIL = (
     "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n"
@@ -39,15 +43,7 @@ _TAIL = (
 _COUNTERS = "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}"
 
 #: The Qwen2.5-VL(-Instruct) chat template (also used for the text-only tiny Qwen2).
-QWEN2_5_VL_CHAT_TEMPLATE = (
-    _COUNTERS
-    + _HEAD
-    + _IMAGE
-    + "<|vision_start|><|image_pad|><|vision_end|>"
-    + _VIDEO
-    + "<|vision_start|><|video_pad|><|vision_end|>"
-    + _TAIL
-)
+QWEN2_5_VL_CHAT_TEMPLATE = _COUNTERS + _HEAD + _IMAGE + _VL["image"] + _VIDEO + _VL["video"] + _TAIL
 
 #: The Qwen2.5-Omni chat template (thinker and full model).
 QWEN2_5_OMNI_CHAT_TEMPLATE = (
@@ -55,9 +51,9 @@ QWEN2_5_OMNI_CHAT_TEMPLATE = (
     + _COUNTERS
     + _HEAD
     + _IMAGE
-    + "<|vision_bos|><|IMAGE|><|vision_eos|>"
+    + _OMNI["image"]
     + _AUDIO
     + _VIDEO
-    + "<|vision_bos|><|VIDEO|><|vision_eos|>"
+    + _OMNI["video"]
     + _TAIL
 )

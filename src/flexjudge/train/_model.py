@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flexjudge.errors import InputError
+from flexjudge.families import media_family
 
 #: Sub-module names that are modality encoders/projectors, never the language model.
 TOWER_NAMES: tuple[str, ...] = (
@@ -40,11 +41,7 @@ class LoadedBackbone:
 
 def detect_family(model_type: str) -> str:
     """Map ``config.model_type`` to a recipe family."""
-    if model_type in ("qwen2_5_vl", "qwen2_vl"):
-        return "qwen2_5_vl"
-    if model_type in ("qwen2_5_omni", "qwen2_5_omni_thinker"):
-        return "qwen2_5_omni"
-    return "causal_lm"
+    return media_family(model_type) or "causal_lm"
 
 
 def load_backbone(base: str, dtype: Any) -> LoadedBackbone:
