@@ -15,13 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flexjudge.apps._bon import (
-    BestOfNConfig,
-    BestOfNRecord,
-    BestOfNReport,
-    best_of_n,
-    write_best_of_n,
-)
+from flexjudge.apps._bon import best_of_n, write_best_of_n
+from flexjudge.apps._bon_types import BestOfNConfig, BestOfNRecord, BestOfNReport
 from flexjudge.apps._pairs import PairDecision, PairsConfig, PairsReport, build_pairs, write_pairs
 from flexjudge.apps._records import CandidateRecord, parse_candidates, read_jsonl
 from flexjudge.apps._rewards import (

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from flexjudge.apps._bon import BestOfNReport
+    from flexjudge.apps._bon_types import BestOfNReport
 
 
 def plot_best_of_n(report: BestOfNReport, path: Path) -> Path:

@@ -13,27 +13,21 @@ the server rebuilds the same string.
 
 from __future__ import annotations
 
-import base64
-import io
 import re
-import wave
 from collections.abc import Sequence
 from typing import Any
-
-import numpy as np
-from PIL import Image
 
 from flexjudge._util.text import neutralize_specials
 from flexjudge.backends._base import ChatTurn
 from flexjudge.backends._tokenize import frame_segments
-from flexjudge.errors import BackendError, InputError
+from flexjudge.errors import BackendError
 from flexjudge.families import PLACEHOLDERS
+from flexjudge.media._wire import audio_wav_base64, image_data_url, video_data_url
 
 _CHATML_TURN = re.compile(r"<\|im_start\|>(\w+)\n(.*?)(?:<\|im_end\|>\n?|$)", re.S)
 _LLAMA_TURN = re.compile(
     r"<\|start_header_id\|>(\w+)<\|end_header_id\|>\n\n(.*?)(?:<\|eot_id\|>|$)", re.S
 )
-AUDIO_RATE = 16000
 
 
 def prompt_to_messages(prompt: str) -> tuple[list[dict[str, str]], bool]:
@@ -81,41 +75,6 @@ def split_media(text: str, family: str) -> list[tuple[str, str]]:
     if last < len(text):
         parts.append(("text", text[last:]))
     return parts
-
-
-def image_data_url(image: Image.Image) -> str:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
-def audio_wav_base64(wave_f32: np.ndarray, rate: int = AUDIO_RATE) -> str:
-    """16-bit PCM mono WAV of a float waveform in [-1, 1], base64-encoded."""
-    pcm = (np.clip(np.asarray(wave_f32, dtype=np.float32), -1, 1) * 32767).astype("<i2")
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm.tobytes())
-    return base64.b64encode(buf.getvalue()).decode()
-
-
-def video_data_url(frames: np.ndarray, fps: float) -> str:
-    """An MP4 (mpeg4) data URL of ``(T, H, W, 3)`` uint8 frames; needs the ``av`` package."""
-    from flexjudge._util.optional import require
-
-    av = require("av", "video")
-    buf = io.BytesIO()
-    with av.open(buf, mode="w", format="mp4") as container:
-        stream = container.add_stream("mpeg4", rate=max(1, round(fps)))
-        stream.height, stream.width = int(frames.shape[1]) // 2 * 2, int(frames.shape[2]) // 2 * 2
-        stream.pix_fmt = "yuv420p"
-        for frame in frames:
-            crop = np.ascontiguousarray(frame[: stream.height, : stream.width])
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(crop, format="rgb24")))
-        container.mux(stream.encode())
-    return "data:video/mp4;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
 def media_part(kind: str, value: Any, fps: float = 2.0) -> dict[str, Any]:
@@ -214,47 +173,3 @@ def messages_from_turns(
     if turns and turns[-1].role == "assistant" and not turns[-1].content:
         out.pop()
     return out, continues
-
-
-# ---------------------------------------------------------------------- server side
-def decode_data_url(url: str, field: str) -> bytes:
-    if not url.startswith("data:") or ";base64," not in url:
-        raise InputError("only base64 data URLs are accepted", field=field)
-    try:
-        return base64.b64decode(url.split(";base64,", 1)[1], validate=True)
-    except ValueError as exc:
-        raise InputError(f"invalid base64: {exc}", field=field) from exc
-
-
-def decode_image(data: bytes, field: str) -> Image.Image:
-    try:
-        return Image.open(io.BytesIO(data)).convert("RGB")
-    except Exception as exc:  # PIL raises several types for corrupt data
-        raise InputError(f"not a decodable image: {exc}", field=field) from exc
-
-
-def decode_wav(data: bytes, field: str) -> np.ndarray:
-    try:
-        with wave.open(io.BytesIO(data), "rb") as w:
-            if w.getsampwidth() != 2 or w.getnchannels() != 1 or w.getframerate() != AUDIO_RATE:
-                raise InputError("audio must be 16 kHz mono 16-bit WAV", field=field)
-            pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
-    except (wave.Error, EOFError) as exc:
-        raise InputError(f"not a WAV file: {exc}", field=field) from exc
-    return (pcm.astype(np.float32) / 32767).astype(np.float32)
-
-
-def decode_video(data: bytes, field: str) -> tuple[np.ndarray, float]:
-    from flexjudge._util.optional import require
-
-    av = require("av", "video")
-    try:
-        with av.open(io.BytesIO(data)) as container:
-            stream = container.streams.video[0]
-            frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
-            fps = float(stream.average_rate or 2.0)
-    except Exception as exc:  # av raises its own error family
-        raise InputError(f"not a decodable video: {exc}", field=field) from exc
-    if not frames:
-        raise InputError("video has no frames", field=field)
-    return np.stack(frames).astype(np.uint8), fps

@@ -35,7 +35,6 @@ from flexjudge.backends._tokenize import (
 from flexjudge.errors import BackendError
 from flexjudge.families import (
     LLAMA3_HEADER,
-    PLACEHOLDER_TOKENS,
     ModelFamily,
     media_family,
 )

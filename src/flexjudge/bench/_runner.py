@@ -22,6 +22,7 @@ from flexjudge.bench._scaling import (
     samples_extra,
 )
 from flexjudge.errors import InputError
+from flexjudge.judge.prepare import permute_slice
 from flexjudge.protocol import AnswerOrder, Mode, get_protocol, list_protocols
 from flexjudge.store import NamespacedStore, ResultStore
 
@@ -86,10 +87,10 @@ def build_items(
         if order and tuple(order) != tuple(range(len(order))):
             if responses:
                 responses = [rec.responses[i] for i in order]
+            elif bench.media_slot == "images":
+                images = permute_slice(images, len(images) - len(order), order)
             elif bench.media_slot is not None:
-                media = images if bench.media_slot == "images" else videos
-                k = len(order)
-                media[-k:] = [media[len(media) - k + i] for i in order]
+                videos = permute_slice(videos, len(videos) - len(order), order)
         items.append(
             {
                 "id": rec.id,

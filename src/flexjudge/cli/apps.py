@@ -89,7 +89,7 @@ def bon(
 
     Each input line: {"question", "responses": [...], "labels"?: [...], "images"?: [...]}.
     """
-    from flexjudge.apps._bon import BestOfNConfig, best_of_n, write_best_of_n
+    from flexjudge.apps import BestOfNConfig, best_of_n, write_best_of_n
 
     protocol = options.pop("protocol")
     try:

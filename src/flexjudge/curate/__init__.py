@@ -45,10 +45,9 @@ from flexjudge.curate._records import (
     iter_records,
     majority_label,
 )
+from flexjudge.curate._report import Sample, SelectReport
 from flexjudge.curate._scan import Candidate, ScanStats
 from flexjudge.curate._select import (
-    Sample,
-    SelectReport,
     find_generation_files,
     select,
     write_outputs,

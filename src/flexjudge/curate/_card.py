@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from flexjudge._util.optional import available, require
 
 if TYPE_CHECKING:
-    from flexjudge.curate._select import Sample, SelectReport
+    from flexjudge.curate._report import Sample, SelectReport
 
 _BINS = (0, 250, 375, 500, 750, 1000, 1500, 2000, 3000, 4096)
 

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from flexjudge.curate._select import SelectReport, write_outputs
+from flexjudge.curate._report import SelectReport
+from flexjudge.curate._select import write_outputs
 from flexjudge.errors import InputError
 
 

@@ -12,7 +12,13 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Literal, TypedDict
 
-from flexjudge.judge.reduce import PairAggregate, RankAggregate, ScoreAggregate, SwapPolicy
+from flexjudge.judge.reduce import (
+    PairAggregate,
+    RankAggregate,
+    ScoreAggregate,
+    SwapPolicy,
+    get_reducer,
+)
 from flexjudge.protocol import ANSWER_ORDERS, AnswerOrder, Mode
 
 Order = Literal["fixed", "random"]
@@ -195,6 +201,9 @@ class JudgeConfig:
             )
         if not 0 <= self.score_logprobs <= 20:
             raise ValueError("score_logprobs must be in [0, 20]")
+        get_reducer("score", self.score_aggregate)  # a ValueError naming the registered ones
+        get_reducer("pair", self.pair_aggregate)
+        get_reducer("rank", self.rank_aggregate)
 
 
 class JudgeCallOptions(TypedDict, total=False):

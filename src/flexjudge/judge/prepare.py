@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image
 
 from flexjudge._util.optional import available
 from flexjudge.errors import InputError
+from flexjudge.families import PLACEHOLDERS
 from flexjudge.protocol import MOL_TOKENS, Mode, Protocol
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -162,18 +165,18 @@ def reorder_media(
         list(media.molecules),
     )
     if kind == "image":
-        out.images = out.images[:offset] + [out.images[offset + j] for j in order]
+        out.images = permute_slice(out.images, offset, order)
     elif kind == "video":
-        out.videos = out.videos[:offset] + [out.videos[offset + j] for j in order]
+        out.videos = permute_slice(out.videos, offset, order)
         if len(out.video_fps) == len(media.videos):
-            out.video_fps = out.video_fps[:offset] + [out.video_fps[offset + j] for j in order]
+            out.video_fps = permute_slice(out.video_fps, offset, order)
     else:
-        out.audios = out.audios[:offset] + [out.audios[offset + j] for j in order]
+        out.audios = permute_slice(out.audios, offset, order)
     return out
 
 
 #: model families that see a molecule best as a depiction
-_VISION_FAMILIES = ("qwen2_5_vl", "qwen2_5_omni")
+_VISION_FAMILIES = tuple(f for f, marks in PLACEHOLDERS.items() if "image" in marks)
 
 
 def resolve_molecule_view(option: str, backend_view: str | None, family: str) -> str:
@@ -199,3 +202,10 @@ def molecule_slots(item_media: ItemMedia, *, record: str | None = None) -> tuple
         with _naming(record, f"molecules[{i}]"):
             slots.append(mol.describe())
     return tuple(slots)
+
+
+def permute_slice(values: Sequence[T], offset: int, order: Sequence[int]) -> list[T]:
+    """``values`` with the ``len(order)`` entries from ``offset`` on shown in ``order``
+    (``order[i]`` is the index, within that slice, of the entry shown ``i``-th)."""
+    end = offset + len(order)
+    return [*values[:offset], *(values[offset + j] for j in order), *values[end:]]

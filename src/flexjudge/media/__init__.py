@@ -22,7 +22,8 @@ from flexjudge.media._audio import (
     as_audio,
     resample,
 )
-from flexjudge.media._codec import MediaKind, decode_base64_media
+from flexjudge.media._base64 import Base64Error, MediaKind, decode_base64
+from flexjudge.media._codec import decode_base64_media
 from flexjudge.media._image import Image, as_image, check_image_limits, image_extensions
 from flexjudge.media._molecule import (
     MOLBLOCK_EXTENSIONS,
@@ -81,6 +82,7 @@ __all__ = [
     "AudioInfo",
     "AudioMode",
     "AudioPrep",
+    "Base64Error",
     "Image",
     "ImagePrep",
     "MediaKind",
@@ -99,6 +101,7 @@ __all__ = [
     "as_molecule",
     "as_video",
     "check_image_limits",
+    "decode_base64",
     "decode_base64_media",
     "effective_max_pixels",
     "frame_size",

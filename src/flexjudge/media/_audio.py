@@ -10,6 +10,7 @@ import numpy as np
 
 from flexjudge._util.optional import require
 from flexjudge.errors import InputError
+from flexjudge.media._base64 import media_payload
 from flexjudge.media._common import (
     BytesLike,
     PathLike,
@@ -290,7 +291,6 @@ def as_audio(
     if isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], np.ndarray):
         return Audio.from_array(x[0], int(x[1]), record=record, field=field)
     if isinstance(x, str) and x.startswith("data:"):
-        from flexjudge.media._codec import decode_base64_media
-
-        return Audio(decode_base64_media(x, "audio", validate=False), record=record, field=field)
+        raw = media_payload(x, "audio", record=record, field=field)
+        return Audio.from_bytes(raw, record=record, field=field)
     return Audio(x, sample_rate=sample_rate, record=record, field=field)

@@ -1,4 +1,4 @@
-"""Base64 (and ``data:`` URI) payloads, as sent to servers, turned into typed media inputs."""
+"""Base64 payloads turned into typed media inputs (the decoding itself is in ``_base64``)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ from typing import Literal, overload
 
 from flexjudge.errors import InputError
 from flexjudge.media._audio import Audio
-from flexjudge.media._common import decode_base64_payload
+from flexjudge.media._base64 import MediaKind, media_payload
 from flexjudge.media._image import Image
 from flexjudge.media._video import Video
-
-MediaKind = Literal["image", "video", "audio"]
 
 
 @overload
@@ -57,7 +55,7 @@ def decode_base64_media(
     """
     if kind not in ("image", "video", "audio"):
         raise InputError(f"unknown media kind {kind!r}", record=record, field=field)
-    raw = decode_base64_payload(data, kind, record=record, field=field)
+    raw = media_payload(data, kind, record=record, field=field)
     if kind == "image":
         image = Image.from_bytes(raw, record=record, field=field)
         return image.validate() if validate else image

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import io
 import os
@@ -20,7 +18,6 @@ PathLike = str | os.PathLike[str]
 BytesLike = bytes | bytearray | memoryview
 
 _CHUNK = 1 << 20
-_URLSAFE = str.maketrans("-_", "+/")
 
 
 class Source:
@@ -161,35 +158,3 @@ def encoded_source(source: object, what: str, *, record: str | None, field: str 
     if isinstance(source, str | os.PathLike):
         return Source(path=to_path(source), record=record, field=field)
     raise InputError(f"cannot make {what} from {type(source).__name__}", record=record, field=field)
-
-
-def decode_base64_payload(
-    data: str | bytes, kind: str, *, record: str | None = None, field: str | None = None
-) -> bytes:
-    """The bytes of base64 text (optionally a ``data:<mime>;base64,`` URI; line-wrapped,
-    URL-safe and unpadded base64 are accepted).  Invalid or empty payloads raise
-    :class:`MediaError` naming ``kind``, the record and the field."""
-    text = data.decode("ascii", "replace") if isinstance(data, bytes) else data
-    text = text.strip()
-    if text.startswith("data:"):
-        header, sep, payload = text.partition(",")
-        if not sep or not header.endswith(";base64"):
-            raise MediaError(
-                f"{kind} data URI is not base64-encoded",
-                path="<base64>",
-                record=record,
-                field=field,
-            )
-        text = payload
-    text = "".join(text.split())  # tolerate line-wrapped base64
-    text = text.translate(_URLSAFE)  # and the URL-safe alphabet
-    text += "=" * (-len(text) % 4)  # and missing padding
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise MediaError(
-            f"invalid base64 {kind} payload: {exc}", path="<base64>", record=record, field=field
-        ) from exc
-    if not raw:
-        raise MediaError(f"empty {kind} payload", path="<base64>", record=record, field=field)
-    return raw

@@ -11,6 +11,7 @@ import numpy as np
 import PIL.Image
 
 from flexjudge.errors import InputError
+from flexjudge.media._base64 import media_payload
 from flexjudge.media._common import (
     BytesLike,
     PathLike,
@@ -251,10 +252,8 @@ def as_image(
     if isinstance(x, Image) and record is None and field is None:
         return x
     if isinstance(x, str) and x.startswith("data:"):
-        from flexjudge.media._codec import decode_base64_media
-
-        img = decode_base64_media(x, "image", validate=False)
-        return Image(img, record=record, field=field)
+        raw = media_payload(x, "image", record=record, field=field)
+        return Image.from_bytes(raw, record=record, field=field)
     return Image(x, record=record, field=field)
 
 

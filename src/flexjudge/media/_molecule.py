@@ -16,11 +16,11 @@ from typing import Any
 
 from flexjudge._util.optional import available, require
 from flexjudge.errors import InputError, MediaError
+from flexjudge.media._base64 import media_payload
 from flexjudge.media._common import (
     BytesLike,
     PathLike,
     Source,
-    decode_base64_payload,
     to_path,
 )
 from flexjudge.media._image import Image
@@ -310,5 +310,5 @@ def _from_dict(d: dict[str, Any], *, record: str | None, field: str | None) -> M
         raise InputError(
             f"molecule 'format' must be 'smi' or 'mol', got {fmt!r}", record=record, field=field
         )
-    raw = decode_base64_payload(value, "molecule", record=record, field=field)
+    raw = media_payload(value, "molecule", record=record, field=field)
     return Molecule.from_bytes(raw, fmt=fmt, record=record, field=field)

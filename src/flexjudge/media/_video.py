@@ -12,6 +12,7 @@ import PIL.Image
 
 from flexjudge._util.optional import require
 from flexjudge.errors import InputError
+from flexjudge.media._base64 import media_payload
 from flexjudge.media._common import (
     BytesLike,
     PathLike,
@@ -371,9 +372,8 @@ def as_video(
     if isinstance(x, tuple) and len(x) == 2 and isinstance(x[1], int | float):
         return Video.from_frames(x[0], float(x[1]), record=record, field=field)
     if isinstance(x, str) and x.startswith("data:"):
-        from flexjudge.media._codec import decode_base64_media
-
-        return Video(decode_base64_media(x, "video", validate=False), record=record, field=field)
+        raw = media_payload(x, "video", record=record, field=field)
+        return Video.from_bytes(raw, record=record, field=field)
     if isinstance(x, list):
         if fps is None:
             raise InputError("a list of video frames needs fps=", record=record, field=field)

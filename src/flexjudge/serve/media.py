@@ -17,14 +17,13 @@ and checked once.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flexjudge.media._base64 import Base64Error, decode_base64
 from flexjudge.serve.models import MediaInput
 from flexjudge.serve.paths import RequestRejected as RequestRejected
 from flexjudge.serve.paths import read_under_root as read_under_root
@@ -67,17 +66,10 @@ class MediaBudget:
 
 
 def _decode_base64(data: str, where: str) -> bytes:
-    if data.startswith("data:"):
-        _, sep, data = data.partition(",")
-        if not sep:
-            raise RequestRejected(422, f"{where}: malformed data URI")
     try:
-        raw = base64.b64decode(data.strip(), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise RequestRejected(422, f"{where}: invalid base64 ({exc})") from exc
-    if not raw:
-        raise RequestRejected(422, f"{where}: empty media")
-    return raw
+        return decode_base64(data)
+    except Base64Error as exc:
+        raise RequestRejected(422, f"{where}: {exc}") from None
 
 
 def _check_image(data: bytes, max_pixels: int, where: str) -> int:

@@ -37,14 +37,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from flexjudge.backends import Backend, Completion, GenerationRequest, SamplingParams
-from flexjudge.backends._chat import (
+from flexjudge.errors import BackendError, InputError
+from flexjudge.families import PLACEHOLDERS
+from flexjudge.media._wire import (
     decode_data_url,
     decode_image,
     decode_video,
     decode_wav,
 )
-from flexjudge.errors import BackendError, InputError
-from flexjudge.families import PLACEHOLDERS
 from flexjudge.protocol._marks import CLOSE, OPEN, drop_marks, unmark, wrap
 from flexjudge.serve.openai_models import ChatCompletionBody, ChatMessage, error_field
 
