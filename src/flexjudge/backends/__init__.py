@@ -2,14 +2,16 @@
 
 ``transformers`` (embedded default), ``vllm``, ``openai`` (any OpenAI-compatible server),
 ``mol-llm`` (a causal LM with a molecular encoder filling its ``<mol>`` tokens) and
-``mock`` (deterministic, for tests).  Heavy backends are imported lazily by
-:func:`load_backend`.
+``mock`` (deterministic, for tests), registered by name with :func:`backend` (see
+:mod:`flexjudge.backends._registry`; register your own the same way).  Heavy backends are
+imported lazily by :func:`load_backend`, after their optional dependency is checked.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from flexjudge.backends import _builtin  # noqa: F401  (registers the built-in backends)
 from flexjudge.backends._base import (
     Backend,
     ChatTurn,
@@ -21,41 +23,22 @@ from flexjudge.backends._base import (
 )
 from flexjudge.backends._hf_load import load_kwargs
 from flexjudge.backends._mock import MockBackend, default_judge_text
-from flexjudge.errors import BackendError
+from flexjudge.backends._registry import (
+    BackendEntry,
+    BackendFactory,
+    backend,
+    backend_help,
+    get_backend,
+    list_backends,
+    load_backend,
+)
 from flexjudge.families import ModelFamily
-
-BACKENDS = ("transformers", "vllm", "openai", "mol-llm", "mock")
-
-
-def load_backend(name: str, model: str, **kwargs: Any) -> Backend:
-    """Instantiate backend ``name`` for ``model``.
-
-    Raises :class:`BackendError` for an unknown name and
-    :class:`flexjudge.errors.MissingDependencyError` when the backend's extra is missing.
-    """
-    if name == "mock":
-        return MockBackend(model, **kwargs)
-    if name == "transformers":
-        from flexjudge.backends._transformers import TransformersBackend
-
-        return TransformersBackend(model, **kwargs)
-    if name == "mol-llm":
-        from flexjudge.backends._mol_llm import MolLLMBackend
-
-        return MolLLMBackend(model, **kwargs)
-    if name == "vllm":
-        from flexjudge.backends._vllm import VLLMBackend  # type: ignore[import-not-found]
-
-        return VLLMBackend(model, **kwargs)  # type: ignore[no-any-return]
-    if name == "openai":
-        from flexjudge.backends._openai import OpenAIBackend  # type: ignore[import-not-found]
-
-        return OpenAIBackend(model, **kwargs)  # type: ignore[no-any-return]
-    raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
 
 def __getattr__(name: str) -> Any:
     # heavy backends load on first use so importing flexjudge never pulls in torch
+    if name == "BACKENDS":  # the registered names now, user backends included
+        return tuple(list_backends())
     if name == "TransformersBackend":
         from flexjudge.backends._transformers import TransformersBackend
 
@@ -70,6 +53,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "BACKENDS",
     "Backend",
+    "BackendEntry",
+    "BackendFactory",
     "ChatTurn",
     "Completion",
     "FinishReason",
@@ -80,7 +65,11 @@ __all__ = [
     "SamplingParams",
     "TokenLogprobs",
     "TransformersBackend",
+    "backend",
+    "backend_help",
     "default_judge_text",
+    "get_backend",
+    "list_backends",
     "load_backend",
     "load_kwargs",
 ]

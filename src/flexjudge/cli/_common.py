@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, NoReturn
 
 import typer
 
+from flexjudge.backends import backend_help
 from flexjudge.judge.types import JudgeResult
 
 
@@ -33,9 +34,7 @@ EXIT_CODES_HELP = (
 )
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Checkpoint folder or model id.")]
-BackendOpt = Annotated[
-    str, typer.Option(help="Inference backend: transformers | vllm | openai | mol-llm | mock.")
-]
+BackendOpt = Annotated[str, typer.Option(help="Inference backend: " + backend_help())]
 BaseUrlOpt = Annotated[
     str | None,
     typer.Option(help="OpenAI-compatible server URL (openai backend), e.g. http://host/v1."),
