@@ -7,6 +7,7 @@ prompt rendering and hashing, not image or audio decoding.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -155,18 +156,15 @@ def _molecule_prep(
 ) -> MoleculePrep | None:
     if not item.molecules:
         return None
-    from flexjudge.media import MoleculePrep
-
     view = resolve_molecule_view(cfg.molecule_view, backend_view, family)
     if view == "graph" and backend_view != "graph":
         raise ProtocolError(
             "molecule_view='graph' needs a molecular-encoder backend (--backend mol-llm); "
             f"this backend serves {family} models: use the image or text view"
         )
-    return MoleculePrep(
-        view,  # type: ignore[arg-type]
-        image_size=protocol.prep.molecule_image_size,
-        conformer=protocol.prep.molecule_conformer,
+    return dataclasses.replace(
+        protocol.prep.molecule,
+        view=view,  # type: ignore[arg-type]
         seed=cfg.seed or 0,
     )
 

@@ -127,16 +127,8 @@ def prepare_media(
 
 def media_preps(protocol: Protocol, mode: Mode) -> tuple[Any, Any, Any]:
     """The ``(ImagePrep, VideoPrep, AudioPrep)`` ``protocol`` prescribes in ``mode``."""
-    from flexjudge import media
-
-    prep = protocol.prep
-    image_prep = media.ImagePrep(
-        resize=prep.image_resize,
-        convert_rgb_before_resize=prep.image_rgb_first or mode == "clean",
-    )
-    video_prep = media.VideoPrep(fps=prep.video_fps, max_pixels=prep.video_max_pixels)
-    audio_prep = media.AudioPrep(sample_rate=prep.audio_sample_rate, mode=mode)
-    return image_prep, video_prep, audio_prep
+    prep = protocol.prep.for_mode(mode)
+    return prep.image, prep.video, prep.audio
 
 
 @contextmanager

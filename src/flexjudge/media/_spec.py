@@ -7,7 +7,7 @@ values raise :class:`~flexjudge.errors.InputError` at construction time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from flexjudge.errors import InputError
@@ -174,3 +174,29 @@ class MoleculePrep:
         if self.view == "graph":
             return f"graph:{int(self.conformer)}:{self.seed}"
         return "text"
+
+
+@dataclass(frozen=True)
+class MediaPrep:
+    """The preprocessing of every medium, as a protocol prescribes it.
+
+    The judge applies :meth:`for_mode`: in ``clean`` mode images are always converted to RGB
+    before resizing (no nearest-neighbour palette resize), and the audio loader follows the
+    judging mode (``reference`` keeps the reference loader's quirk Q10).
+    """
+
+    image: ImagePrep = field(default_factory=ImagePrep)
+    video: VideoPrep = field(default_factory=VideoPrep)
+    audio: AudioPrep = field(default_factory=AudioPrep)
+    #: the view is chosen per run (``molecule_view``); a protocol sets the rest
+    molecule: MoleculePrep = field(default_factory=MoleculePrep)
+
+    def for_mode(self, mode: AudioMode) -> MediaPrep:
+        """The preps to apply when judging in ``mode`` (``reference`` or ``clean``)."""
+        rgb_first = self.image.convert_rgb_before_resize or mode == "clean"
+        return MediaPrep(
+            image=replace(self.image, convert_rgb_before_resize=rgb_first),
+            video=self.video,
+            audio=replace(self.audio, mode=mode),
+            molecule=self.molecule,
+        )

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from flexjudge.media._spec import (
+    IMAGE_GENAI_BENCH,
+    IMAGE_MJ_BENCH,
+    IMAGE_MLLM_JUDGE,
+    IMAGE_NATIVE,
+    VIDEO_GENAI_BENCH,
+    MediaPrep,
+)
 from flexjudge.protocol._builders import (
     _system,
     _system_rescaled,
@@ -14,7 +22,6 @@ from flexjudge.protocol._builders import (
 )
 from flexjudge.protocol._general import general_system, general_user
 from flexjudge.protocol._protocol import (
-    MediaPrepSpec,
     Protocol,
     SamplingDefaults,
     SystemBuilder,
@@ -42,10 +49,10 @@ def _p(
 
 
 _MLLM = SamplingDefaults(temperature=0.4, top_p=0.8)
-_MLLM_PREP = MediaPrepSpec(image_resize=448, image_rgb_first=True)
-_GENAI_PREP = MediaPrepSpec(image_resize=448, image_rgb_first=False)
-_MJ_PREP = MediaPrepSpec(image_resize=336, image_rgb_first=False)
-_NATIVE = MediaPrepSpec(image_resize=None, image_rgb_first=False)
+_MLLM_PREP = MediaPrep(image=IMAGE_MLLM_JUDGE)
+_GENAI_PREP = MediaPrep(image=IMAGE_GENAI_BENCH, video=VIDEO_GENAI_BENCH)
+_MJ_PREP = MediaPrep(image=IMAGE_MJ_BENCH)
+_NATIVE = MediaPrep(image=IMAGE_NATIVE)
 _NO_SEED = SamplingDefaults(seed_from_trial=False)
 
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from flexjudge._util.text import has_special_like
 from flexjudge.errors import InputError, ProtocolError
 from flexjudge.families import DEFAULT_FAMILY, PLACEHOLDERS
+from flexjudge.media._spec import MediaPrep
 from flexjudge.protocol._chatml import (
     THINK_PREFIX,
     ChatFormat,
@@ -57,19 +58,8 @@ class SamplingDefaults:
     seed_from_trial: bool = True
 
 
-@dataclass(frozen=True)
-class MediaPrepSpec:
-    """Media preprocessing a protocol prescribes (turned into ``flexjudge.media`` preps)."""
-
-    image_resize: int | None = None
-    image_rgb_first: bool = True
-    video_fps: float = 1.0
-    video_max_pixels: int = 224 * 224
-    audio_sample_rate: int = 16000
-    #: side of the ``image`` view's square depiction of a molecule
-    molecule_image_size: int = 448
-    #: whether the ``graph`` view carries an ETKDG conformer (seeded with the judge's seed)
-    molecule_conformer: bool = False
+#: the name protocols used for their media preprocessing before it became media's own type
+MediaPrepSpec = MediaPrep
 
 
 #: one chat turn of a rendered prompt: role, content, spans of user text in the content
@@ -140,7 +130,7 @@ class Protocol:
     chat_format: ChatFormat = "chatml"
     think_prefix: str = ""
     sampling: SamplingDefaults = field(default_factory=SamplingDefaults)
-    prep: MediaPrepSpec = field(default_factory=MediaPrepSpec)
+    prep: MediaPrep = field(default_factory=MediaPrep)
     number: str = "int"
     first_only: bool = False
     cascade: bool = False
