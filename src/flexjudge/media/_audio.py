@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,14 +12,13 @@ from flexjudge.errors import InputError
 from flexjudge.media._base64 import media_payload
 from flexjudge.media._common import (
     BytesLike,
+    FileOrBytesMedium,
     PathLike,
     Source,
     array_hash,
     copied_source,
     describe,
     encoded_source,
-    to_bytes,
-    to_path,
 )
 from flexjudge.media._spec import AudioPrep
 
@@ -83,7 +81,7 @@ def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     return np.asarray(y_hat, dtype=y.dtype)
 
 
-class Audio:
+class Audio(FileOrBytesMedium):
     """An audio input: a file, encoded bytes, or an array plus its sample rate.
 
     In-memory arrays are ``(n,)`` or ``(n, channels)`` (soundfile layout; pass
@@ -120,20 +118,6 @@ class Audio:
             self._src = encoded_source(source, "audio", record=record, field=field)
 
     @classmethod
-    def from_path(
-        cls, path: PathLike, *, record: str | None = None, field: str | None = None
-    ) -> Audio:
-        """An audio file in a format libsndfile reads (wav, flac, ogg, mp3, …)."""
-        return cls(to_path(path), record=record, field=field)
-
-    @classmethod
-    def from_bytes(
-        cls, data: BytesLike, *, record: str | None = None, field: str | None = None
-    ) -> Audio:
-        """Encoded audio bytes (the format is detected from the header)."""
-        return cls(to_bytes(data), record=record, field=field)
-
-    @classmethod
     def from_array(
         cls,
         array: np.ndarray,
@@ -151,18 +135,6 @@ class Audio:
             record=record,
             field=field,
         )
-
-    @property
-    def path(self) -> Path | None:
-        return self._src.path
-
-    @property
-    def record(self) -> str | None:
-        return self._src.record
-
-    @property
-    def field(self) -> str | None:
-        return self._src.field
 
     def __repr__(self) -> str:
         return f"Audio({self._src.label})"

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, Any, NoReturn, Self
 
 import numpy as np
 
@@ -158,3 +158,47 @@ def encoded_source(source: object, what: str, *, record: str | None, field: str 
     if isinstance(source, str | os.PathLike):
         return Source(path=to_path(source), record=record, field=field)
     raise InputError(f"cannot make {what} from {type(source).__name__}", record=record, field=field)
+
+
+class Located:
+    """A medium's record and field (from its :class:`Source`), named in its errors."""
+
+    __slots__ = ()
+
+    _src: Source
+
+    @property
+    def record(self) -> str | None:
+        return self._src.record
+
+    @property
+    def field(self) -> str | None:
+        return self._src.field
+
+
+class FileOrBytesMedium(Located):
+    """What the image, video and audio inputs share: a path, and two constructors."""
+
+    __slots__ = ()
+
+    def __init__(self, source: Any, *, record: str | None = None, field: str | None = None):
+        raise NotImplementedError  # each medium defines its own
+
+    @classmethod
+    def from_path(
+        cls, path: PathLike, *, record: str | None = None, field: str | None = None
+    ) -> Self:
+        """The medium in the file at ``path`` (decoded lazily)."""
+        return cls(to_path(path), record=record, field=field)
+
+    @classmethod
+    def from_bytes(
+        cls, data: BytesLike, *, record: str | None = None, field: str | None = None
+    ) -> Self:
+        """Encoded bytes of the medium, format detected from the content (decoded lazily)."""
+        return cls(to_bytes(data), record=record, field=field)
+
+    @property
+    def path(self) -> Path | None:
+        """The file path, when the medium comes from a file."""
+        return self._src.path

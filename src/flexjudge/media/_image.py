@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,13 +13,12 @@ from flexjudge.errors import InputError
 from flexjudge.media._base64 import media_payload
 from flexjudge.media._common import (
     BytesLike,
+    FileOrBytesMedium,
     PathLike,
     Source,
     copied_source,
     describe,
     encoded_source,
-    to_bytes,
-    to_path,
 )
 from flexjudge.media._spec import ImagePrep
 
@@ -34,7 +32,7 @@ def image_extensions() -> frozenset[str]:
     return frozenset(ext.lower() for ext in PIL.Image.registered_extensions())
 
 
-class Image:
+class Image(FileOrBytesMedium):
     """An image input: a file, encoded bytes, a ``PIL.Image.Image`` or a uint8 array.
 
     Nothing is decoded at construction; :meth:`open`, :meth:`load` and :meth:`prepare` decode
@@ -72,20 +70,6 @@ class Image:
 
     # -- constructors -------------------------------------------------------------------------
     @classmethod
-    def from_path(
-        cls, path: PathLike, *, record: str | None = None, field: str | None = None
-    ) -> Image:
-        """An image file (decoded lazily)."""
-        return cls(to_path(path), record=record, field=field)
-
-    @classmethod
-    def from_bytes(
-        cls, data: BytesLike, *, record: str | None = None, field: str | None = None
-    ) -> Image:
-        """Encoded image bytes (PNG, JPEG, …; decoded lazily)."""
-        return cls(to_bytes(data), record=record, field=field)
-
-    @classmethod
     def from_pil(
         cls, image: PIL.Image.Image, *, record: str | None = None, field: str | None = None
     ) -> Image:
@@ -100,19 +84,6 @@ class Image:
         return cls(array, record=record, field=field)
 
     # -- properties ---------------------------------------------------------------------------
-    @property
-    def path(self) -> Path | None:
-        """The file path, when the image comes from a file."""
-        return self._src.path
-
-    @property
-    def record(self) -> str | None:
-        return self._src.record
-
-    @property
-    def field(self) -> str | None:
-        return self._src.field
-
     @property
     def size(self) -> tuple[int, int]:
         """``(width, height)`` read from the header only (no full decode)."""

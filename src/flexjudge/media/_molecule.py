@@ -17,12 +17,7 @@ from typing import Any
 from flexjudge._util.optional import available, require
 from flexjudge.errors import InputError, MediaError
 from flexjudge.media._base64 import media_payload
-from flexjudge.media._common import (
-    BytesLike,
-    PathLike,
-    Source,
-    to_path,
-)
+from flexjudge.media._common import BytesLike, Located, PathLike, Source, to_path
 from flexjudge.media._image import Image
 from flexjudge.media._molecule_graph import MoleculeGraph, molecule_graph
 
@@ -38,7 +33,7 @@ def _parse_smiles(smiles: str) -> Any:
         return chem.MolFromSmiles(smiles)
 
 
-class Molecule:
+class Molecule(Located):
     """A molecule as a SMILES string.
 
     The SMILES is validated with RDKit when it is installed (invalid → :class:`MediaError`);
@@ -154,14 +149,6 @@ class Molecule:
     def smiles(self) -> str:
         """The SMILES string as given (stripped)."""
         return self._smiles
-
-    @property
-    def record(self) -> str | None:
-        return self._src.record
-
-    @property
-    def field(self) -> str | None:
-        return self._src.field
 
     def __repr__(self) -> str:
         return f"Molecule({self._smiles!r})"

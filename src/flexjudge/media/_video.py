@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,14 +14,13 @@ from flexjudge.errors import InputError
 from flexjudge.media._base64 import media_payload
 from flexjudge.media._common import (
     BytesLike,
+    FileOrBytesMedium,
     PathLike,
     Source,
     array_hash,
     copied_source,
     describe,
     encoded_source,
-    to_bytes,
-    to_path,
 )
 from flexjudge.media._spec import VideoKernel, VideoPrep
 from flexjudge.media._video_sampling import (
@@ -78,7 +76,7 @@ class VideoInfo:
     width: int
 
 
-class Video:
+class Video(FileOrBytesMedium):
     """A video input: a file, encoded bytes, or in-memory frames ``(T, H, W, 3)`` uint8 + fps.
 
     Nothing is decoded at construction (arrays are validated).  Decoding needs PyAV
@@ -114,20 +112,6 @@ class Video:
             self._src = encoded_source(source, "a video", record=record, field=field)
 
     @classmethod
-    def from_path(
-        cls, path: PathLike, *, record: str | None = None, field: str | None = None
-    ) -> Video:
-        """A video file (decoded lazily)."""
-        return cls(to_path(path), record=record, field=field)
-
-    @classmethod
-    def from_bytes(
-        cls, data: BytesLike, *, record: str | None = None, field: str | None = None
-    ) -> Video:
-        """Encoded video bytes (any container PyAV reads)."""
-        return cls(to_bytes(data), record=record, field=field)
-
-    @classmethod
     def from_frames(
         cls,
         frames: np.ndarray | Sequence[np.ndarray | PIL.Image.Image],
@@ -150,18 +134,6 @@ class Video:
             except ValueError as exc:
                 src.fail(f"video frames must all have the same shape: {exc}", exc)
         return cls(frames, fps=fps, record=record, field=field)
-
-    @property
-    def path(self) -> Path | None:
-        return self._src.path
-
-    @property
-    def record(self) -> str | None:
-        return self._src.record
-
-    @property
-    def field(self) -> str | None:
-        return self._src.field
 
     def __repr__(self) -> str:
         return f"Video({self._src.label})"

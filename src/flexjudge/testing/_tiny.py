@@ -39,6 +39,12 @@ def _mrope_section(head_dim: int) -> list[int]:
     return [t, h, half - t - h]
 
 
+def _with_mrope(text: dict[str, Any], head_dim: int) -> dict[str, Any]:
+    """The text config with Qwen2.5's multimodal rotary embedding (M-RoPE)."""
+    rope = {"rope_type": "default", "mrope_section": _mrope_section(head_dim), "rope_theta": 1e6}
+    return {**text, "rope_parameters": rope}
+
+
 def _text_config(
     tok: Any, vocab_size: int, hidden_size: int, num_layers: int, head_dim: int, tie: bool
 ) -> dict[str, Any]:
@@ -101,14 +107,7 @@ def _build_vl(tok: Any, text: dict[str, Any], head_dim: int) -> tuple[Any, Any]:
     )
 
     ids = tok.convert_tokens_to_ids
-    text = {
-        **text,
-        "rope_parameters": {
-            "rope_type": "default",
-            "mrope_section": _mrope_section(head_dim),
-            "rope_theta": 1e6,
-        },
-    }
+    text = _with_mrope(text, head_dim)
     cfg = Qwen2_5_VLConfig(
         text_config=text,
         vision_config=_vision_config(text["hidden_size"]),
@@ -137,14 +136,7 @@ def _build_omni(tok: Any, text: dict[str, Any], head_dim: int) -> tuple[Any, Any
     )
 
     ids = tok.convert_tokens_to_ids
-    text = {
-        **text,
-        "rope_parameters": {
-            "rope_type": "default",
-            "mrope_section": _mrope_section(head_dim),
-            "rope_theta": 1e6,
-        },
-    }
+    text = _with_mrope(text, head_dim)
     # Some ids are not declared fields of the thinker config (the rope-index code and the
     # real checkpoints use them anyway): pass everything as one dict.
     fields: dict[str, Any] = dict(
