@@ -38,8 +38,9 @@ LAYERS: dict[str, int] = {
     "bench": 6,
     "testing": 6,
     "serve": 7,
-    "cli": 8,
-    "": 8,  # flexjudge/__init__.py: the public re-exports
+    "view": 8,  # the results viewer reads media with the server's safe file reader
+    "cli": 9,
+    "": 9,  # flexjudge/__init__.py: the public re-exports
 }
 
 #: the parts allowed to import backends, and why
