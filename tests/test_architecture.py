@@ -244,3 +244,14 @@ def test_placeholders_are_written_only_in_families() -> None:
         and any(p in node.value for p in placeholders)
     )
     assert where == []
+
+
+def test_base64_is_decoded_only_by_the_media_codec() -> None:
+    where = sorted(
+        name
+        for name, path in _modules().items()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute)
+        and node.attr in ("b64decode", "urlsafe_b64decode", "standard_b64decode")
+    )
+    assert where == ["flexjudge.media._base64"]
