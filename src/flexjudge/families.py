@@ -54,6 +54,9 @@ REFERENCE_PLACEHOLDERS: dict[str, str] = {
     "audio": PLACEHOLDERS["qwen2_5_omni"]["audio"],
 }
 
+#: the rate every audio input is resampled to: the Qwen2.5-Omni audio encoder's (Whisper's)
+AUDIO_SAMPLE_RATE = 16000
+
 #: the molecule placeholder of the Mol-LLaMA prompts (spec §11), and how many a prompt repeats
 MOLECULE_PLACEHOLDER = "<mol>"
 MOLECULE_PLACEHOLDER_COUNT = 8

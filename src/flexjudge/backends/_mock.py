@@ -26,7 +26,7 @@ from flexjudge.backends._base import (
     GenerationRequest,
     TokenLogprobs,
 )
-from flexjudge.families import ModelFamily
+from flexjudge.families import DEFAULT_FAMILY, ModelFamily
 
 Responder = Callable[[GenerationRequest, int], str]
 
@@ -75,7 +75,7 @@ class MockBackend(Backend):
         self,
         model_id: str = "mock-judge",
         *,
-        family: ModelFamily = "qwen2_5_vl",
+        family: ModelFamily = DEFAULT_FAMILY,
         outputs: Sequence[str] | None = None,
         responder: Responder | None = None,
     ) -> None:

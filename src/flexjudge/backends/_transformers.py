@@ -34,6 +34,7 @@ from flexjudge.backends._tokenize import (
 )
 from flexjudge.errors import BackendError
 from flexjudge.families import (
+    AUDIO_SAMPLE_RATE,
     LLAMA3_HEADER,
     ModelFamily,
     media_family,
@@ -46,7 +47,6 @@ DtypeSpec = Any
 
 #: Frame rate assumed for a video given without one (qwen-vl-utils' default).
 DEFAULT_VIDEO_FPS = 2.0
-_AUDIO_SAMPLING_RATE = 16000
 
 
 class TransformersBackend(Backend):
@@ -396,7 +396,7 @@ class TransformersBackend(Backend):
         audios = [np.asarray(a, dtype=np.float32) for r in batch for a in r.audios]
         if audios:
             kwargs["audio"] = audios
-            kwargs["sampling_rate"] = _AUDIO_SAMPLING_RATE
+            kwargs["sampling_rate"] = AUDIO_SAMPLE_RATE
         return kwargs
 
     def _generate_batch(

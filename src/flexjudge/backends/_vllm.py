@@ -34,9 +34,9 @@ from flexjudge.backends._base import (
 )
 from flexjudge.backends._tokenize import encode_prompt, media_mismatch
 from flexjudge.errors import BackendError
-from flexjudge.families import DEFAULT_FAMILY, ModelFamily, media_family
+from flexjudge.families import AUDIO_SAMPLE_RATE, DEFAULT_FAMILY, ModelFamily, media_family
 
-AUDIO_SAMPLING_RATE = 16000
+AUDIO_SAMPLING_RATE = AUDIO_SAMPLE_RATE
 _FINISH = {"stop": "stop", "length": "length", "abort": "error"}
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from flexjudge.errors import InputError
+from flexjudge.families import AUDIO_SAMPLE_RATE
 
 AudioMode = Literal["reference", "clean"]
 VideoKernel = Literal["torch", "pil"]
@@ -113,7 +114,7 @@ class AudioPrep:
     ``mode="clean"`` always returns float32 in [-1, 1] (resampled when needed, then clipped).
     """
 
-    sample_rate: int = 16000
+    sample_rate: int = AUDIO_SAMPLE_RATE
     mode: AudioMode = "clean"
 
     def __post_init__(self) -> None:
@@ -134,9 +135,9 @@ IMAGE_NATIVE = ImagePrep(resize=None, convert_rgb_before_resize=False)
 #: GenAI-Bench video (§7.4): 1 fps, at most 224² pixels per frame.
 VIDEO_GENAI_BENCH = VideoPrep()
 #: Audio benchmarks, reference parity (§8.1, Q10).
-AUDIO_REFERENCE = AudioPrep(sample_rate=16000, mode="reference")
+AUDIO_REFERENCE = AudioPrep(sample_rate=AUDIO_SAMPLE_RATE, mode="reference")
 #: Audio, clean: float32 in [-1, 1] at 16 kHz.
-AUDIO_CLEAN = AudioPrep(sample_rate=16000, mode="clean")
+AUDIO_CLEAN = AudioPrep(sample_rate=AUDIO_SAMPLE_RATE, mode="clean")
 
 
 MoleculeView = Literal["image", "text", "graph"]

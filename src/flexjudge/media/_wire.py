@@ -17,10 +17,11 @@ import PIL.Image
 
 from flexjudge._util.optional import require
 from flexjudge.errors import InputError
+from flexjudge.families import AUDIO_SAMPLE_RATE
 from flexjudge.media._base64 import Base64Error, decode_base64
 
-#: the sample rate of WAV audio on the wire (Qwen2.5-Omni's audio encoder rate)
-AUDIO_RATE = 16000
+#: the sample rate of WAV audio on the wire
+AUDIO_RATE = AUDIO_SAMPLE_RATE
 
 
 def image_data_url(image: PIL.Image.Image) -> str:
