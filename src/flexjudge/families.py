@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-ModelFamily = Literal["qwen2_5_vl", "qwen2_5_omni", "llama3", "text"]
+ModelFamily = Literal["qwen2_5_vl", "qwen2_5_omni", "text", "llama3"]
 MediaKind = Literal["image", "video", "audio"]
 
 MODEL_FAMILIES: tuple[ModelFamily, ...] = get_args(ModelFamily)

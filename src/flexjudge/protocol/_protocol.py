@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from flexjudge._util.text import has_special_like
 from flexjudge.errors import InputError, ProtocolError
-from flexjudge.families import DEFAULT_FAMILY, PLACEHOLDERS
+from flexjudge.families import DEFAULT_FAMILY, MODEL_FAMILIES, PLACEHOLDERS
 from flexjudge.media._spec import MediaPrep
 from flexjudge.protocol._chatml import (
     THINK_PREFIX,
@@ -139,7 +139,7 @@ class Protocol:
     reference_fallback: Any = None
     spec_ids: tuple[str, ...] = ()
     supports_criteria: bool = False
-    families: tuple[str, ...] = ("qwen2_5_vl", "qwen2_5_omni", "text", "llama3")
+    families: tuple[str, ...] = MODEL_FAMILIES
     required_fields: tuple[str, ...] = ()
     #: when the judged "responses" are media (MJ-Bench images, GenAI-Bench images/videos):
     #: ``(kind, offset)`` — the media of that kind from ``offset`` on are the responses, in
