@@ -49,6 +49,7 @@ BACKEND_USERS = {
     "curate": "teacher generation runs a backend directly (no verdicts to parse)",
     "serve": "the OpenAI-compatible router fronts a backend",
     "cli": "turns --backend/--model flags into a backend",
+    "testing": "a tiny mol-llm checkpoint saves the molecular encoder its backend defines",
     "": "the package root re-exports the public backend names",
 }
 
@@ -190,7 +191,6 @@ def _part_module(module: str) -> str:
         ("bench", "benchmarks compose the Judge"),
         ("runner", "file runs compose the Judge"),
         ("train", "training loads checkpoints itself"),
-        ("testing", "tiny checkpoints are written, not run"),
     ],
 )
 def test_forbidden_backend_edges(importer: str, why: str) -> None:

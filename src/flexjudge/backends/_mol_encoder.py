@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from flexjudge.errors import BackendError
+from flexjudge.families import MOLECULE_PLACEHOLDER_COUNT
 from flexjudge.media import ATOM_FEATURE_SIZES, BOND_FEATURE_SIZES, MoleculeGraph
 
 ENCODER_DIR = "mol_encoder"
@@ -33,7 +34,7 @@ class MolEncoderConfig:
     llm_hidden_size: int
     hidden_size: int = 64
     num_layers: int = 2
-    num_query_tokens: int = 8
+    num_query_tokens: int = MOLECULE_PLACEHOLDER_COUNT
     num_heads: int = 4
     use_positions: bool = False
 

@@ -19,8 +19,9 @@ from flexjudge.backends._base import GenerationRequest
 from flexjudge.backends._mol_encoder import MoleculeEncoder, load_encoder
 from flexjudge.backends._transformers import TransformersBackend
 from flexjudge.errors import BackendError
+from flexjudge.families import MOLECULE_PLACEHOLDER
 
-MOL_TOKEN = "<mol>"
+MOL_TOKEN = MOLECULE_PLACEHOLDER
 
 
 class MolLLMBackend(TransformersBackend):

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from flexjudge.errors import InputError
+from flexjudge.testing._configs import text_config, vision_config, with_mrope
 from flexjudge.testing._templates import QWEN2_5_OMNI_CHAT_TEMPLATE, QWEN2_5_VL_CHAT_TEMPLATE
 from flexjudge.testing._tokenizer import TinyKind, build_tokenizer
 
@@ -29,61 +30,6 @@ TINY_KINDS: tuple[str, ...] = (*get_args(TinyKind), "mol_llm")
 _FORMAT_VERSION = "1"
 _STAMP = ".flexjudge-tiny"
 _PIXEL_UNIT = 28 * 28  # one merged 2x2 patch of 14 px
-
-
-def _mrope_section(head_dim: int) -> list[int]:
-    """Split ``head_dim / 2`` rotary channels 1/4 : 3/8 : 3/8 (Qwen uses 16, 24, 24 of 64)."""
-    half = head_dim // 2
-    t = half // 4
-    h = (half - t) // 2
-    return [t, h, half - t - h]
-
-
-def _with_mrope(text: dict[str, Any], head_dim: int) -> dict[str, Any]:
-    """The text config with Qwen2.5's multimodal rotary embedding (M-RoPE)."""
-    rope = {"rope_type": "default", "mrope_section": _mrope_section(head_dim), "rope_theta": 1e6}
-    return {**text, "rope_parameters": rope}
-
-
-def _text_config(
-    tok: Any, vocab_size: int, hidden_size: int, num_layers: int, head_dim: int, tie: bool
-) -> dict[str, Any]:
-    if hidden_size % head_dim:
-        raise InputError(
-            f"hidden_size ({hidden_size}) must be a multiple of head_dim ({head_dim})",
-            field="head_dim",
-        )
-    heads = hidden_size // head_dim
-    ids = tok.convert_tokens_to_ids
-    return {
-        "vocab_size": vocab_size,
-        "hidden_size": hidden_size,
-        "intermediate_size": 2 * hidden_size,
-        "num_hidden_layers": num_layers,
-        "num_attention_heads": heads,
-        "num_key_value_heads": max(1, heads // 2),
-        "head_dim": head_dim,
-        "max_position_embeddings": 32768,
-        "bos_token_id": ids("<|endoftext|>"),
-        "eos_token_id": ids("<|im_end|>"),
-        "pad_token_id": ids("<|endoftext|>"),
-        "tie_word_embeddings": tie,
-    }
-
-
-def _vision_config(hidden_size: int) -> dict[str, Any]:
-    return {
-        "depth": 2,
-        "hidden_size": 32,
-        "intermediate_size": 64,
-        "num_heads": 2,
-        "out_hidden_size": hidden_size,
-        "patch_size": 14,
-        "spatial_merge_size": 2,
-        "temporal_patch_size": 2,
-        "window_size": 112,
-        "fullatt_block_indexes": [1],
-    }
 
 
 def _vision_processors(image_pixels: int, video_pixels: int) -> tuple[Any, Any]:
@@ -107,10 +53,10 @@ def _build_vl(tok: Any, text: dict[str, Any], head_dim: int) -> tuple[Any, Any]:
     )
 
     ids = tok.convert_tokens_to_ids
-    text = _with_mrope(text, head_dim)
+    text = with_mrope(text, head_dim)
     cfg = Qwen2_5_VLConfig(
         text_config=text,
-        vision_config=_vision_config(text["hidden_size"]),
+        vision_config=vision_config(text["hidden_size"]),
         image_token_id=ids("<|image_pad|>"),
         video_token_id=ids("<|video_pad|>"),
         vision_start_token_id=ids("<|vision_start|>"),
@@ -136,13 +82,13 @@ def _build_omni(tok: Any, text: dict[str, Any], head_dim: int) -> tuple[Any, Any
     )
 
     ids = tok.convert_tokens_to_ids
-    text = _with_mrope(text, head_dim)
+    text = with_mrope(text, head_dim)
     # Some ids are not declared fields of the thinker config (the rope-index code and the
     # real checkpoints use them anyway): pass everything as one dict.
     fields: dict[str, Any] = dict(
         text_config=text,
         vision_config={
-            k: v for k, v in _vision_config(text["hidden_size"]).items() if k not in {"window_size"}
+            k: v for k, v in vision_config(text["hidden_size"]).items() if k not in {"window_size"}
         },
         audio_config={
             "num_mel_bins": 128,
@@ -261,7 +207,7 @@ def build_tiny_model(
         # Exactly the tokenizer's size: padded rows would be ids that decode to nothing.
         vocab_size = len(tok)
         tie = bool(tie_word_embeddings)
-    text = _text_config(tok, vocab_size, hidden_size, num_layers, head_dim, tie)
+    text = text_config(tok, vocab_size, hidden_size, num_layers, head_dim, tie)
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

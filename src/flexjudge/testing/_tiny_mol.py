@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flexjudge.families import MOLECULE_PLACEHOLDER, MOLECULE_PLACEHOLDER_COUNT
+
 #: Llama-3's chat tokens and Mol-LLaMA's two added tokens (spec §11.1, §11.3)
 MOL_LLM_SPECIAL_TOKENS: tuple[str, ...] = (
     "<|begin_of_text|>",
@@ -17,7 +19,7 @@ MOL_LLM_SPECIAL_TOKENS: tuple[str, ...] = (
     "<|end_header_id|>",
     "<|eot_id|>",
     "[PAD]",
-    "<mol>",
+    MOLECULE_PLACEHOLDER,
 )
 
 
@@ -28,7 +30,7 @@ def build_tiny_mol_llm(
     hidden_size: int = 64,
     num_layers: int = 2,
     head_dim: int = 16,
-    num_query_tokens: int = 8,
+    num_query_tokens: int = MOLECULE_PLACEHOLDER_COUNT,
 ) -> Path:
     """Write the tiny molecular-encoder checkpoint to ``out_dir`` and return its path.
     The same ``seed`` always gives identical weights; the global torch RNG is untouched."""
@@ -37,7 +39,7 @@ def build_tiny_mol_llm(
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
     from flexjudge.backends._mol_encoder import MoleculeEncoder, MolEncoderConfig, save_encoder
-    from flexjudge.testing._tiny import _text_config
+    from flexjudge.testing._configs import text_config
     from flexjudge.testing._tokenizer import build_tokenizer
 
     tok = build_tokenizer("qwen2")
@@ -48,7 +50,7 @@ def build_tiny_mol_llm(
     tok.eos_token = "<|eot_id|>"
     tok.pad_token = "[PAD]"
     ids = tok.convert_tokens_to_ids
-    text = _text_config(tok, len(tok), hidden_size, num_layers, head_dim, False)
+    text = text_config(tok, len(tok), hidden_size, num_layers, head_dim, False)
     text.update(
         bos_token_id=ids("<|begin_of_text|>"),
         eos_token_id=ids("<|eot_id|>"),
