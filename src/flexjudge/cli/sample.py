@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from flexjudge.backends import backend_help
 from flexjudge.errors import FlexJudgeError
 
 
@@ -35,9 +36,7 @@ def sample_command(
     molecule_view: Annotated[
         str, typer.Option(help="How molecules are shown: auto | image | text | graph.")
     ] = "auto",
-    backend: Annotated[
-        str, typer.Option(help="transformers | vllm | openai | mol-llm | mock.")
-    ] = "transformers",
+    backend: Annotated[str, typer.Option(help=backend_help())] = "transformers",
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible URL.")] = None,
     store: Annotated[Path | None, typer.Option(help="Result store (resume).")] = None,
 ) -> None:
