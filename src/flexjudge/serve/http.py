@@ -7,10 +7,17 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from flexjudge.serve.app import ServerConfig
+
+class ConnectionLimits(Protocol):
+    """The :class:`~flexjudge.serve.ServerConfig` fields the HTTP layer reads."""
+
+    host: str
+    port: int
+    header_timeout: float
+    max_connections: int
+    keep_alive_timeout: float
 
 
 class BodyLimitMiddleware:
@@ -139,7 +146,7 @@ def protocol_class(header_timeout: float, max_connections: int) -> type[Any]:
     return LimitedH11Protocol
 
 
-def uvicorn_config(app: Any, cfg: ServerConfig, **overrides: Any) -> Any:
+def uvicorn_config(app: Any, cfg: ConnectionLimits, **overrides: Any) -> Any:
     """A ``uvicorn.Config`` applying ``cfg``'s connection limits (h11 protocol)."""
     import uvicorn
 
@@ -154,7 +161,7 @@ def uvicorn_config(app: Any, cfg: ServerConfig, **overrides: Any) -> Any:
     return uvicorn.Config(app, **settings)
 
 
-def run_server(app: Any, cfg: ServerConfig, **overrides: Any) -> None:
+def run_server(app: Any, cfg: ConnectionLimits, **overrides: Any) -> None:
     """Serve ``app`` with uvicorn under ``cfg``'s limits (blocks)."""
     import uvicorn
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flexjudge._util.jsonl import write_jsonl
-
-if TYPE_CHECKING:
-    from flexjudge.store._sqlite import ResultStore
+from flexjudge.store._integrity import StoreError
 
 
-def export_run(store: ResultStore, output: Path, run: str | None = None) -> dict[str, Any]:
-    """Write ``run``'s rows (default: the latest run) to ``output`` in input order.
+def export_run(store: Any, output: Path, run: str | None = None) -> dict[str, Any]:
+    """Write ``run``'s rows (default: the latest run) of ``store`` (a
+    :class:`~flexjudge.store.ResultStore`) to ``output`` in input order.
 
     Every intact record is written.  The report always has ``rows`` (written) and
     ``missing`` (keyed positions whose result was never stored: the run was killed before
@@ -26,8 +25,6 @@ def export_run(store: ResultStore, output: Path, run: str | None = None) -> dict
 
     Raises :class:`~flexjudge.store.StoreError` when the store has no such run.
     """
-    from flexjudge.store._sqlite import StoreError
-
     runs = store.runs()
     run = run or (runs[-1] if runs else None)
     if run is None or run not in runs:

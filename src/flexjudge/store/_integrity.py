@@ -9,6 +9,11 @@ from typing import Any
 
 from flexjudge._util.json import loads as _json_loads
 from flexjudge._util.jsonl import dumps_row
+from flexjudge.errors import FlexJudgeError
+
+
+class StoreError(FlexJudgeError):
+    """The result store could not be opened, read or written (names the file)."""
 
 
 def record_head_crc(record: dict[str, Any]) -> tuple[str, str, int]:

@@ -16,8 +16,8 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
-from flexjudge.store._integrity import damage_or_null, record_crc
-from flexjudge.store._sqlite import ResultStore, StoreError
+from flexjudge.store._integrity import StoreError, damage_or_null, record_crc
+from flexjudge.store._sqlite import ResultStore
 
 _CHUNK = 256
 _RESULT_COLUMNS = "seq, key, created, record, head, crc"

@@ -44,8 +44,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from flexjudge._util.json import loads as _json_loads
 from flexjudge._util.jsonl import dumps_row
-from flexjudge.errors import FlexJudgeError
-from flexjudge.store._integrity import damage_or_null, record_crc, record_head_crc
+from flexjudge.store._integrity import StoreError, damage_or_null, record_crc, record_head_crc
 
 _T = TypeVar("_T")
 _log = logging.getLogger("flexjudge.store")
@@ -81,10 +80,6 @@ class StoredRecord(NamedTuple):
 
     head: dict[str, Any]  # the record without ``samples``
     text: str  # the whole record, as stored
-
-
-class StoreError(FlexJudgeError):
-    """The result store could not be opened, read or written (names the file)."""
 
 
 class ResultStore:
