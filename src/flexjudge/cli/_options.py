@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Callable, Collection, Mapping
-from typing import Annotated, Any, TypeVar, get_type_hints
+from typing import Annotated, Any, Literal, TypeVar, get_type_hints
 
 import typer
 
@@ -67,10 +67,17 @@ def config_parameters(
                 f.name,
                 inspect.Parameter.KEYWORD_ONLY,
                 default=default,
-                annotation=Annotated[hints[f.name], option],
+                annotation=Annotated[_choices(f) or hints[f.name], option],
             )
         )
     return params
+
+
+def _choices(f: dataclasses.Field[Any]) -> Any:
+    """``Literal[...]`` of a field's registered choices (reducer names), read when the CLI is
+    built, so a reducer registered before that is offered too; None for other fields."""
+    choices = f.metadata.get("choices")
+    return Literal.__getitem__(tuple(choices())) if choices is not None else None
 
 
 def config_options(

@@ -15,9 +15,11 @@ from typing import Any, Literal, TypedDict
 from flexjudge.judge.reduce import (
     PairAggregate,
     RankAggregate,
+    ReducerKind,
     ScoreAggregate,
     SwapPolicy,
     get_reducer,
+    list_reducers,
 )
 from flexjudge.protocol import ANSWER_ORDERS, AnswerOrder, Mode
 
@@ -27,9 +29,14 @@ BudgetFinal = Literal["last", "vote"]
 MoleculeViewOption = Literal["auto", "image", "text", "graph"]
 
 
-def _help(text: str, *, cli: bool = True) -> dict[str, Any]:
-    """Field metadata: the option's one help text; ``cli=False`` keeps it off the CLI."""
-    return {"help": text, "cli": cli}
+def _help(text: str, *, cli: bool = True, reducer: str | None = None) -> dict[str, Any]:
+    """Field metadata: the option's one help text; ``cli=False`` keeps it off the CLI;
+    ``reducer`` names the reducer kind whose registered names are the option's choices."""
+    meta: dict[str, Any] = {"help": text, "cli": cli}
+    if reducer is not None:
+        kind: ReducerKind = reducer  # type: ignore[assignment]
+        meta["choices"] = lambda: tuple(list_reducers(kind))
+    return meta
 
 
 @dataclass
@@ -107,19 +114,22 @@ class JudgeConfig:
         default="Wait", metadata=_help("Text appended before each budget-forcing round.")
     )
     score_aggregate: ScoreAggregate = field(
-        default="mean", metadata=_help("How the votes' scores combine: mean or median.")
+        default="mean",
+        metadata=_help("How the votes' scores combine: mean or median.", reducer="score"),
     )
     pair_aggregate: PairAggregate = field(
         default="majority",
         metadata=_help(
             "How pairwise votes combine: majority (preference votes), signed (mean of signed "
-            "margins) or mean (mean score per response)."
+            "margins) or mean (mean score per response).",
+            reducer="pair",
         ),
     )
     rank_aggregate: RankAggregate = field(
         default="borda",
         metadata=_help(
-            "How ranking votes combine: borda (Borda count) or mean (order by mean score)."
+            "How ranking votes combine: borda (Borda count) or mean (order by mean score).",
+            reducer="rank",
         ),
     )
     swap_policy: SwapPolicy = field(

@@ -79,7 +79,7 @@ def get_reducer(kind: ReducerKind, name: str) -> Reducer:
 
 
 def list_reducers(kind: ReducerKind) -> list[str]:
-    """Names of the registered reducers of ``kind``, sorted."""
+    """Names of the registered reducers of ``kind``, in registration order (built-ins first)."""
     if kind not in _REGISTRY:
         raise ValueError(f"unknown reducer kind {kind!r}; choose one of {', '.join(REDUCER_KINDS)}")
-    return sorted(_REGISTRY[kind])
+    return list(_REGISTRY[kind])
