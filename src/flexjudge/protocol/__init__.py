@@ -31,10 +31,7 @@ from flexjudge.protocol._order import (
 from flexjudge.protocol._parse import (
     backend_error_verdict,
     extract_reasoning,
-    parse_mos_cascade,
-    parse_option,
     parse_scores,
-    parse_verdict,
     preference_from_scores,
     ranking_from_scores,
 )
@@ -63,6 +60,7 @@ from flexjudge.protocol._types import (
     Scale,
     Verdict,
 )
+from flexjudge.protocol._verdicts import parse_mos_cascade, parse_option, parse_verdict
 
 
 def export_prompts(mode: Mode = "reference") -> dict[str, str]:

@@ -17,8 +17,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from flexjudge.protocol._parse import extract_reasoning, parse_verdict
+from flexjudge.protocol._parse import extract_reasoning
 from flexjudge.protocol._types import Format, Scale, Verdict
+from flexjudge.protocol._verdicts import parse_verdict
 
 AnswerOrder = Literal["reasoning-first", "answer-first"]
 ANSWER_ORDERS: tuple[AnswerOrder, ...] = ("reasoning-first", "answer-first")

@@ -20,8 +20,9 @@ from flexjudge.protocol._chatml import (
 )
 from flexjudge.protocol._marks import OPEN, Span, drop_marks, has_marks, shift, unmark, wrap
 from flexjudge.protocol._order import AnswerOrder, parse_answer_first
-from flexjudge.protocol._parse import backend_error_verdict, parse_verdict
+from flexjudge.protocol._parse import backend_error_verdict
 from flexjudge.protocol._types import Format, Mode, Scale, Verdict
+from flexjudge.protocol._verdicts import parse_verdict
 
 MediaKind = Literal["image", "video", "audio", "molecule"]
 

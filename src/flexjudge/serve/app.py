@@ -24,12 +24,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from flexjudge.judge.types import JudgeItem, JudgeResult
 from flexjudge.serve.batch import JudgeWorker
 from flexjudge.serve.http import BodyLimitMiddleware
+from flexjudge.serve.items import judge_item, judge_response
 from flexjudge.serve.media import (
-    MediaBudget,
     MediaLimits,
     RequestRejected,
-    load_media,
-    load_molecules,
     predecode_media,
 )
 from flexjudge.serve.models import (
@@ -269,14 +267,14 @@ def create_app(
     async def run_judge(req: JudgeRequest) -> JudgeResponse:
         async with gate.slot():
             if req.images or req.videos or req.audios or req.molecules:
-                item = await prepare(lambda: predecode_media(_judge_item(req, limits), judge))
+                item = await prepare(lambda: predecode_media(judge_item(req, limits), judge))
             else:  # nothing to decode: skip the thread hop
-                item = _judge_item(req, limits)
+                item = judge_item(req, limits)
             options = cfg.request_options(req.judge_options())
             result = (await judge_items([item], options))[0]
         if result.status == "error":
             raise RequestRejected(422, f"cannot judge this item: {result.error}")
-        return _response(result, req.mode)
+        return judge_response(result, req.mode)
 
     @app.post("/v1/judge", response_model=JudgeResponse)
     async def judge_route(req: JudgeRequest) -> JudgeResponse:
@@ -351,54 +349,3 @@ def _mount_openai(
         raise InputError("flexjudge.serve.openai_compat is not available in this version")
     module = importlib.import_module("flexjudge.serve.openai_compat")
     app.include_router(module.make_openai_router(backend, cfg, gate, lock))
-
-
-def _judge_item(req: JudgeRequest, limits: MediaLimits) -> JudgeItem:
-    n = len(req.images) + len(req.videos) + len(req.audios) + len(req.molecules)
-    if n > limits.max_media:
-        raise RequestRejected(
-            413, f"{n} media in one request, over the limit of {limits.max_media}"
-        )
-    if req.protocol is not None:
-        _check_protocol(req.protocol)
-    budget = MediaBudget(limits)
-    return JudgeItem(
-        req.question,
-        list(req.responses),
-        id=req.id,
-        task=req.mode,
-        protocol=req.protocol,
-        fields=dict(req.fields),
-        images=load_media("images", req.images, limits, budget=budget),
-        videos=load_media("videos", req.videos, limits, budget=budget),
-        audios=load_media("audios", req.audios, limits, budget=budget),
-        molecules=load_molecules(req.molecules, limits),
-    )
-
-
-def _check_protocol(name: str) -> None:
-    from flexjudge.errors import FlexJudgeError
-    from flexjudge.protocol import get_protocol
-
-    try:
-        get_protocol(name)
-    except (FlexJudgeError, KeyError, ValueError) as exc:
-        raise RequestRejected(422, f"protocol: {exc}") from None
-
-
-def _response(result: JudgeResult, mode: str) -> JudgeResponse:
-    return JudgeResponse(
-        id=result.id,
-        mode=mode,
-        protocol=result.protocol,
-        status=result.status,
-        scores=result.scores,
-        preference=result.preference,
-        ranking=result.ranking,
-        option=result.option,
-        agreement=result.agreement,
-        n_failed=result.n_failed,
-        reasoning=result.reasoning,
-        error=result.error,
-        seconds=round(result.seconds, 4),
-    )

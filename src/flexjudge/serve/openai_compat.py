@@ -33,7 +33,6 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from flexjudge.backends import Backend, Completion, GenerationRequest, SamplingParams
@@ -47,6 +46,7 @@ from flexjudge.media._wire import (
 )
 from flexjudge.protocol._marks import CLOSE, OPEN, drop_marks, unmark, wrap
 from flexjudge.serve.openai_models import ChatCompletionBody, ChatMessage, error_field
+from flexjudge.serve.openai_stream import sse_chunks, usage_of
 
 if TYPE_CHECKING:
     from flexjudge.serve.app import ServerConfig
@@ -130,7 +130,7 @@ def make_openai_router(
                     failed = [c.text for c in completions if c.finish_reason == "error"]
                     if failed:  # a failure's message is never handed out as generated text
                         return error(502, f"the backend failed: {failed[0][:500]}")
-                    usage = await run_in_threadpool(_usage, backend, request, completions)
+                    usage = await run_in_threadpool(usage_of, backend, request, completions)
                 except BackendError as exc:
                     return error(500, str(exc))
         except RequestRejected as exc:
@@ -140,7 +140,7 @@ def make_openai_router(
         if body.stream:
             include_usage = body.stream_options is not None and body.stream_options.include_usage
             return StreamingResponse(
-                _sse(completions, model, usage if include_usage else None),
+                sse_chunks(completions, model, usage if include_usage else None),
                 media_type="text/event-stream",
             )
         return {
@@ -359,43 +359,3 @@ def render_chat(
     if add_generation_prompt and not continue_final:
         text += "<|im_start|>assistant\n"
     return text
-
-
-def _usage(
-    backend: Backend, request: GenerationRequest, completions: list[Completion]
-) -> dict[str, int]:
-    prompt_tokens = backend.count_prompt_tokens(request)
-    tokenizer = getattr(backend, "tokenizer", None)
-    if prompt_tokens is None and tokenizer is not None:
-        prompt_tokens = len(tokenizer(request.prompt, add_special_tokens=False)["input_ids"])
-    produced = sum(c.num_tokens for c in completions)
-    prompt_tokens = prompt_tokens or 0
-    return {
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": produced,
-        "total_tokens": prompt_tokens + produced,
-    }
-
-
-def _sse(completions: list[Completion], model: str, usage: dict[str, int] | None) -> Iterator[str]:
-    ident = f"chatcmpl-{uuid.uuid4().hex}"
-    created = int(time.time())
-
-    def chunk(choices: list[dict[str, Any]], **extra: Any) -> str:
-        obj = {
-            "id": ident,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "choices": choices,
-            **extra,
-        }
-        return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
-
-    for i, c in enumerate(completions):
-        yield chunk([{"index": i, "delta": {"role": "assistant"}, "finish_reason": None}])
-        yield chunk([{"index": i, "delta": {"content": c.text}, "finish_reason": None}])
-        yield chunk([{"index": i, "delta": {}, "finish_reason": c.finish_reason}])
-    if usage is not None:
-        yield chunk([], usage=usage)
-    yield "data: [DONE]\n\n"
