@@ -14,10 +14,9 @@ from typing import Literal
 
 from flexjudge.curate._agreement import ANSWER_INT
 from flexjudge.errors import InputError
-from flexjudge.protocol import PromptInputs, get_protocol, render_chatml
+from flexjudge.protocol import THINK_PREFIX, PromptInputs, get_protocol, render_chatml
 
 THINK_END = "</think>"
-THINK_PREFIX = "<think>\n"
 
 # Mentions are found on the lower-cased reasoning, one keyword + regex per form (each regex
 # starts with its keyword): several times faster than one alternation of all forms.
