@@ -88,6 +88,33 @@ def media_part(kind: str, value: Any, fps: float = 2.0) -> dict[str, Any]:
     }
 
 
+class _MediaSlots:
+    """Hands out the given media in placeholder order, one content part per placeholder."""
+
+    def __init__(
+        self,
+        images: Sequence[Any],
+        videos: Sequence[Any],
+        audios: Sequence[Any],
+        video_fps: Sequence[float],
+    ) -> None:
+        self._pools = {"image": list(images), "video": list(videos), "audio": list(audios)}
+        self._fps = list(video_fps)
+        self._used = {"image": 0, "video": 0, "audio": 0}
+
+    def next_part(self, kind: str) -> dict[str, Any]:
+        pool, i = self._pools[kind], self._used[kind]
+        if i >= len(pool):
+            raise BackendError(f"prompt has more {kind} placeholders than {kind}s given")
+        self._used[kind] += 1
+        return media_part(kind, pool[i], self._fps[i] if i < len(self._fps) else 2.0)
+
+    def check_all_used(self) -> None:
+        for kind, n in self._used.items():
+            if n != len(self._pools[kind]):
+                raise BackendError(f"{len(self._pools[kind])} {kind}s given for {n} placeholders")
+
+
 def build_messages(
     prompt: str,
     family: str,
@@ -98,9 +125,7 @@ def build_messages(
 ) -> tuple[list[dict[str, Any]], bool]:
     """OpenAI chat messages for a rendered prompt and its media (placeholders → parts)."""
     messages, continues = prompt_to_messages(prompt)
-    pools = {"image": list(images), "video": list(videos), "audio": list(audios)}
-    fps = list(video_fps)
-    used = {"image": 0, "video": 0, "audio": 0}
+    slots = _MediaSlots(images, videos, audios, video_fps)
     out: list[dict[str, Any]] = []
     for msg in messages:
         parts = split_media(msg["content"], family) if msg["role"] == "user" else []
@@ -112,15 +137,9 @@ def build_messages(
             if kind == "text":
                 content.append({"type": "text", "text": text})
                 continue
-            i = used[kind]
-            if i >= len(pools[kind]):
-                raise BackendError(f"prompt has more {kind} placeholders than {kind}s given")
-            content.append(media_part(kind, pools[kind][i], fps[i] if i < len(fps) else 2.0))
-            used[kind] += 1
+            content.append(slots.next_part(kind))
         out.append({"role": "user", "content": content})
-    for kind, n in used.items():
-        if n != len(pools[kind]):
-            raise BackendError(f"{len(pools[kind])} {kind}s given for {n} placeholders")
+    slots.check_all_used()
     return out, continues
 
 
@@ -135,9 +154,7 @@ def messages_from_turns(
     """OpenAI chat messages for a prompt's turns and its media; ``continues`` is True when
     the last turn is a non-empty assistant prefix.  Raises :class:`BackendError` when the
     frame's placeholders and the media disagree."""
-    pools = {"image": list(images), "video": list(videos), "audio": list(audios)}
-    fps = list(video_fps)
-    used = {"image": 0, "video": 0, "audio": 0}
+    slots = _MediaSlots(images, videos, audios, video_fps)
     out: list[dict[str, Any]] = []
     for turn in turns:
         parts: list[tuple[str, str]] = []
@@ -160,15 +177,9 @@ def messages_from_turns(
                     else:
                         content.append({"type": "text", "text": text})
                 continue
-            i = used[kind]
-            if i >= len(pools[kind]):
-                raise BackendError(f"prompt has more {kind} placeholders than {kind}s given")
-            content.append(media_part(kind, pools[kind][i], fps[i] if i < len(fps) else 2.0))
-            used[kind] += 1
+            content.append(slots.next_part(kind))
         out.append({"role": turn.role, "content": content})
-    for kind, n in used.items():
-        if n != len(pools[kind]):
-            raise BackendError(f"{len(pools[kind])} {kind}s given for {n} placeholders")
+    slots.check_all_used()
     continues = bool(turns) and turns[-1].role == "assistant" and bool(turns[-1].content)
     if turns and turns[-1].role == "assistant" and not turns[-1].content:
         out.pop()
