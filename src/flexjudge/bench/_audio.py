@@ -27,14 +27,13 @@ from flexjudge.bench._core import (
     correlation_ci,
     correlation_metrics,
     count_rows,
-    group_predictions,
     judged_value,
     per_trial_correlation,
     reasoning_words,
     scored_categories,
-    trials_of,
 )
 from flexjudge.bench._io import LoadConfig, read_lines
+from flexjudge.bench._trials import scorable_trials
 from flexjudge.errors import InputError
 from flexjudge.protocol import Mode, get_protocol
 
@@ -131,40 +130,30 @@ def evaluate_audio(
     system_level: bool,
 ) -> BenchScore:
     proto = get_protocol(protocol)
-    grouped = group_predictions(preds)
-    trials = trials_of(grouped) or [0]
     rows: list[ScoredRow] = []
-    for rec in records:
-        for t in trials:
-            p = grouped.get(rec.id, {}).get(t)
-            if rec.error is not None or p is None or p.status == "error" or p.text is None:
-                why = rec.error or (
-                    "no prediction for this trial" if p is None else p.error or "no output"
-                )
-                rows.append(ScoredRow(rec.id, t, rec.gold, error=why, categories=rec.categories))
-                continue
-            v = p.parse(proto, mode)
-            value: float | None = v.scores[0] if v.ok and v.scores else None
-            failed = value is None
-            if failed and mode == "reference":
-                value = fallback
-            gold = float(rec.gold)
-            human = round(gold, 1) if (round_gt and mode == "reference") else gold
-            rows.append(
-                ScoredRow(
-                    rec.id,
-                    t,
-                    rec.gold,
-                    value,
-                    None,
-                    failed,
-                    None,
-                    rec.categories,
-                    reasoning_words=reasoning_words(p.text),
-                    judge=value,
-                    human=human,
-                )
+    for rec, t, p, text in scorable_trials(records, preds, rows):
+        v = p.parse(proto, mode)
+        value: float | None = v.scores[0] if v.ok and v.scores else None
+        failed = value is None
+        if failed and mode == "reference":
+            value = fallback
+        gold = float(rec.gold)
+        human = round(gold, 1) if (round_gt and mode == "reference") else gold
+        rows.append(
+            ScoredRow(
+                rec.id,
+                t,
+                rec.gold,
+                value,
+                None,
+                failed,
+                None,
+                rec.categories,
+                reasoning_words=reasoning_words(text),
+                judge=value,
+                human=human,
             )
+        )
     # reference: failures already hold the script's fallback; clean: the scale midpoint
     impute = clean_fallback(protocol) if mode == "clean" else None
     by_set: dict[str, dict[str, float]] = {}

@@ -1,12 +1,12 @@
 """MLLM-as-a-Judge scoring of the ``score`` (Pearson) and ``batch`` (normalised Levenshtein)
-splits, and the per-(record, trial) row helpers shared with ``pair``.  Definitions: see
+splits.  Definitions: see
 :mod:`flexjudge.bench.tasks.mllm_judge` and docs/benchmarks.md."""
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from flexjudge.bench._core import (
     BenchRecord,
@@ -16,11 +16,9 @@ from flexjudge.bench._core import (
     clean_fallback,
     correlation_ci,
     count_rows,
-    group_predictions,
     judged_value,
     reasoning_words,
     scored_categories,
-    trials_of,
 )
 from flexjudge.bench._metrics import (
     bootstrap_ci,
@@ -29,51 +27,10 @@ from flexjudge.bench._metrics import (
     normalized_levenshtein,
     pearson,
 )
+from flexjudge.bench._trials import scorable_trials
 from flexjudge.errors import InputError
 from flexjudge.protocol import Mode, Verdict, get_protocol
 from flexjudge.protocol._parse import REF_INT
-
-
-def record_trials(
-    records: Sequence[BenchRecord], preds: Sequence[Prediction]
-) -> Iterator[tuple[BenchRecord, int, Prediction | None]]:
-    grouped = group_predictions(preds)
-    trials = trials_of(grouped) or [0]
-    for rec in records:
-        for t in trials:
-            p = grouped.get(rec.id, {}).get(t)
-            yield rec, t, p
-
-
-def error_row(rec: BenchRecord, t: int, p: Prediction | None) -> ScoredRow | None:
-    if rec.error is not None:
-        return ScoredRow(rec.id, t, rec.gold, error=rec.error, categories=rec.categories)
-    if p is None:
-        return ScoredRow(
-            rec.id, t, rec.gold, error="no prediction for this trial", categories=rec.categories
-        )
-    if p.status == "error" or p.text is None:
-        return ScoredRow(
-            rec.id, t, rec.gold, error=p.error or "no output", categories=rec.categories
-        )
-    return None
-
-
-def scorable_trials(
-    records: Sequence[BenchRecord], preds: Sequence[Prediction], rows: list[ScoredRow]
-) -> Iterator[tuple[BenchRecord, int, Prediction, str]]:
-    """Every (record, trial) with an output to score, as ``(record, trial, prediction, text)``.
-
-    Trials that cannot be scored (bad record, missing or failed prediction) are appended to
-    ``rows`` as error rows instead of being yielded.
-    """
-    for rec, t, p in record_trials(records, preds):
-        err = error_row(rec, t, p)
-        if err is not None:
-            rows.append(err)
-            continue
-        assert p is not None and p.text is not None
-        yield rec, t, p, p.text
 
 
 def evaluate_score(

@@ -22,6 +22,7 @@ from flexjudge.bench._core import (
     word_len_diff,
 )
 from flexjudge.bench._metrics import precision_recall_f1
+from flexjudge.bench._trials import error_row
 from flexjudge.protocol import Mode, get_protocol
 
 PREF_LABELS = ("tie", "A", "B")
@@ -62,15 +63,11 @@ def score_rows(
         len_diff = word_len_diff(rec) if rec.error is None else None
         for t in trials:
             p = per.get(t)
-            if rec.error is not None:
-                rows.append(
-                    ScoredRow(rec.id, t, rec.gold, error=rec.error, categories=rec.categories)
-                )
+            err = error_row(rec, t, p)
+            if err is not None:
+                rows.append(err)
                 continue
-            if p is None or p.status == "error" or p.text is None:
-                reason = "no prediction for this trial" if p is None else (p.error or "no output")
-                rows.append(ScoredRow(rec.id, t, rec.gold, error=reason, categories=rec.categories))
-                continue
+            assert p is not None and p.text is not None
             extra = p.extra
             label: str | None
             if "label" in extra:  # a published verdict, already in record order

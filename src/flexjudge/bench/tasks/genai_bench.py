@@ -35,6 +35,7 @@ from flexjudge.bench._core import (
 from flexjudge.bench._formats import media_cell
 from flexjudge.bench._io import LoadConfig, hf_rows, need, read_records, resolve_media
 from flexjudge.bench._registry import Benchmark, register_benchmark
+from flexjudge.bench._trials import scorable_trials
 from flexjudge.errors import InputError
 from flexjudge.protocol import Mode, get_protocol
 
@@ -170,37 +171,29 @@ def evaluate(
     trials = trials_of(grouped) or [0]
     protocol = f"genai-bench/{split}"
     rows: list[ScoredRow] = []
-    for rec in records:
-        for t in trials:
-            p = grouped.get(rec.id, {}).get(t)
-            if rec.error is not None or p is None or p.status == "error" or p.text is None:
-                why = rec.error or (
-                    "no prediction for this trial" if p is None else p.error or "no output"
-                )
-                rows.append(ScoredRow(rec.id, t, rec.gold, error=why, categories=rec.categories))
-                continue
-            if "correct" in p.extra:
-                label, parsed = p.extra.get("label"), p.extra.get("label") is not None
-                correct = bool(p.extra["correct"])
-            else:
-                label, parsed = _vote_of(p, mode, protocol)
-                correct = _correct(label, str(rec.gold), mode)
-            first = _FIRST_SHOWN.get(label or "", "tie" if parsed else None)
-            rows.append(
-                ScoredRow(
-                    rec.id,
-                    t,
-                    rec.gold,
-                    label,
-                    correct,
-                    not parsed,
-                    None,
-                    rec.categories,
-                    first,
-                    None,
-                    reasoning_words(p.text),
-                )
+    for rec, t, p, text in scorable_trials(records, preds, rows):
+        if "correct" in p.extra:
+            label, parsed = p.extra.get("label"), p.extra.get("label") is not None
+            correct = bool(p.extra["correct"])
+        else:
+            label, parsed = _vote_of(p, mode, protocol)
+            correct = _correct(label, str(rec.gold), mode)
+        first = _FIRST_SHOWN.get(label or "", "tie" if parsed else None)
+        rows.append(
+            ScoredRow(
+                rec.id,
+                t,
+                rec.gold,
+                label,
+                correct,
+                not parsed,
+                None,
+                rec.categories,
+                first,
+                None,
+                reasoning_words(text),
             )
+        )
     per_trial: dict[int, list[bool]] = defaultdict(list)
     for r in rows:
         if r.error is None:

@@ -35,13 +35,10 @@ from flexjudge.bench._io import LoadConfig, need, read_records, resolve_media
 from flexjudge.bench._metrics import (
     bootstrap_ci,
 )
-from flexjudge.bench._mllm_scoring import (
-    evaluate_batch,
-    evaluate_score,
-    scorable_trials,
-)
+from flexjudge.bench._mllm_scoring import evaluate_batch, evaluate_score
 from flexjudge.bench._pairs import positional, unswap
 from flexjudge.bench._registry import Benchmark, register_benchmark
+from flexjudge.bench._trials import scorable_trials
 from flexjudge.errors import InputError
 from flexjudge.protocol import Mode, get_protocol
 
