@@ -6,6 +6,7 @@ Split from :mod:`flexjudge.protocol._parse` (numeric scores and the shared helpe
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from flexjudge.protocol._parse import (
     _BRACKET,
@@ -68,15 +69,7 @@ def parse_option(text: str, *, mode: Mode = "clean", finish_reason: str | None =
         extra = {}
         if canon is None:
             canon, extra = "A=B=Bad", {"unrecognised": raw_opt}
-        return Verdict(
-            status=ParseStatus.OK,
-            raw=text,
-            option=canon,
-            preference=_OPTION_PREFERENCE[canon],
-            reasoning=extract_reasoning(text),
-            answer=raw_opt,
-            extra=extra,
-        )
+        return _option_verdict(text, canon, raw_opt, extra)
     region = _answer_region(text)
     run = _last_tag_run(region)
     if not run:
@@ -93,13 +86,18 @@ def parse_option(text: str, *, mode: Mode = "clean", finish_reason: str | None =
             error=f"unrecognised option verdict {content[:40]!r}",
             answer=content,
         )
+    return _option_verdict(text, canon, content, {})
+
+
+def _option_verdict(text: str, canon: str, answer: str, extra: dict[str, Any]) -> Verdict:
     return Verdict(
         status=ParseStatus.OK,
         raw=text,
         option=canon,
         preference=_OPTION_PREFERENCE[canon],
         reasoning=extract_reasoning(text),
-        answer=content,
+        answer=answer,
+        extra=extra,
     )
 
 
