@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flexjudge._util.jsonl import iter_json_records, loads_strict, read_text_utf8
 from flexjudge.bench._formats import (
@@ -20,6 +20,11 @@ from flexjudge.bench._formats import (
     sniff,
 )
 from flexjudge.errors import InputError
+
+if TYPE_CHECKING:
+    from flexjudge.bench._core import BenchRecord
+
+Row = TypeVar("Row")
 
 
 @dataclass(frozen=True)
@@ -156,3 +161,22 @@ def resolve_media(root: Path, name: str) -> str:
     if rel.parts and rel.parts[0] == root.name:
         rel = Path(*rel.parts[1:])
     return str(root / rel)
+
+
+def collect_records(
+    rows: Iterable[Row],
+    build: Callable[[Row], BenchRecord],
+    failed: Callable[[Row, InputError], BenchRecord],
+    limit: int | None,
+) -> list[BenchRecord]:
+    """One record a row: ``build(row)``, or ``failed(row, exc)`` (an error record) when it
+    raises :class:`InputError`; stops once ``limit`` records are collected."""
+    out: list[BenchRecord] = []
+    for row in rows:
+        try:
+            out.append(build(row))
+        except InputError as exc:
+            out.append(failed(row, exc))
+        if limit is not None and len(out) >= limit:
+            break
+    return out

@@ -33,7 +33,14 @@ from flexjudge.bench._core import (
     trials_of,
 )
 from flexjudge.bench._formats import media_cell
-from flexjudge.bench._io import LoadConfig, hf_rows, need, read_records, resolve_media
+from flexjudge.bench._io import (
+    LoadConfig,
+    collect_records,
+    hf_rows,
+    need,
+    read_records,
+    resolve_media,
+)
 from flexjudge.bench._registry import Benchmark, register_benchmark
 from flexjudge.bench._trials import scorable_trials
 from flexjudge.errors import InputError
@@ -92,18 +99,21 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
     else:
         rows = read_records(cfg.data, "test_v1")
         root = cfg.media_root or (cfg.data if cfg.data.is_dir() else cfg.data.parent)
-    out: list[BenchRecord] = []
-    for i, (where, raw) in enumerate(rows):
-        rid = str(raw.get("idx", i)) if isinstance(raw, dict) else str(i)
-        try:
-            if isinstance(raw, Exception):
-                raise raw
-            out.append(_record(cfg.split, raw, where, root, cfg.media_root, rid))
-        except InputError as exc:
-            out.append(BenchRecord(rid, None, error=str(exc)))
-        if cfg.limit is not None and len(out) >= cfg.limit:
-            break
-    return out
+
+    def record_id(i: int, raw: Any) -> str:
+        return str(raw.get("idx", i)) if isinstance(raw, dict) else str(i)
+
+    def build(row: tuple[int, tuple[str, Any]]) -> BenchRecord:
+        i, (where, raw) = row
+        if isinstance(raw, Exception):
+            raise raw
+        return _record(cfg.split, raw, where, root, cfg.media_root, record_id(i, raw))
+
+    def failed(row: tuple[int, tuple[str, Any]], exc: InputError) -> BenchRecord:
+        i, (_, raw) = row
+        return BenchRecord(record_id(i, raw), None, error=str(exc))
+
+    return collect_records(enumerate(rows), build, failed, cfg.limit)
 
 
 def _record(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flexjudge.bench._core import BenchRecord, BenchScore, Prediction
-from flexjudge.bench._io import LoadConfig, need, read_records
+from flexjudge.bench._io import LoadConfig, collect_records, need, read_records
 from flexjudge.bench._pairs import preference_score, score_rows
 from flexjudge.bench._registry import Benchmark, register_benchmark
 from flexjudge.errors import InputError
@@ -44,32 +44,34 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
         for where, raw in read_records(gold_path):
             if isinstance(raw, dict) and "question_id" in raw:
                 gold[str(raw["question_id"])] = (where, raw)
-    out: list[BenchRecord] = []
-    for i, (where, raw) in enumerate(read_records(cfg.data)):
-        rid = str(raw.get("question_id", i)) if isinstance(raw, dict) else str(i)
-        try:
-            if isinstance(raw, Exception):
-                raise raw
-            question = need(raw, "question_body", where, str)
-            answers = [str(need(raw, k, where, str)) for k in ("answer1_body", "answer2_body")]
-            if "score" in raw:
-                pref = _gpt4_pref(raw, where)
-            elif rid in gold:
-                pref = _gpt4_pref(gold[rid][1], gold[rid][0])
-            else:
-                raise InputError(
-                    "no GPT-4 judgment for this question_id", record=where, field="question_id"
-                )
-            out.append(
-                BenchRecord(
-                    rid, pref, {"category": str(raw.get("category", "all"))}, question, answers
-                )
+
+    def record_id(i: int, raw: Any) -> str:
+        return str(raw.get("question_id", i)) if isinstance(raw, dict) else str(i)
+
+    def build(row: tuple[int, tuple[str, Any]]) -> BenchRecord:
+        i, (where, raw) = row
+        rid = record_id(i, raw)
+        if isinstance(raw, Exception):
+            raise raw
+        question = need(raw, "question_body", where, str)
+        answers = [str(need(raw, k, where, str)) for k in ("answer1_body", "answer2_body")]
+        if "score" in raw:
+            pref = _gpt4_pref(raw, where)
+        elif rid in gold:
+            pref = _gpt4_pref(gold[rid][1], gold[rid][0])
+        else:
+            raise InputError(
+                "no GPT-4 judgment for this question_id", record=where, field="question_id"
             )
-        except InputError as exc:
-            out.append(BenchRecord(rid, None, error=str(exc)))
-        if cfg.limit is not None and len(out) >= cfg.limit:
-            break
-    return out
+        return BenchRecord(
+            rid, pref, {"category": str(raw.get("category", "all"))}, question, answers
+        )
+
+    def failed(row: tuple[int, tuple[str, Any]], exc: InputError) -> BenchRecord:
+        i, (_, raw) = row
+        return BenchRecord(record_id(i, raw), None, error=str(exc))
+
+    return collect_records(enumerate(read_records(cfg.data)), build, failed, cfg.limit)
 
 
 def evaluate(

@@ -31,7 +31,7 @@ from flexjudge.bench._core import (
     scored_categories,
     word_len_diff,
 )
-from flexjudge.bench._io import LoadConfig, need, read_records, resolve_media
+from flexjudge.bench._io import LoadConfig, collect_records, need, read_records, resolve_media
 from flexjudge.bench._metrics import (
     bootstrap_ci,
 )
@@ -78,22 +78,23 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
                 data = data / name
                 break
     root = _media_root(cfg, data)
-    out: list[BenchRecord] = []
-    for i, (where, raw) in enumerate(read_records(data)):
-        try:
-            if isinstance(raw, Exception):
-                raise raw
-            out.append(_record(cfg.split, raw, where, root, i))
-        except InputError as exc:
-            rid = (
-                str(raw.get("score_id", raw.get("pair_id", raw.get("id", where))))
-                if isinstance(raw, dict)
-                else where
-            )
-            out.append(BenchRecord(id=rid, gold=None, error=str(exc)))
-        if cfg.limit is not None and len(out) >= cfg.limit:
-            break
-    return out
+
+    def build(row: tuple[int, tuple[str, Any]]) -> BenchRecord:
+        i, (where, raw) = row
+        if isinstance(raw, Exception):
+            raise raw
+        return _record(cfg.split, raw, where, root, i)
+
+    def failed(row: tuple[int, tuple[str, Any]], exc: InputError) -> BenchRecord:
+        _, (where, raw) = row
+        rid = (
+            str(raw.get("score_id", raw.get("pair_id", raw.get("id", where))))
+            if isinstance(raw, dict)
+            else where
+        )
+        return BenchRecord(id=rid, gold=None, error=str(exc))
+
+    return collect_records(enumerate(read_records(data)), build, failed, cfg.limit)
 
 
 def _record(split: str, raw: Any, where: str, root: Path, index: int) -> BenchRecord:

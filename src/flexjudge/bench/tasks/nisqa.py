@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from flexjudge.bench._audio import evaluate_audio
 from flexjudge.bench._core import BenchRecord, BenchScore, Prediction
 from flexjudge.bench._formats import is_tabular_dir, media_cell, sniff
-from flexjudge.bench._io import LoadConfig, need, read_csv_rows, read_records
+from flexjudge.bench._io import LoadConfig, collect_records, need, read_csv_rows, read_records
 from flexjudge.bench._registry import Benchmark, register_benchmark
 from flexjudge.errors import InputError
 from flexjudge.protocol import Mode
@@ -65,28 +66,26 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
 
 def _load_table(cfg: LoadConfig, data: Path) -> list[BenchRecord]:
     root = cfg.media_root or (data if data.is_dir() else data.parent)
-    out: list[BenchRecord] = []
-    for where, row in read_records(data, "test"):
+
+    def build(record: tuple[str, Any]) -> BenchRecord:
+        where, row = record
+        key = "audio" if isinstance(row, dict) and "audio" in row else "filepath_deg"
+        audio = media_cell(
+            need(row, key, where), root=root, media_root=cfg.media_root, where=where, field=key
+        )
+        mos = need(row, "mos", where, int, float, str)
         try:
-            key = "audio" if isinstance(row, dict) and "audio" in row else "filepath_deg"
-            audio = media_cell(
-                need(row, key, where), root=root, media_root=cfg.media_root, where=where, field=key
-            )
-            mos = need(row, "mos", where, int, float, str)
-            try:
-                gold = float(mos)
-            except ValueError:
-                raise InputError(
-                    f"mos {mos!r} is not a number", record=where, field="mos"
-                ) from None
-            test_set = str(row.get("set") or _set_name(data))
-            rid = str(row.get("id") or row.get("filepath_deg") or where)
-            out.append(BenchRecord(f"{test_set}/{rid}", gold, {"set": test_set}, audios=[audio]))
-        except InputError as exc:
-            out.append(BenchRecord(where, None, {"set": _set_name(data)}, error=str(exc)))
-        if cfg.limit is not None and len(out) >= cfg.limit:
-            break
-    return out
+            gold = float(mos)
+        except ValueError:
+            raise InputError(f"mos {mos!r} is not a number", record=where, field="mos") from None
+        test_set = str(row.get("set") or _set_name(data))
+        rid = str(row.get("id") or row.get("filepath_deg") or where)
+        return BenchRecord(f"{test_set}/{rid}", gold, {"set": test_set}, audios=[audio])
+
+    def failed(record: tuple[str, Any], exc: InputError) -> BenchRecord:
+        return BenchRecord(record[0], None, {"set": _set_name(data)}, error=str(exc))
+
+    return collect_records(read_records(data, "test"), build, failed, cfg.limit)
 
 
 def evaluate(

@@ -19,7 +19,14 @@ import numpy as np
 
 from flexjudge.bench._core import BenchRecord, BenchScore, Prediction
 from flexjudge.bench._formats import media_cell
-from flexjudge.bench._io import LoadConfig, hf_rows, need, read_records, resolve_media
+from flexjudge.bench._io import (
+    LoadConfig,
+    collect_records,
+    hf_rows,
+    need,
+    read_records,
+    resolve_media,
+)
 from flexjudge.bench._pairs import preference_score, score_rows
 from flexjudge.bench._registry import Benchmark, register_benchmark
 from flexjudge.errors import InputError
@@ -54,18 +61,19 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
     else:
         rows = read_records(cfg.data, "test")
         root = cfg.media_root or (cfg.data if cfg.data.is_dir() else cfg.data.parent)
-    out: list[BenchRecord] = []
-    for i, (where, raw) in enumerate(rows):
-        try:
-            if isinstance(raw, Exception):
-                raise raw
-            out.append(_record(raw, where, root, cfg.media_root, i))
-        except InputError as exc:
-            rid = str(raw.get("id", where)) if isinstance(raw, dict) else where
-            out.append(BenchRecord(rid, None, error=str(exc)))
-        if cfg.limit is not None and len(out) >= cfg.limit:
-            break
-    return out
+
+    def build(row: tuple[int, tuple[str, Any]]) -> BenchRecord:
+        i, (where, raw) = row
+        if isinstance(raw, Exception):
+            raise raw
+        return _record(raw, where, root, cfg.media_root, i)
+
+    def failed(row: tuple[int, tuple[str, Any]], exc: InputError) -> BenchRecord:
+        _, (where, raw) = row
+        rid = str(raw.get("id", where)) if isinstance(raw, dict) else where
+        return BenchRecord(rid, None, error=str(exc))
+
+    return collect_records(enumerate(rows), build, failed, cfg.limit)
 
 
 def _record(

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from flexjudge.bench._audio import evaluate_audio, find_dir
 from flexjudge.bench._core import BenchRecord, BenchScore, Prediction
-from flexjudge.bench._io import LoadConfig, read_lines
+from flexjudge.bench._io import LoadConfig, collect_records, read_lines
 from flexjudge.bench._registry import Benchmark, register_benchmark
 from flexjudge.errors import InputError
 from flexjudge.protocol import Mode
@@ -23,32 +23,31 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
     if cfg.data is None:
         raise InputError("VoxSim is read from local files; pass --data", field="data")
     root = cfg.media_root or find_dir(cfg.data.parent, "wav")
-    out: list[BenchRecord] = []
-    for where, line in read_lines(cfg.data):
-        parts = [p.strip() for p in line.split(",")]
-        if len(parts) < 5:
-            continue
+    split_lines = (
+        (where, [p.strip() for p in line.split(",")]) for where, line in read_lines(cfg.data)
+    )
+
+    def build(row: tuple[str, list[str]]) -> BenchRecord:
+        where, parts = row
         try:
-            try:
-                gold = float(parts[4])
-            except ValueError:
-                raise InputError(
-                    f"similarity {parts[4]!r} is not a number", record=where, field="score"
-                ) from None
-            same = "same" if parts[2] == "1" else "different"
-            out.append(
-                BenchRecord(
-                    f"{parts[0]}|{parts[1]}",
-                    gold,
-                    {"set": "voxsim", "speaker": same},
-                    audios=[str(root / parts[0]), str(root / parts[1])],
-                )
-            )
-        except InputError as exc:
-            out.append(BenchRecord(where, None, error=str(exc)))
-        if cfg.limit is not None and len(out) >= cfg.limit:
-            break
-    return out
+            gold = float(parts[4])
+        except ValueError:
+            raise InputError(
+                f"similarity {parts[4]!r} is not a number", record=where, field="score"
+            ) from None
+        same = "same" if parts[2] == "1" else "different"
+        return BenchRecord(
+            f"{parts[0]}|{parts[1]}",
+            gold,
+            {"set": "voxsim", "speaker": same},
+            audios=[str(root / parts[0]), str(root / parts[1])],
+        )
+
+    def failed(row: tuple[str, list[str]], exc: InputError) -> BenchRecord:
+        return BenchRecord(row[0], None, error=str(exc))
+
+    rows = (row for row in split_lines if len(row[1]) >= 5)
+    return collect_records(rows, build, failed, cfg.limit)
 
 
 def evaluate(
