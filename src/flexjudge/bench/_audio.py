@@ -29,11 +29,10 @@ from flexjudge.bench._core import (
     count_rows,
     judged_value,
     per_trial_correlation,
-    reasoning_words,
     scored_categories,
 )
 from flexjudge.bench._io import LoadConfig, read_lines
-from flexjudge.bench._trials import scorable_trials
+from flexjudge.bench._trials import scorable_trials, value_row
 from flexjudge.errors import InputError
 from flexjudge.protocol import Mode, get_protocol
 
@@ -139,21 +138,7 @@ def evaluate_audio(
             value = fallback
         gold = float(rec.gold)
         human = round(gold, 1) if (round_gt and mode == "reference") else gold
-        rows.append(
-            ScoredRow(
-                rec.id,
-                t,
-                rec.gold,
-                value,
-                None,
-                failed,
-                None,
-                rec.categories,
-                reasoning_words=reasoning_words(text),
-                judge=value,
-                human=human,
-            )
-        )
+        rows.append(value_row(rec, t, value, failed, text, human))
     # reference: failures already hold the script's fallback; clean: the scale midpoint
     impute = clean_fallback(protocol) if mode == "clean" else None
     by_set: dict[str, dict[str, float]] = {}

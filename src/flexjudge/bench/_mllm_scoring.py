@@ -27,7 +27,7 @@ from flexjudge.bench._metrics import (
     normalized_levenshtein,
     pearson,
 )
-from flexjudge.bench._trials import scorable_trials
+from flexjudge.bench._trials import scorable_trials, value_row
 from flexjudge.errors import InputError
 from flexjudge.protocol import Mode, Verdict, get_protocol
 from flexjudge.protocol._parse import REF_INT
@@ -50,21 +50,7 @@ def evaluate_score(
             failed = value is None
             if failed and mode == "reference":
                 value = -1.0  # Q17, for an aggregate of votes none of which parsed
-        rows.append(
-            ScoredRow(
-                rec.id,
-                t,
-                rec.gold,
-                value,
-                None,
-                failed,
-                None,
-                rec.categories,
-                reasoning_words=reasoning_words(text),
-                judge=value,
-                human=float(rec.gold),
-            )
-        )
+        rows.append(value_row(rec, t, value, failed, text, float(rec.gold)))
     trials = sorted({r.trial for r in rows})
     by_cat: dict[str, dict[str, float]] = {}
     quirks: list[str] = []

@@ -10,6 +10,7 @@ from flexjudge.bench._core import (
     Prediction,
     ScoredRow,
     group_predictions,
+    reasoning_words,
     trials_of,
 )
 
@@ -54,3 +55,22 @@ def scorable_trials(
             continue
         assert p is not None and p.text is not None
         yield rec, t, p, p.text
+
+
+def value_row(
+    rec: BenchRecord, t: int, value: float | None, failed: bool, text: str, human: float
+) -> ScoredRow:
+    """The row of a trial judged on a numeric scale (``value`` against the human ``human``)."""
+    return ScoredRow(
+        rec.id,
+        t,
+        rec.gold,
+        value,
+        None,
+        failed,
+        None,
+        rec.categories,
+        reasoning_words=reasoning_words(text),
+        judge=value,
+        human=human,
+    )
