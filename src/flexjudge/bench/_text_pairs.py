@@ -1,11 +1,16 @@
 """Helpers for the text pair benchmarks (JudgeLM, PandaLM): PandaLM's 0/1/2 coding and the
-published result files."""
+published result files, and their shared ``evaluate``."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
+
+from flexjudge.bench._core import BenchRecord, BenchScore, Prediction
+from flexjudge.bench._pairs import preference_score, score_rows
+from flexjudge.protocol import Mode
 
 #: PandaLM / JudgeLRM coding: 0 = tie, 1 = response 1 better, 2 = response 2 better
 CODE_TO_PREF = {0: "tie", 1: "A", 2: "B"}
@@ -42,3 +47,20 @@ def published_preference(raw: dict[str, Any]) -> tuple[str | None, bool]:
             code = {"0": 0, "1": 1, "2": 2, "tie": 0}.get(value)
             return (CODE_TO_PREF[code] if code is not None else None), True
     return None, False
+
+
+def evaluate_text_pairs(
+    benchmark: str,
+    split: str,
+    records: Sequence[BenchRecord],
+    preds: Sequence[Prediction],
+    mode: Mode,
+    categories: list[str],
+) -> BenchScore:
+    """Agreement of the judge's preferences (scored with the ``benchmark`` protocol)."""
+    rows = score_rows(records, preds, mode, benchmark)
+    quirks = [
+        "Q12: the reference saves pred='None' for every item; scores are re-parsed from the text",
+        *(["Q17: unparsable outputs count as ties"] if mode == "reference" else []),
+    ]
+    return preference_score(benchmark, split, mode, records, rows, categories, quirks)

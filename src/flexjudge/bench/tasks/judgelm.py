@@ -13,8 +13,8 @@ from typing import Any
 
 from flexjudge.bench._core import BenchRecord, BenchScore, Prediction
 from flexjudge.bench._io import LoadConfig, collect_records, need, read_records
-from flexjudge.bench._pairs import preference_score, score_rows
 from flexjudge.bench._registry import Benchmark, register_benchmark
+from flexjudge.bench._text_pairs import evaluate_text_pairs
 from flexjudge.errors import InputError
 from flexjudge.protocol import Mode
 
@@ -77,12 +77,7 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
 def evaluate(
     split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction], mode: Mode
 ) -> BenchScore:
-    rows = score_rows(records, preds, mode, "judgelm")
-    quirks = [
-        "Q12: the reference saves pred='None' for every item; scores are re-parsed from the text",
-        *(["Q17: unparsable outputs count as ties"] if mode == "reference" else []),
-    ]
-    return preference_score("judgelm", split, mode, records, rows, ["category"], quirks)
+    return evaluate_text_pairs("judgelm", split, records, preds, mode, ["category"])
 
 
 BENCHMARK = register_benchmark(

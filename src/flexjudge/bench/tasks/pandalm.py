@@ -17,10 +17,10 @@ from typing import Any
 
 from flexjudge.bench._core import BenchRecord, BenchScore, Prediction
 from flexjudge.bench._io import LoadConfig, need, read_records
-from flexjudge.bench._pairs import preference_score, score_rows
 from flexjudge.bench._registry import Benchmark, register_benchmark
 from flexjudge.bench._text_pairs import (
     CODE_TO_PREF,
+    evaluate_text_pairs,
     judgelrm_preference,
     majority,
     published_preference,
@@ -112,12 +112,7 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
 def evaluate(
     split: str, records: Sequence[BenchRecord], preds: Sequence[Prediction], mode: Mode
 ) -> BenchScore:
-    rows = score_rows(records, preds, mode, "pandalm")
-    quirks = [
-        "Q12: the reference saves pred='None' for every item; scores are re-parsed from the text",
-        *(["Q17: unparsable outputs count as ties"] if mode == "reference" else []),
-    ]
-    return preference_score("pandalm", split, mode, records, rows, ["cmp_key"], quirks)
+    return evaluate_text_pairs("pandalm", split, records, preds, mode, ["cmp_key"])
 
 
 def _convert(
