@@ -31,7 +31,7 @@ from flexjudge.bench._core import (
     per_trial_correlation,
     scored_categories,
 )
-from flexjudge.bench._io import LoadConfig, read_lines
+from flexjudge.bench._io import LoadConfig, parse_number, read_lines
 from flexjudge.bench._trials import scorable_trials, value_row
 from flexjudge.errors import InputError
 from flexjudge.protocol import Mode, get_protocol
@@ -55,12 +55,7 @@ def mos_list(
         try:
             if not sep:
                 raise InputError("expected 'wav,score'", record=where, field="score")
-            try:
-                gold = float(score.strip())
-            except ValueError:
-                raise InputError(
-                    f"score {score!r} is not a number", record=where, field="score"
-                ) from None
+            gold = parse_number(score, where, "score")
             out.append(
                 BenchRecord(
                     wav.strip(),

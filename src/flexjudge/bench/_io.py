@@ -152,6 +152,17 @@ def hf_rows(hf_id: str, split: str, config: str | None = None) -> list[tuple[str
     return dataset_rows(ds, hf_id)
 
 
+def parse_number(value: Any, where: str, field: str, name: str | None = None) -> float:
+    """``float(value)``; raises :class:`InputError` naming the record and field (the value
+    shown as ``name``, default the field) when it is not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"{name or field} {value!r} is not a number", record=where, field=field
+        ) from None
+
+
 def resolve_media(root: Path, name: str) -> str:
     """``root/name``; a leading ``image/`` already present in ``name`` is not doubled when
     ``root`` is itself the image folder (MLLM-as-a-Judge quirk Q19)."""

@@ -10,7 +10,14 @@ from typing import Any
 from flexjudge.bench._audio import evaluate_audio
 from flexjudge.bench._core import BenchRecord, BenchScore, Prediction
 from flexjudge.bench._formats import is_tabular_dir, media_cell, sniff
-from flexjudge.bench._io import LoadConfig, collect_records, need, read_csv_rows, read_records
+from flexjudge.bench._io import (
+    LoadConfig,
+    collect_records,
+    need,
+    parse_number,
+    read_csv_rows,
+    read_records,
+)
 from flexjudge.bench._registry import Benchmark, register_benchmark
 from flexjudge.errors import InputError
 from flexjudge.protocol import Mode
@@ -43,12 +50,7 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
                 rel = row.get("filepath_deg")
                 if not rel:
                     raise InputError("missing field", record=where, field="filepath_deg")
-                try:
-                    gold = float(row.get("mos") or "")
-                except ValueError:
-                    raise InputError(
-                        f"mos {row.get('mos')!r} is not a number", record=where, field="mos"
-                    ) from None
+                gold = parse_number(row.get("mos"), where, "mos")
                 out.append(
                     BenchRecord(
                         f"{_set_name(path)}/{rel}",
@@ -74,10 +76,7 @@ def _load_table(cfg: LoadConfig, data: Path) -> list[BenchRecord]:
             need(row, key, where), root=root, media_root=cfg.media_root, where=where, field=key
         )
         mos = need(row, "mos", where, int, float, str)
-        try:
-            gold = float(mos)
-        except ValueError:
-            raise InputError(f"mos {mos!r} is not a number", record=where, field="mos") from None
+        gold = parse_number(mos, where, "mos")
         test_set = str(row.get("set") or _set_name(data))
         rid = str(row.get("id") or row.get("filepath_deg") or where)
         return BenchRecord(f"{test_set}/{rid}", gold, {"set": test_set}, audios=[audio])

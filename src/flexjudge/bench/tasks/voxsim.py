@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from flexjudge.bench._audio import evaluate_audio, find_dir
 from flexjudge.bench._core import BenchRecord, BenchScore, Prediction
-from flexjudge.bench._io import LoadConfig, collect_records, read_lines
+from flexjudge.bench._io import LoadConfig, collect_records, parse_number, read_lines
 from flexjudge.bench._registry import Benchmark, register_benchmark
 from flexjudge.errors import InputError
 from flexjudge.protocol import Mode
@@ -29,12 +29,7 @@ def load(cfg: LoadConfig) -> list[BenchRecord]:
 
     def build(row: tuple[str, list[str]]) -> BenchRecord:
         where, parts = row
-        try:
-            gold = float(parts[4])
-        except ValueError:
-            raise InputError(
-                f"similarity {parts[4]!r} is not a number", record=where, field="score"
-            ) from None
+        gold = parse_number(parts[4], where, "score", "similarity")
         same = "same" if parts[2] == "1" else "different"
         return BenchRecord(
             f"{parts[0]}|{parts[1]}",
