@@ -44,6 +44,17 @@ def vl(paths: dict[str, Path]) -> TransformersBackend:
 
 
 @pytest.fixture(scope="module")
+def vl_static(paths: dict[str, Path]) -> TransformersBackend:
+    """The static-batching path only (tests that patch its internals)."""
+    return TransformersBackend(paths["qwen2_5_vl"], device="cpu", continuous_batching=False)
+
+
+@pytest.fixture(scope="module")
+def text_static(paths: dict[str, Path]) -> TransformersBackend:
+    return TransformersBackend(paths["qwen2"], dtype="float32", continuous_batching=False)
+
+
+@pytest.fixture(scope="module")
 def omni(paths: dict[str, Path]) -> TransformersBackend:
     return TransformersBackend(paths["qwen2_5_omni"])
 
@@ -151,8 +162,9 @@ def test_media_mismatch_is_a_per_request_error(
 
 
 def test_one_failing_request_does_not_sink_the_batch(
-    vl: TransformersBackend, monkeypatch: pytest.MonkeyPatch
+    vl_static: TransformersBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    vl = vl_static
     original = vl._encode
 
     def flaky(batch: list[GenerationRequest]) -> Any:
@@ -170,7 +182,10 @@ def test_one_failing_request_does_not_sink_the_batch(
         vl.generate([GenerationRequest(chat("poison"), GREEDY)])
 
 
-def test_n_shares_one_prefill(text: TransformersBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_n_shares_one_prefill(
+    text_static: TransformersBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = text_static
     calls: list[tuple[int, int]] = []
     original = text.model.generate
 

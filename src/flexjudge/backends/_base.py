@@ -32,7 +32,9 @@ class SamplingParams:
     backend can.  Stop strings end generation and are kept in the text when
     ``include_stop_str_in_output``.  ``logprobs``: return, for every generated token, the
     ``logprobs`` most likely tokens with their log-probabilities under the model's own
-    distribution (before temperature and top-p), for expected scores.
+    distribution (before temperature and top-p), for expected scores.  ``ignore_eos``
+    (vLLM's) keeps generating through EOS to exactly ``max_tokens`` tokens (benchmarks use
+    it to force output lengths).
     """
 
     temperature: float = 0.6
@@ -43,6 +45,7 @@ class SamplingParams:
     n: int = 1
     include_stop_str_in_output: bool = True
     logprobs: int | None = None
+    ignore_eos: bool = False
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -61,6 +64,8 @@ class SamplingParams:
         d["stop"] = list(self.stop)
         if self.logprobs is None:  # absent unless asked: store keys of other runs unchanged
             del d["logprobs"]
+        if not self.ignore_eos:  # omitted at its default: item keys stay what they were
+            del d["ignore_eos"]
         return d
 
     def replace(self, **changes: Any) -> SamplingParams:

@@ -23,6 +23,7 @@ from flexjudge.backends._base import (
     SamplingParams,
     TokenLogprobs,
 )
+from flexjudge.backends._continuous import ContinuousBatcher, ContinuousConfig
 from flexjudge.backends._fingerprint import checkpoint_fingerprint
 from flexjudge.backends._hf_load import resolve_device, resolve_dtype
 from flexjudge.backends._sampler import row_sampling
@@ -80,6 +81,12 @@ class TransformersBackend(Backend):
     Reproducibility: with ``seed`` set, every sampled row draws from its own generator,
     seeded from the seed, the prompt and the sample index (:mod:`._sampler`), so a request
     gets the same tokens alone or batched, at any batch size and position.
+
+    Continuous batching (default, ``continuous_batching=True``): text-only requests that are
+    greedy or unseeded, without ``logprobs``, run on transformers' paged-KV continuous
+    batching (:mod:`flexjudge.backends._continuous`), token-identical to static batching for
+    greedy decoding; the others take the static path described above (the reason is logged
+    once).
     """
 
     name = "transformers"
@@ -96,6 +103,8 @@ class TransformersBackend(Backend):
         trust_remote_code: bool = False,
         revision: str | None = None,
         device_map: str | dict[str, Any] | None = None,
+        continuous_batching: bool = True,
+        continuous_config: ContinuousConfig | None = None,
     ) -> None:
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
@@ -112,6 +121,12 @@ class TransformersBackend(Backend):
         except Exception as exc:  # anything from transformers/torch while loading
             raise BackendError(f"failed to load model {model_id!r}: {exc}") from exc
         self.family = self._detect_family()
+        own_inputs = type(self)._model_inputs is not TransformersBackend._model_inputs
+        self.continuous = (
+            ContinuousBatcher(self, continuous_config, custom_inputs=own_inputs)
+            if continuous_batching
+            else None
+        )
 
     def _load(
         self,
@@ -222,10 +237,14 @@ class TransformersBackend(Backend):
             if problem is not None:
                 results[i] = _errors(request.sampling, problem)
                 continue
-            groups.setdefault((request.sampling, self._fps_key(request)), []).append(i)
+            # Requests that differ only in max_tokens share a batch, as they do in vLLM.
+            key = (request.sampling.replace(max_tokens=1), self._fps_key(request))
+            groups.setdefault(key, []).append(i)
 
         failures: list[BaseException] = []
         submitted = sum(len(indices) for indices in groups.values())
+        if self.continuous is not None:
+            groups = self.continuous.run(requests, groups, results, failures)
         for (sampling, _), indices in groups.items():
             # Similar lengths side by side waste less compute on padding.
             indices.sort(key=lambda i: len(requests[i].prompt))
@@ -408,10 +427,10 @@ class TransformersBackend(Backend):
         sample = sampling.temperature > 0
         per_prompt = sampling.n if sample else 1  # greedy: one sequence, copied n times
         kwargs: dict[str, Any] = {
-            "max_new_tokens": sampling.max_tokens,
+            "max_new_tokens": max(r.sampling.max_tokens for r in batch),
             "do_sample": sample,
             "num_return_sequences": per_prompt,
-            "eos_token_id": list(self.eos_token_ids),
+            "eos_token_id": [-1] if sampling.ignore_eos else list(self.eos_token_ids),
             "pad_token_id": self.pad_token_id,
             "repetition_penalty": 1.0,
         }
@@ -434,10 +453,13 @@ class TransformersBackend(Backend):
             out = self.model.generate(**inputs, **kwargs)
         new_tokens = out[:, prompt_length:].tolist()
         results = []
-        for b in range(len(batch)):
+        for b, request in enumerate(batch):
+            limit = request.sampling.max_tokens
             rows = new_tokens[b * per_prompt : (b + 1) * per_prompt]
             completions = [
-                self._finish(row, sampling, None if recorder is None else recorder.row(r))
+                self._finish(
+                    row[:limit], request.sampling, None if recorder is None else recorder.row(r)
+                )
                 for r, row in enumerate(rows, start=b * per_prompt)
             ]
             results.append(completions * sampling.n if not sample else completions)
@@ -456,9 +478,10 @@ class TransformersBackend(Backend):
     ) -> Completion:
         """Turn one generated row (maybe padded after its end) into a :class:`Completion`;
         ``top``: the row's top log-probabilities per step, when recorded."""
-        eos = set(self.eos_token_ids)
+        eos = set() if sampling.ignore_eos else set(self.eos_token_ids)
+        ends = eos if sampling.ignore_eos else {*eos, self.pad_token_id}
         # Rows that finished early are padded; the first EOS or pad id ends this row.
-        end = next((k for k, t in enumerate(row) if t in eos or t == self.pad_token_id), len(row))
+        end = next((k for k, t in enumerate(row) if t in ends), len(row))
         ids = row[:end]
         text = self._decode(ids)
         stop_at = _find_stop(text, sampling.stop)

@@ -87,6 +87,7 @@ def vllm_sampling_kwargs(sampling: SamplingParams, *, regex: str | None = None) 
         "seed": sampling.seed,
         "stop": list(sampling.stop) or None,
         "include_stop_str_in_output": sampling.include_stop_str_in_output,
+        "ignore_eos": sampling.ignore_eos,
         "repetition_penalty": 1.0,
         "presence_penalty": 0.0,
         "frequency_penalty": 0.0,
