@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Short (<= 5 min) check of the transformers backend on a lent GPU, in bf16: greedy throughput,
+# Short (<= 10 min) check of the transformers backend on a lent GPU, in bf16: greedy throughput,
 # batching speed-up (batch 16 vs 1) and k=5 vote cost (one n=5 request vs 5 calls), plus swap
-# cost.  Results go to $OUT (default ./gpu_check_out) as JSON plus env.txt.  Without CUDA it
+# cost, and static vs continuous batching (issue 19).  Results go to $OUT (default ./gpu_check_out) as JSON plus env.txt.  Without CUDA it
 # runs a smaller CPU fallback (float32) so the script itself stays tested, and says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,4 +28,17 @@ timeout 200 python benchmarks/votes_cost.py "${DEV[@]}" "${SIZE[@]}" --batching 
   --json "$OUT/votes_batching.json" 2>"$OUT/votes_stderr.txt" | tail -n 2
 timeout 80 python benchmarks/swap_cost.py "${DEV[@]}" "${SIZE[@]}" \
   --json "$OUT/swap.json" 2>"$OUT/swap_stderr.txt" | tail -n 2
+# Issue 19: static vs continuous batching in bf16 on a ~1.2B random checkpoint built from
+# Qwen2.5-VL-3B's config (12 of 36 layers, the full 151,936-token vocabulary), realistic
+# reasoning lengths at 1/2 scale (median ~640 tokens).  Budget: <= 5.5 min.
+if [ "$MODE" = gpu ]; then
+  TP=(--from-config "${FLEXJUDGE_SHARED:-$PWD/../shared}/data/hf-configs/Qwen2.5-VL-3B-Instruct"
+      --layers 12 --items 64 --length-scale 0.5 --batch 16 --votes 5
+      --arms static,continuous,votes,prefix)
+else
+  TP=(--hidden 64 --layers 2 --items 4 --length-scale 0.02 --votes 2)
+fi
+timeout 330 python benchmarks/throughput.py "${DEV[@]}" "${TP[@]}" \
+  --json "$OUT/throughput.json" 2>"$OUT/throughput_stderr.txt" >/dev/null || true
+tail -n 12 "$OUT/throughput_stderr.txt"
 echo "results in $OUT ($MODE)"
