@@ -11,7 +11,9 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def tiny_backend(hidden: int, layers: int, device: str, dtype: str, batch: int) -> Any:
+def tiny_backend(
+    hidden: int, layers: int, device: str, dtype: str, batch: int, continuous: bool = True
+) -> Any:
     from flexjudge.backends._transformers import TransformersBackend
     from flexjudge.testing import build_tiny_model
 
@@ -21,7 +23,44 @@ def tiny_backend(hidden: int, layers: int, device: str, dtype: str, batch: int) 
         hidden_size=hidden,
         num_layers=layers,
     )
-    return TransformersBackend(str(path), device=device, dtype=dtype, max_batch_size=batch)
+    return TransformersBackend(
+        str(path), device=device, dtype=dtype, max_batch_size=batch, continuous_batching=continuous
+    )
+
+
+class ForwardLog:
+    """Times every forward of ``model``: prefill (more than one new token per row) vs decode."""
+
+    def __init__(self, model: Any) -> None:
+        self.prefill_s = self.decode_s = 0.0
+        self.prefill_calls = self.decode_calls = self.decode_row_steps = 0
+        self._t = 0.0
+        model.register_forward_pre_hook(self._start, with_kwargs=True)
+        model.register_forward_hook(self._stop, with_kwargs=True)
+
+    def _start(self, module: Any, args: Any, kwargs: Any) -> None:
+        self._t = time.perf_counter()
+
+    def _stop(self, module: Any, args: Any, kwargs: Any, output: Any) -> None:
+        seconds = time.perf_counter() - self._t
+        ids = kwargs.get("input_ids")
+        rows, new = (1, 1) if ids is None else tuple(ids.shape)
+        if new > 1:
+            self.prefill_s += seconds
+            self.prefill_calls += 1
+        else:
+            self.decode_s += seconds
+            self.decode_calls += 1
+            self.decode_row_steps += rows
+
+    def snapshot(self) -> dict[str, float]:
+        return {
+            "prefill_s": round(self.prefill_s, 3),
+            "prefill_calls": self.prefill_calls,
+            "decode_s": round(self.decode_s, 3),
+            "decode_calls": self.decode_calls,
+            "decode_row_steps": self.decode_row_steps,
+        }
 
 
 def items(n: int) -> list[Any]:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Short (<= 10 min) check of the transformers backend on a lent GPU, in bf16: greedy throughput,
 # batching speed-up (batch 16 vs 1) and k=5 vote cost (one n=5 request vs 5 calls), plus swap
-# cost, and static vs continuous batching (issue 19).  Results go to $OUT (default ./gpu_check_out) as JSON plus env.txt.  Without CUDA it
+# cost, and static vs continuous batching (issue 19).  Results go to $OUT (default
+# ./gpu_check_out) as JSON plus env.txt.  Without CUDA it
 # runs a smaller CPU fallback (float32) so the script itself stays tested, and says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
