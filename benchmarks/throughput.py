@@ -101,7 +101,10 @@ def build_model(args: argparse.Namespace, root: Path) -> Path:
         from transformers import AutoConfig, Qwen2_5_VLForConditionalGeneration
 
         config = AutoConfig.from_pretrained(args.from_config)
-        config.text_config.num_hidden_layers = args.layers
+        text = config.text_config
+        text.num_hidden_layers = args.layers
+        if getattr(text, "layer_types", None):
+            text.layer_types = text.layer_types[: args.layers]
         config.vision_config.depth = 1  # text-only benchmark: a token vision tower
         config.vision_config.fullatt_block_indexes = [0]
         torch.manual_seed(0)
@@ -197,11 +200,13 @@ def main() -> None:
     arms = set(args.arms.split(","))
 
     import torch
+    from transformers.utils import logging as hf_logging
 
     from flexjudge.backends._base import GenerationRequest, SamplingParams
     from flexjudge.backends._continuous import ContinuousConfig
     from flexjudge.backends._transformers import TransformersBackend
 
+    hf_logging.set_verbosity_error()  # ignore_eos's "eos_token_id should be positive" notes
     print(f"load average at start: {load()}", file=sys.stderr)
     lengths, fit = draw_lengths(args.items, args.length_scale)
     both = prompts(args.items)
