@@ -19,14 +19,14 @@ In one process, on one random-weight Qwen2.5-VL checkpoint (built here, offline)
   synthetic pairs when it is absent.
 
 Arms (greedy unless said): ``one`` = one request per ``generate`` call (the first
-``--one-items``); ``static`` = ``continuous_batching=False`` (batches of ``--batch``, sorted
-by prompt length, each batch runs until its longest row stops); ``continuous`` = the default
-path; ``votes`` = votes=k and swap (both orders, ``n=k``, T=0.6) in one call vs k
-independent calls, on continuous batching (``votes_static``: the same request on the static
-path, slow on a CPU); ``prefix`` = the votes request with the engine's KV block sharing on
-vs off.  Reports tokens/s, ratios to static batching,
-whether greedy outputs are identical, and a roofline: weight bytes read per forward x
-forwards/s against a copy benchmark's memory bandwidth.  Prints the load average.
+``--one-items``); ``static`` = ``continuous_batching=False`` (batches of ``--batch``,
+sorted by prompt length, each batch runs until its longest row stops); ``continuous`` =
+the default path; ``votes`` = the first ``--vote-items`` items with votes=k and swap (both
+orders, ``n=k``, T=0.6) in one call vs k independent calls, on continuous batching
+(``votes_static``: the same request on the static path, slow on a CPU); ``prefix`` = the
+votes request with the engine's KV block sharing on vs off.  Reports tokens/s, ratios to
+static batching, whether greedy outputs are identical, and a roofline: weight bytes read
+per forward x forwards/s against a copy benchmark's memory bandwidth.  Prints the load average.
 """
 
 from __future__ import annotations
@@ -198,6 +198,7 @@ def main() -> None:
     ap.add_argument("--dtype", default="float32")
     ap.add_argument("--arms", default="static,continuous,one,votes,prefix")
     ap.add_argument("--one-items", type=int, default=8, help="items of the one-at-a-time arm")
+    ap.add_argument("--vote-items", type=int, default=8, help="items of the votes/prefix arms")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     arms = set(args.arms.split(","))
@@ -255,7 +256,7 @@ def main() -> None:
         voted = SamplingParams(temperature=0.6, top_p=0.95, max_tokens=1, n=k, seed=0)
         swapped = [
             GenerationRequest(prompt, voted.replace(max_tokens=n, ignore_eos=True))
-            for pair, n in zip(both, lengths, strict=True)
+            for pair, n in zip(both[: args.vote_items], lengths, strict=False)
             for prompt in pair
         ]
         if "votes" in arms:
