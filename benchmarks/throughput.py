@@ -22,7 +22,7 @@ Arms (greedy unless said): ``one`` = one request per ``generate`` call (the firs
 ``--one-items``); ``static`` = ``continuous_batching=False`` (batches of ``--batch``,
 sorted by prompt length, each batch runs until its longest row stops); ``continuous`` =
 the default path; ``votes`` = the first ``--vote-items`` items with votes=k and swap (both
-orders, ``n=k``, T=0.6) in one call vs k independent calls, on continuous batching
+orders, ``n=k``, T=0.6, unseeded) in one call vs k independent calls, on continuous batching
 (``votes_static``: the same request on the static path, slow on a CPU); ``prefix`` = the
 votes request with the engine's KV block sharing on vs off.  Reports tokens/s, ratios to
 static batching, whether greedy outputs are identical, and a roofline: weight bytes read
@@ -253,7 +253,8 @@ def main() -> None:
         )
     if "votes" in arms or "prefix" in arms:
         k = args.votes
-        voted = SamplingParams(temperature=0.6, top_p=0.95, max_tokens=1, n=k, seed=0)
+        # unseeded: seeded sampling takes the static path (per-row generators)
+        voted = SamplingParams(temperature=0.6, top_p=0.95, max_tokens=1, n=k)
         swapped = [
             GenerationRequest(prompt, voted.replace(max_tokens=n, ignore_eos=True))
             for pair, n in zip(both[: args.vote_items], lengths, strict=False)
@@ -265,12 +266,9 @@ def main() -> None:
             def independent() -> list[Any]:
                 return [
                     row
-                    for s in range(k)
+                    for _ in range(k)
                     for row in cb.generate(
-                        [
-                            GenerationRequest(r.prompt, r.sampling.replace(n=1, seed=s))
-                            for r in swapped
-                        ]
+                        [GenerationRequest(r.prompt, r.sampling.replace(n=1)) for r in swapped]
                     )
                 ]
 
