@@ -199,6 +199,7 @@ def main() -> None:
     ap.add_argument("--arms", default="static,continuous,one,votes,prefix")
     ap.add_argument("--one-items", type=int, default=8, help="items of the one-at-a-time arm")
     ap.add_argument("--vote-items", type=int, default=8, help="items of the votes/prefix arms")
+    ap.add_argument("--max-requests", type=int, help="ContinuousConfig.max_requests")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     arms = set(args.arms.split(","))
@@ -217,7 +218,8 @@ def main() -> None:
     texts = [first for first, _ in both]
     path = build_model(args, Path(tempfile.mkdtemp(prefix="fj-throughput-")))
     common: dict[str, Any] = {"device": args.device, "dtype": args.dtype}
-    cb = TransformersBackend(path, max_batch_size=args.batch, **common)
+    engine = ContinuousConfig(max_requests=args.max_requests) if args.max_requests else None
+    cb = TransformersBackend(path, max_batch_size=args.batch, continuous_config=engine, **common)
     st = TransformersBackend(path, max_batch_size=args.batch, continuous_batching=False, **common)
     st.model = cb.model  # one copy of the weights serves both paths
     counter = Counter(cb.model)
@@ -233,6 +235,7 @@ def main() -> None:
         "torch_threads": torch.get_num_threads(),
         "model": {"hidden": args.hidden, "layers": args.layers, "vocab": args.vocab},
         "from_config": str(args.from_config) if args.from_config else None,
+        "continuous_config": vars(cb.continuous.config) if cb.continuous else None,
         "items": args.items,
         "lengths": {"fit": fit, "total": sum(lengths), "min": min(lengths), "max": max(lengths)},
         "prompt_tokens_mean": round(

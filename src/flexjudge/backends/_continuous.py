@@ -41,6 +41,8 @@ from flexjudge.backends._tokenize import encode_prompt
 
 log = logging.getLogger(__name__)
 
+#: Sequences decoded together on the CPU unless ``ContinuousConfig.max_requests`` says.
+CPU_MAX_REQUESTS = 16
 #: Groups of request indices keyed like the static path's batches.
 Groups = dict[tuple[SamplingParams, tuple[float, ...]], list[int]]
 
@@ -67,7 +69,10 @@ class ContinuousConfig:
     pages beyond it).  On CUDA the library sizes it from free GPU memory unless this is set.
     ``max_batch_tokens`` bounds the tokens of one forward pass (prefill chunks plus decode
     tokens; the attention mask of the SDPA path grows with it).  ``max_requests`` bounds the
-    sequences decoded together (None: the library's choice from the workload).
+    sequences decoded together; None means 16 on the CPU (the SDPA path attends over the
+    whole flattened batch, so its cost per token grows with the number of sequences: 16
+    gave 1.6x the tokens/s of an unbounded engine in ``benchmarks/throughput.py``) and the
+    library's choice from the workload on CUDA.
     ``prefix_sharing`` lets requests with the same prompt prefix share its full KV pages
     (the library's ``allow_block_sharing``).
     """
@@ -175,6 +180,7 @@ class ContinuousBatcher:
         from transformers import ContinuousBatchingConfig, GenerationConfig
 
         host, cfg = self.host, self.config
+        cpu = host.device == "cpu"
         sample = engine_key.temperature > 0
         per_prompt = engine_key.n if sample else 1
         prompts = [_prompt_ids(host.tokenizer, r) for r in batch]
@@ -191,9 +197,9 @@ class ContinuousBatcher:
             page_size=cfg.page_size,
             num_blocks=self._num_blocks(prompts, batch, per_prompt),
             max_batch_tokens=cfg.max_batch_tokens,
-            max_requests_per_batch=cfg.max_requests,
+            max_requests_per_batch=cfg.max_requests or (CPU_MAX_REQUESTS if cpu else None),
             allow_block_sharing=cfg.prefix_sharing,
-            use_cuda_graph=False if host.device == "cpu" else None,
+            use_cuda_graph=False if cpu else None,
         )
         ids = [f"fj{k}" for k in range(len(batch))]
         eos = list(host.eos_token_ids)
