@@ -219,7 +219,13 @@ def main() -> None:
     path = build_model(args, Path(tempfile.mkdtemp(prefix="fj-throughput-")))
     common: dict[str, Any] = {"device": args.device, "dtype": args.dtype}
     engine = ContinuousConfig(max_requests=args.max_requests) if args.max_requests else None
-    cb = TransformersBackend(path, max_batch_size=args.batch, continuous_config=engine, **common)
+    cb = TransformersBackend(
+        path,
+        max_batch_size=args.batch,
+        continuous_batching=True,
+        continuous_config=engine,
+        **common,
+    )
     st = TransformersBackend(path, max_batch_size=args.batch, continuous_batching=False, **common)
     st.model = cb.model  # one copy of the weights serves both paths
     counter = Counter(cb.model)

@@ -36,7 +36,7 @@ def pairs(paths: dict[str, Path]) -> dict[str, tuple[TransformersBackend, Transf
     """(continuous, static) backends per tiny checkpoint."""
     return {
         kind: (
-            TransformersBackend(path, device="cpu"),
+            TransformersBackend(path, device="cpu", continuous_batching=True),
             TransformersBackend(path, device="cpu", continuous_batching=False),
         )
         for kind, path in paths.items()
@@ -140,7 +140,8 @@ def test_media_requests_take_the_static_path_with_one_logged_reason(
 def test_engine_failure_falls_back_to_static_and_says_why(
     paths: dict[str, Path], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    backend = TransformersBackend(paths["qwen2"], device="cpu")
+    backend = TransformersBackend(paths["qwen2"], device="cpu", continuous_batching=True)
+    assert TransformersBackend(paths["qwen2"], device="cpu").continuous is None  # CPU default
 
     def broken(**kwargs: Any) -> Any:
         raise RuntimeError("no paged attention here")

@@ -82,11 +82,12 @@ class TransformersBackend(Backend):
     seeded from the seed, the prompt and the sample index (:mod:`._sampler`), so a request
     gets the same tokens alone or batched, at any batch size and position.
 
-    Continuous batching (default, ``continuous_batching=True``): text-only requests that are
-    greedy or unseeded, without ``logprobs``, run on transformers' paged-KV continuous
-    batching (:mod:`flexjudge.backends._continuous`), token-identical to static batching for
-    greedy decoding; the others take the static path described above (the reason is logged
-    once).
+    Continuous batching (``continuous_batching=None``, the default: on for CUDA, off on the
+    CPU, where the library's SDPA path measured slower than static batching): text-only
+    requests that are greedy or unseeded, without ``logprobs``, run on transformers' paged-KV
+    continuous batching (:mod:`flexjudge.backends._continuous`), token-identical to static
+    batching for greedy decoding; the others take the static path described above (the
+    reason is logged once).
     """
 
     name = "transformers"
@@ -103,7 +104,7 @@ class TransformersBackend(Backend):
         trust_remote_code: bool = False,
         revision: str | None = None,
         device_map: str | dict[str, Any] | None = None,
-        continuous_batching: bool = True,
+        continuous_batching: bool | None = None,
         continuous_config: ContinuousConfig | None = None,
     ) -> None:
         if max_batch_size < 1:
@@ -124,7 +125,7 @@ class TransformersBackend(Backend):
         own_inputs = type(self)._model_inputs is not TransformersBackend._model_inputs
         self.continuous = (
             ContinuousBatcher(self, continuous_config, custom_inputs=own_inputs)
-            if continuous_batching
+            if (self.device == "cuda" if continuous_batching is None else continuous_batching)
             else None
         )
 
