@@ -314,3 +314,13 @@ def _prompt_ids(tokenizer: Any, request: GenerationRequest) -> list[int]:
     if request.untrusted is None:
         return list(tokenizer(request.prompt, add_special_tokens=False)["input_ids"])
     return encode_prompt(tokenizer, request.prompt, request.untrusted)
+
+
+def make_batcher(
+    host: ContinuousHost, enabled: bool | None, config: ContinuousConfig | None, own_inputs: bool
+) -> ContinuousBatcher | None:
+    """The backend's batcher: ``enabled=None`` means on for CUDA, off on the CPU (where the
+    library's SDPA path measured slower than static batching, docs/performance.md)."""
+    if not (host.device == "cuda" if enabled is None else enabled):
+        return None
+    return ContinuousBatcher(host, config, custom_inputs=own_inputs)

@@ -96,3 +96,22 @@ def row_sampling(
     seeds = [row_seed(sampling.seed, r.prompt, j) for r in batch for j in range(per_prompt)]
     sampler = RowSampler(seeds, sampling.temperature, sampling.top_p)
     return {**NEUTRAL_WARPERS, "logits_processor": LogitsProcessorList([sampler])}
+
+
+class TopLogprobs:
+    """A logits processor that records the ``k`` most likely tokens of every step.  HF runs
+    user processors before the temperature/top-p warpers, so these are the model's own
+    log-probabilities, as vLLM reports them; the scores pass through unchanged."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.steps: list[tuple[Any, Any]] = []
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        logprobs = scores.float().log_softmax(dim=-1)
+        values, indices = logprobs.topk(self.k, dim=-1)
+        self.steps.append((values.cpu().tolist(), indices.cpu().tolist()))
+        return scores
+
+    def row(self, r: int) -> list[tuple[list[float], list[int]]]:
+        return [(values[r], indices[r]) for values, indices in self.steps]

@@ -23,10 +23,10 @@ from flexjudge.backends._base import (
     SamplingParams,
     TokenLogprobs,
 )
-from flexjudge.backends._continuous import ContinuousBatcher, ContinuousConfig
+from flexjudge.backends._continuous import ContinuousConfig, make_batcher
 from flexjudge.backends._fingerprint import checkpoint_fingerprint
 from flexjudge.backends._hf_load import resolve_device, resolve_dtype
-from flexjudge.backends._sampler import row_sampling
+from flexjudge.backends._sampler import TopLogprobs, row_sampling
 from flexjudge.backends._tokenize import (
     PLACEHOLDER_TOKENS,
     encode_pieces,
@@ -82,12 +82,8 @@ class TransformersBackend(Backend):
     seeded from the seed, the prompt and the sample index (:mod:`._sampler`), so a request
     gets the same tokens alone or batched, at any batch size and position.
 
-    Continuous batching (``continuous_batching=None``, the default: on for CUDA, off on the
-    CPU, where the library's SDPA path measured slower than static batching): text-only
-    requests that are greedy or unseeded, without ``logprobs``, run on transformers' paged-KV
-    continuous batching (:mod:`flexjudge.backends._continuous`), token-identical to static
-    batching for greedy decoding; the others take the static path described above (the
-    reason is logged once).
+    Continuous batching (:mod:`._continuous`; ``continuous_batching=None``: on for CUDA, off
+    on the CPU) runs the text-only requests it supports, token-identical for greedy decoding.
     """
 
     name = "transformers"
@@ -123,11 +119,7 @@ class TransformersBackend(Backend):
             raise BackendError(f"failed to load model {model_id!r}: {exc}") from exc
         self.family = self._detect_family()
         own_inputs = type(self)._model_inputs is not TransformersBackend._model_inputs
-        self.continuous = (
-            ContinuousBatcher(self, continuous_config, custom_inputs=own_inputs)
-            if (self.device == "cuda" if continuous_batching is None else continuous_batching)
-            else None
-        )
+        self.continuous = make_batcher(self, continuous_batching, continuous_config, own_inputs)
 
     def _load(
         self,
@@ -238,8 +230,7 @@ class TransformersBackend(Backend):
             if problem is not None:
                 results[i] = _errors(request.sampling, problem)
                 continue
-            # Requests that differ only in max_tokens share a batch, as they do in vLLM.
-            key = (request.sampling.replace(max_tokens=1), self._fps_key(request))
+            key = (request.sampling.replace(max_tokens=1), self._fps_key(request))  # as vLLM
             groups.setdefault(key, []).append(i)
 
         failures: list[BaseException] = []
@@ -445,7 +436,7 @@ class TransformersBackend(Backend):
         if sampling.logprobs is not None:  # first, so it sees the model's own logits
             from transformers import LogitsProcessorList
 
-            recorder = _TopLogprobs(sampling.logprobs)
+            recorder = TopLogprobs(sampling.logprobs)
             kwargs["logits_processor"] = LogitsProcessorList(
                 [recorder, *kwargs.get("logits_processor", [])]
             )
@@ -455,12 +446,9 @@ class TransformersBackend(Backend):
         new_tokens = out[:, prompt_length:].tolist()
         results = []
         for b, request in enumerate(batch):
-            limit = request.sampling.max_tokens
             rows = new_tokens[b * per_prompt : (b + 1) * per_prompt]
             completions = [
-                self._finish(
-                    row[:limit], request.sampling, None if recorder is None else recorder.row(r)
-                )
+                self._finish(row, request.sampling, None if recorder is None else recorder.row(r))
                 for r, row in enumerate(rows, start=b * per_prompt)
             ]
             results.append(completions * sampling.n if not sample else completions)
@@ -479,8 +467,8 @@ class TransformersBackend(Backend):
     ) -> Completion:
         """Turn one generated row (maybe padded after its end) into a :class:`Completion`;
         ``top``: the row's top log-probabilities per step, when recorded."""
-        eos = set() if sampling.ignore_eos else set(self.eos_token_ids)
-        ends = eos if sampling.ignore_eos else {*eos, self.pad_token_id}
+        row, eos = row[: sampling.max_tokens], set(self.eos_token_ids)  # a batch runs to its max
+        ends = set() if sampling.ignore_eos else {*eos, self.pad_token_id}
         # Rows that finished early are padded; the first EOS or pad id ends this row.
         end = next((k for k, t in enumerate(row) if t in ends), len(row))
         ids = row[:end]
@@ -568,25 +556,6 @@ class TransformersBackend(Backend):
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-
-
-class _TopLogprobs:
-    """A logits processor that records the ``k`` most likely tokens of every step.  HF runs
-    user processors before the temperature/top-p warpers, so these are the model's own
-    log-probabilities, as vLLM reports them; the scores pass through unchanged."""
-
-    def __init__(self, k: int) -> None:
-        self.k = k
-        self.steps: list[tuple[Any, Any]] = []
-
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
-        logprobs = scores.float().log_softmax(dim=-1)
-        values, indices = logprobs.topk(self.k, dim=-1)
-        self.steps.append((values.cpu().tolist(), indices.cpu().tolist()))
-        return scores
-
-    def row(self, r: int) -> list[tuple[list[float], list[int]]]:
-        return [(values[r], indices[r]) for values, indices in self.steps]
 
 
 def _video_fps(request: GenerationRequest) -> list[float]:
