@@ -314,3 +314,30 @@ def test_unknown_file_gets_one_clear_error(tmp_path: Path) -> None:
     bad.write_text(json.dumps({"foo": 1}) + "\n")
     res = CliRunner().invoke(app, ["view", str(bad)])
     assert res.exit_code == 2 and "expected a judge run output" in res.output
+
+
+def test_big_store_serves_its_first_rows_while_the_rest_loads(tmp_path: Path) -> None:
+    from flexjudge.store import ResultStore
+    from flexjudge.view.sources import FIRST_ROWS
+
+    n = FIRST_ROWS + 300
+    row = {"task": "score", "protocol": "score-10", "status": "ok", "scores": [7.0]}
+    with ResultStore(tmp_path / "big.sqlite") as store:
+        store.put_many([(f"k{i}", {**row, "id": f"item-{i}"}) for i in range(n)])
+    source = load_source(tmp_path / "big.sqlite")
+    assert source.total == n and len(source.items) >= FIRST_ROWS
+    server = make_server(source)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = "http://{}:{}".format(*server.server_address[:2])
+    try:
+        first = get_json(base + "/api/items?first=100")
+        assert [r[1] for r in first["rows"]] == [f"item-{i}" for i in range(100)]
+        everything = get_json(base + "/api/items")
+        assert everything["complete"] and len(everything["rows"]) == n
+        assert [r[0] for r in everything["rows"]] == list(range(n))
+        meta = get_json(base + "/api/meta")
+        assert meta["complete"] and meta["count"] == n
+        assert get_json(f"{base}/api/item/{n - 1}")["id"] == f"item-{n - 1}"
+    finally:
+        server.shutdown()
+        server.server_close()

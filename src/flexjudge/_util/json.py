@@ -26,3 +26,22 @@ def _pick() -> Callable[[str | bytes], Any]:
 
 
 loads = _pick()
+
+
+def _pick_dumps() -> Callable[[Any], bytes]:
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - depends on the environment
+        import json
+
+        return lambda obj: json.dumps(obj, ensure_ascii=False, default=str).encode()
+
+    def dumps(obj: Any) -> bytes:
+        return orjson.dumps(obj, default=str)
+
+    return dumps
+
+
+#: JSON bytes for responses, with the same fast path (NaN and Infinity become ``null`` under
+#: orjson; ``json`` writes them bare, so callers keep non-finite numbers out of payloads)
+dumps_bytes = _pick_dumps()

@@ -214,10 +214,16 @@ class ResultStore:
         self.damaged.update(found)
         return found
 
-    def heads(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """``(key, record without samples)`` in insertion order: a cheap scan of a big store
-        (``flexjudge view``); rows written before heads existed fall back to the record."""
-        rows = self._read("SELECT key, COALESCE(head, record) FROM results ORDER BY seq", ())
+    def heads(
+        self, offset: int = 0, limit: int | None = None
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``(key, record without samples)`` in insertion order, ``limit`` rows from
+        ``offset``: a cheap scan of a big store (``flexjudge view``); rows written before
+        heads existed fall back to the record."""
+        rows = self._read(
+            "SELECT key, COALESCE(head, record) FROM results ORDER BY seq LIMIT ? OFFSET ?",
+            (-1 if limit is None else int(limit), int(offset)),
+        )
         for key, text in rows:
             head = _loads(text, self.path, key)
             head.pop("samples", None)

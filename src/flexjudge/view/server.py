@@ -8,7 +8,6 @@ plots).  Any other path is 404; media outside their root are refused with 403.
 from __future__ import annotations
 
 import io
-import json
 import mimetypes
 from collections.abc import Callable
 from functools import partial
@@ -18,6 +17,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from flexjudge._util.json import dumps_bytes
 from flexjudge.view.detail import MediaIndex, MediaRef, item_detail
 from flexjudge.view.items import COLUMNS
 from flexjudge.view.sources import ViewSource
@@ -46,28 +46,43 @@ class ViewerState:
     def __init__(self, source: ViewSource) -> None:
         self.source = source
         self.media = MediaIndex()
-        self.rows = [item.summary() for item in source.items]
+        self._rows: list[list[Any]] | None = None
 
     def meta(self) -> dict[str, Any]:
+        """What the page needs first; ``complete`` false means the items are still loading
+        (``count`` is then the total the source holds, facets cover the rows loaded so far)."""
+        complete = self.source.complete.is_set()
         return {
             "kind": self.source.kind,
             "path": str(self.source.path),
-            "count": len(self.source.items),
+            "count": len(self.source.items) if complete else self.source.total,
+            "complete": complete,
             "facets": self.source.facets(),
             "has_report": self.source.report is not None,
             "plots": sorted(self.source.plots),
         }
 
-    def items(self) -> dict[str, Any]:
-        return {"columns": list(COLUMNS), "rows": self.rows}
+    def items(self, first: int | None = None) -> dict[str, Any]:
+        """Summary rows: the first ``first`` at once, or all of them once loaded."""
+        if first is not None:
+            head = [item.summary() for item in self.source.items[:first]]
+            done = self.source.complete.is_set() and first >= len(self.source.items)
+            return {"columns": list(COLUMNS), "rows": head, "complete": done}
+        self.source.wait()
+        if self._rows is None:
+            self._rows = [item.summary() for item in self.source.items]
+        return {"columns": list(COLUMNS), "rows": self._rows, "complete": True}
 
     def detail(self, idx: int) -> dict[str, Any] | None:
+        if not 0 <= idx < len(self.source.items) and not self.source.wait(30):
+            return None
         if not 0 <= idx < len(self.source.items):
             return None
         return item_detail(self.source, self.source.items[idx], self.media)
 
     def search(self, query: str) -> list[int]:
         """Items whose question, responses or snippet contain ``query`` (case-insensitive)."""
+        self.source.wait()
         needle = query.casefold()
         hits = []
         for item in self.source.items:
@@ -174,7 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _json(self, payload: Any, status: int = 200) -> None:
-        body = json.dumps(payload, ensure_ascii=False, allow_nan=False, default=str).encode()
+        body = dumps_bytes(payload)
         self._send(status, body, "application/json; charset=utf-8")
 
     def _error(self, status: HTTPStatus, message: str) -> None:
@@ -205,7 +220,8 @@ class _Handler(BaseHTTPRequestHandler):
         if parts == ["meta"]:
             self._json(state.meta())
         elif parts == ["items"]:
-            self._json(state.items())
+            first = query.get("first", [""])[0]
+            self._json(state.items(int(first) if first.isdigit() else None))
         elif parts == ["report"]:
             self._json(state.report())
         elif parts == ["search"]:

@@ -8,6 +8,7 @@ line; it never stops the load.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,12 @@ SourceKind = Literal["judgments", "store", "bench", "bon", "pairs"]
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
+def _done() -> threading.Event:
+    event = threading.Event()
+    event.set()
+    return event
+
+
 @dataclass
 class ViewSource:
     """A loaded source: its items, and what the pages around them need."""
@@ -33,6 +40,13 @@ class ViewSource:
     report: dict[str, Any] | None = None  # bench report.json, bon / pairs summary.json
     plots: dict[str, Path] = field(default_factory=dict)
     store_path: Path | None = None  # details of store rows are read from here
+    #: set once ``items`` holds every row (a big store's rest loads in the background)
+    complete: threading.Event = field(default_factory=_done)
+    total: int | None = None  # rows the source holds, known before they are all loaded
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every item is loaded; ``False`` if ``timeout`` passed first."""
+        return self.complete.wait(timeout)
 
     def facets(self) -> dict[str, dict[str, int]]:
         """Counts by status and by protocol: the list page's filter choices."""
@@ -103,15 +117,35 @@ def _unreadable(idx: int, exc: Exception) -> ViewItem:
     return ViewItem(idx, f"#{idx + 1}", "unreadable", "", "—", snippet=str(exc), row={})
 
 
+#: rows of a store read before the page is served; the rest follow in the background
+FIRST_ROWS = 200
+
+
 def _store(path: Path, inputs: Mapping[str, Mapping[str, Any]], root: Path) -> ViewSource:
     from flexjudge.store import ResultStore
 
-    with ResultStore(path) as store:
-        items = [
-            judgment_item(i, head, inputs.get(str(head.get("id"))), key=key)
-            for i, (key, head) in enumerate(store.heads())
+    def rows(store: ResultStore, offset: int, limit: int | None) -> list[ViewItem]:
+        return [
+            judgment_item(offset + i, head, inputs.get(str(head.get("id"))), key=key)
+            for i, (key, head) in enumerate(store.heads(offset, limit))
         ]
-    return ViewSource("store", path, items, root, store_path=path)
+
+    with ResultStore(path) as store:
+        total = len(store)
+        items = rows(store, 0, FIRST_ROWS)
+    source = ViewSource("store", path, items, root, store_path=path, total=total)
+    if len(items) < total:
+        source.complete = threading.Event()
+
+        def load_rest() -> None:
+            try:
+                with ResultStore(path) as store:
+                    source.items.extend(rows(store, len(items), None))
+            finally:
+                source.complete.set()
+
+        threading.Thread(target=load_rest, name="flexjudge-view-load", daemon=True).start()
+    return source
 
 
 def _bench(folder: Path, root: Path) -> ViewSource:

@@ -34,11 +34,28 @@ const mediaURL = (u) => (MODE === "live" ? u : u.replace(/^\//, ""));
 
 async function load() {
   state.meta = await getJSON("/api/meta", "meta.json");
-  const items = await getJSON("/api/items", "items.json");
+  // a big store answers with its first rows at once and loads the rest in the background
+  const items = await getJSON(MODE === "live" && !state.meta.complete ? "/api/items?first=" + PAGE_SIZE : "/api/items", "items.json");
   state.cols = Object.fromEntries(items.columns.map((c, i) => [c, i]));
   state.rows = items.rows;
+  state.partial = !items.complete;
+  showSource();
+  if (state.partial) loadAll();
+}
+
+async function loadAll() {
+  const items = await getJSON("/api/items", "items.json");
+  state.meta = await getJSON("/api/meta", "meta.json");
+  state.rows = items.rows;
+  state.partial = false;
+  showSource();
+  const path = location.hash.replace(/^#/, "").split("?")[0] || "/";
+  if (path === "/") route();
+}
+
+function showSource() {
   document.getElementById("source").textContent =
-    `${state.meta.kind} · ${state.meta.count} items · ${state.meta.path}`;
+    `${state.meta.kind} · ${state.meta.count} items${state.partial ? " (loading…)" : ""} · ${state.meta.path}`;
   const nav = document.getElementById("nav");
   nav.replaceChildren(el("a", { href: "#/" }, "Items"));
   if (state.meta.has_report || state.meta.plots.length) {
@@ -153,7 +170,7 @@ async function listPage() {
   const go = (n) => setParams({ ...params(), page: String(n) });
   const pager = el("div", { class: "pager" },
     el("button", { disabled: page === 0, onclick: () => go(page - 1) }, "‹ prev"),
-    el("span", { id: "count" }, `${rows.length} items · page ${page + 1} of ${pages}`),
+    el("span", { id: "count" }, state.partial ? `first ${rows.length} of ${state.meta.count} items (the rest are loading)` : `${rows.length} items · page ${page + 1} of ${pages}`),
     el("button", { disabled: page + 1 >= pages, onclick: () => go(page + 1) }, "next ›"));
   return [bar, pager, table];
 }
