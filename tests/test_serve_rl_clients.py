@@ -9,60 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
-from collections.abc import Sequence
 
 import httpx
 import pytest
 
 from flexjudge import Judge
-from flexjudge.backends import Completion, GenerationRequest, MockBackend
+from flexjudge.backends import GenerationRequest, MockBackend
 from flexjudge.serve import ServerConfig, create_app
 from flexjudge.serve.reward import split_query
 from flexjudge.testing import serve_in_thread as serve
-
-
-class SlowJudgeBackend(MockBackend):
-    """The mock judge taking ``per_item`` seconds per request, batched or not."""
-
-    def __init__(self, per_item: float) -> None:
-        super().__init__()
-        self.per_item = per_item
-        self.batch_sizes: list[int] = []
-        self._guard = threading.Lock()
-
-    def generate(self, requests: Sequence[GenerationRequest]) -> list[list[Completion]]:
-        assert self._guard.acquire(blocking=False), "backend called from two threads at once"
-        try:
-            self.batch_sizes.append(len(requests))
-            time.sleep(self.per_item * len(requests))
-            return super().generate(requests)
-        finally:
-            self._guard.release()
-
-
-async def openrlhf_sample(client: httpx.AsyncClient, i: int) -> float | None:
-    """OpenRLHF 0.11's per-sample call: 5 tries, 1 s apart, Retry-After ignored."""
-    prompt = f"<|im_start|>user\nquestion {i}<|im_end|>\n<|im_start|>assistant\n"
-    body = {"query": [prompt + f"answer {i}<|im_end|>"], "prompts": [prompt], "labels": [""]}
-    for _ in range(5):
-        try:
-            r = await client.post("/get_reward", json=body)
-            if r.status_code == 200:
-                return float(r.json()["rewards"][0])
-        except httpx.HTTPError:
-            pass
-        await asyncio.sleep(1)
-    return None
-
-
-def rollout(base: str, n: int) -> list[float | None]:
-    async def run() -> list[float | None]:
-        limits = httpx.Limits(max_connections=n + 8, max_keepalive_connections=n + 8)
-        async with httpx.AsyncClient(base_url=base, timeout=180, limits=limits) as client:
-            return list(await asyncio.gather(*(openrlhf_sample(client, i) for i in range(n))))
-
-    return asyncio.run(run())
+from flexjudge.testing._rl_clients import SlowJudgeBackend, rollout
 
 
 def test_openrlhf_rollout_of_200_loses_no_reward_and_batches() -> None:
@@ -73,14 +29,6 @@ def test_openrlhf_rollout_of_200_loses_no_reward_and_batches() -> None:
     assert all(r is not None and 0.0 <= r <= 1.0 for r in rewards)
     assert max(backend.batch_sizes) > 1  # concurrent requests were merged
     assert sum(backend.batch_sizes) == 200
-
-
-@pytest.mark.slow
-def test_openrlhf_rollout_of_1024_at_50ms_per_item_loses_no_reward() -> None:
-    backend = SlowJudgeBackend(per_item=0.05)
-    with serve(create_app(Judge(backend))) as base:  # default settings
-        rewards = rollout(base, 1024)
-    assert sum(r is None for r in rewards) == 0
 
 
 REWARD_BODY = {"query": ["q a"], "prompts": ["q "]}
