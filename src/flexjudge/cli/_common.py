@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, NoReturn
 
 import typer
 
+from flexjudge._util.labels import position_label
 from flexjudge.backends import backend_help
 from flexjudge.judge.types import JudgeResult
 
@@ -116,7 +117,7 @@ def verdict_line(result: JudgeResult) -> str:
         if result.scores and len(result.scores) == 2:
             head += f" {_num(result.scores[0])} vs {_num(result.scores[1])}"
     elif result.ranking is not None:
-        head = "ranking " + " > ".join(chr(65 + i) for i in result.ranking)
+        head = "ranking " + " > ".join(position_label(i) for i in result.ranking)
     elif result.score is not None:
         head = f"score {_num(result.score)}"
     else:

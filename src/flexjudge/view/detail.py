@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from flexjudge.view.items import ViewItem, label, verdict_text
+from flexjudge._util.labels import position_label as label
+from flexjudge.view.items import ViewItem, verdict_text
 from flexjudge.view.sources import ViewSource, chosen_candidate
 
 MediaKind = Literal["image", "video", "audio", "molecule"]

@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flexjudge._util.labels import position_label as label
+
 #: the summary columns, in the order every summary row lists them
 COLUMNS = (
     "idx",
@@ -79,16 +81,6 @@ def verdict_text(row: Mapping[str, Any]) -> str:
     if pref == "tie":
         return "tie" + (f" ({shown})" if shown else "")
     return "—"
-
-
-def label(index: int) -> str:
-    """Response labels A…Z, then AA, AB…: printable for any number of responses."""
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(65 + rem) + out
-    return out
 
 
 def swap_disagreement(row: Mapping[str, Any]) -> bool | None:
