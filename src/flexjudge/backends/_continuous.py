@@ -34,8 +34,9 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
+from flexjudge.backends import _varlen_attention
 from flexjudge.backends._base import Completion, GenerationRequest, SamplingParams
 from flexjudge.backends._tokenize import encode_prompt
 
@@ -68,13 +69,17 @@ class ContinuousConfig:
     the cache is sized to what the call needs, up to this bound (requests wait for free
     pages beyond it).  On CUDA the library sizes it from free GPU memory unless this is set.
     ``max_batch_tokens`` bounds the tokens of one forward pass (prefill chunks plus decode
-    tokens; the attention mask of the SDPA path grows with it).  ``max_requests`` bounds the
-    sequences decoded together; None means 16 on the CPU (the SDPA path attends over the
-    whole flattened batch, so its cost per token grows with the number of sequences: 16
-    gave 1.6x the tokens/s of an unbounded engine in ``benchmarks/throughput.py``) and the
-    library's choice from the workload on CUDA.
+    tokens; the library's SDPA mask grows with it).  ``max_requests`` bounds the sequences
+    decoded together; None means 16 on the CPU (32 measured no faster with per-sequence
+    attention, and the library's own SDPA path slows with the square of it) and the library's
+    choice from the workload on CUDA.  With ``continuous_batching=None`` it is also the CPU's
+    threshold: a call with no more sequences than this stays on static batching.
     ``prefix_sharing`` lets requests with the same prompt prefix share its full KV pages
-    (the library's ``allow_block_sharing``).
+    (the library's ``allow_block_sharing``).  ``attention`` picks the engine's attention:
+    ``"per-sequence"`` is :mod:`._varlen_attention` (each sequence attends over its own keys
+    only), ``"library"`` is transformers' own SDPA path (every query token over the whole
+    flattened batch through a dense mask), and ``"auto"`` means per-sequence on the CPU for
+    an ``sdpa`` model with full attention, and the library's choice otherwise.
     """
 
     page_size: int = 64
@@ -82,6 +87,7 @@ class ContinuousConfig:
     max_batch_tokens: int | None = 1024
     max_requests: int | None = None
     prefix_sharing: bool = True
+    attention: Literal["auto", "per-sequence", "library"] = "auto"
 
 
 class ContinuousBatcher:
@@ -93,9 +99,12 @@ class ContinuousBatcher:
         config: ContinuousConfig | None = None,
         *,
         custom_inputs: bool = False,
+        only_when_queued: bool = False,
     ) -> None:
         self.host = host
         self.config = config or ContinuousConfig()
+        #: run the engine only for calls with more sequences than it decodes together
+        self.only_when_queued = only_when_queued
         self._logged: set[str] = set()
         self.disabled: str | None = None
         if not callable(getattr(host.model, "init_continuous_batching", None)):
@@ -149,6 +158,11 @@ class ContinuousBatcher:
                 else:
                     self._note(reason)
                     static.setdefault(key, []).append(i)
+        if self.only_when_queued and not self._worth_it(requests, sessions):
+            for indices in sessions.values():
+                for i in indices:
+                    static.setdefault(group_of[i], []).append(i)
+            sessions = {}
         self.last_run = {"requests": sum(map(len, sessions.values())), "sessions": 0}
         for engine_key, indices in sessions.items():
             try:
@@ -203,10 +217,16 @@ class ContinuousBatcher:
         )
         ids = [f"fj{k}" for k in range(len(batch))]
         eos = list(host.eos_token_ids)
+        model = host.model
         with torch.inference_mode():
-            manager = host.model.init_continuous_batching(
+            manager = model.init_continuous_batching(
                 generation_config=GenerationConfig(**gen), continuous_batching_config=cb
             )
+            # After the engine has accepted the model's sdpa: the generation loop has not
+            # started, so every forward of this session uses the per-sequence attention.
+            swapped = self._per_sequence_attention(model)
+            if swapped:
+                model.set_attn_implementation(_varlen_attention.register())
             try:
                 # Queue everything before the loop starts: the schedule, and so the
                 # sampling, depends on the requests only, never on timing.
@@ -222,6 +242,8 @@ class ContinuousBatcher:
             finally:
                 manager.stop(block=True)
                 manager.destroy()
+                if swapped:
+                    model.set_attn_implementation("sdpa")
         out: list[list[Completion] | BaseException] = []
         for request_id, request in zip(ids, batch, strict=True):
             names = [request_id] + [f"{request_id}__child#{c}" for c in range(per_prompt - 1)]
@@ -237,6 +259,40 @@ class ContinuousBatcher:
             ]
             out.append(completions if sample else completions * request.sampling.n)
         return out
+
+    def _worth_it(
+        self, requests: Sequence[GenerationRequest], sessions: dict[SamplingParams, list[int]]
+    ) -> bool:
+        """Whether a call has more sequences than the engine's slots.
+
+        With no queue behind the slots, a freed slot has nothing to take, so the engine
+        runs as many steps as static batching, plus its start and stop (~0.6 s on the CPU,
+        most of it the two ``gc.collect()`` of the library's ``stop``).
+        """
+        slots = self.config.max_requests or CPU_MAX_REQUESTS
+        sequences = sum(
+            requests[i].sampling.n if requests[i].sampling.temperature > 0 else 1
+            for indices in sessions.values()
+            for i in indices
+        )
+        return sequences > slots
+
+    def _per_sequence_attention(self, model: Any) -> bool:
+        """Whether this session runs on :mod:`._varlen_attention` (``config.attention``)."""
+        choice = self.config.attention
+        if choice == "library" or (choice == "auto" and self.host.device != "cpu"):
+            return False
+        reason = _varlen_attention.supports(model)
+        if reason is not None:
+            if choice == "per-sequence":
+                self._note_attention(f"per-sequence attention off: {reason}")
+            return False
+        return True
+
+    def _note_attention(self, reason: str) -> None:
+        if reason not in self._logged:
+            self._logged.add(reason)
+            log.warning("continuous batching: %s; the library's SDPA path is used", reason)
 
     def _num_blocks(
         self, prompts: list[list[int]], batch: list[GenerationRequest], per_prompt: int
@@ -319,8 +375,13 @@ def _prompt_ids(tokenizer: Any, request: GenerationRequest) -> list[int]:
 def make_batcher(
     host: ContinuousHost, enabled: bool | None, config: ContinuousConfig | None, own_inputs: bool
 ) -> ContinuousBatcher | None:
-    """The backend's batcher: ``enabled=None`` means on for CUDA, off on the CPU (where the
-    library's SDPA path measured slower than static batching, docs/performance.md)."""
-    if not (host.device == "cuda" if enabled is None else enabled):
+    """The backend's batcher.
+
+    ``enabled=None`` means on for CUDA and, on the CPU, on for the calls with more
+    sequences than the engine decodes together (per-sequence attention; see
+    docs/performance.md).  ``True`` runs every eligible request through it, ``False`` never.
+    """
+    if enabled is False:
         return None
-    return ContinuousBatcher(host, config, custom_inputs=own_inputs)
+    queued_only = enabled is None and host.device == "cpu"
+    return ContinuousBatcher(host, config, custom_inputs=own_inputs, only_when_queued=queued_only)

@@ -70,8 +70,9 @@ class TransformersBackend(HFTokenIO, Backend):
     seeded from the seed, the prompt and the sample index (:mod:`._sampler`), so a request
     gets the same tokens alone or batched, at any batch size and position.
 
-    Continuous batching (:mod:`._continuous`; ``continuous_batching=None``: on for CUDA, off
-    on the CPU) runs the text-only requests it supports, token-identical for greedy decoding.
+    Continuous batching (:mod:`._continuous`; ``continuous_batching=None``: on for CUDA, and
+    on the CPU for calls with more sequences than the engine decodes together) runs the
+    text-only requests it supports, token-identical for greedy decoding.
     """
 
     name = "transformers"
