@@ -31,13 +31,16 @@ timeout 80 python benchmarks/swap_cost.py "${DEV[@]}" "${SIZE[@]}" \
   --json "$OUT/swap.json" 2>"$OUT/swap_stderr.txt" | tail -n 2
 # Issue 19: static vs continuous batching in bf16 on a ~1.2B random checkpoint built from
 # Qwen2.5-VL-3B's config (12 of 36 layers, the full 151,936-token vocabulary), realistic
-# reasoning lengths at 1/2 scale (median ~640 tokens).  Budget: <= 5.5 min.
+# reasoning lengths at 1/4 scale (median ~305 tokens), 128 items so that freed slots have a
+# queue to take from; the library arm compares the engine's own attention with the
+# per-sequence one on the first 32 items.  Budget: <= 5.5 min.
 if [ "$MODE" = gpu ]; then
   TP=(--from-config "${FLEXJUDGE_SHARED:-$PWD/../shared}/data/hf-configs/Qwen2.5-VL-3B-Instruct"
-      --layers 12 --items 64 --length-scale 0.5 --batch 16 --votes 5
-      --arms static,continuous,votes,prefix)
+      --layers 12 --items 128 --length-scale 0.25 --batch 16 --votes 5 --vote-items 8
+      --arms static,continuous,library,votes)
 else
-  TP=(--hidden 64 --layers 2 --items 4 --length-scale 0.02 --votes 2)
+  TP=(--hidden 64 --layers 2 --items 20 --length-scale 0.02 --votes 2 --vote-items 2
+      --library-items 4)
 fi
 timeout 330 python benchmarks/throughput.py "${DEV[@]}" "${TP[@]}" \
   --json "$OUT/throughput.json" 2>"$OUT/throughput_stderr.txt" >/dev/null || true

@@ -1,8 +1,9 @@
 """Generated tokens/s of the transformers backend: one at a time, static and continuous batching.
 
-    python benchmarks/throughput.py [--items 24] [--length-scale 0.125] [--hidden 256]
+    python benchmarks/throughput.py [--items 128] [--length-scale 0.25] [--hidden 256]
         [--layers 4] [--vocab trained|qwen] [--from-config DIR] [--device cpu] [--dtype float32]
-        [--votes 5] [--arms one,static,continuous,votes,prefix] [--json out.json]
+        [--batch 16] [--votes 5] [--arms one,static,continuous,library,votes,prefix]
+        [--json out.json]
 
 In one process, on one random-weight Qwen2.5-VL checkpoint (built here, offline):
 
@@ -21,7 +22,10 @@ In one process, on one random-weight Qwen2.5-VL checkpoint (built here, offline)
 Arms (greedy unless said): ``one`` = one request per ``generate`` call (the first
 ``--one-items``); ``static`` = ``continuous_batching=False`` (batches of ``--batch``,
 sorted by prompt length, each batch runs until its longest row stops); ``continuous`` =
-the default path; ``votes`` = the first ``--vote-items`` items with votes=k and swap (both
+the default path (per-sequence attention on the CPU); ``library`` = continuous batching on
+the library's own SDPA attention (``ContinuousConfig(attention="library")``) against the
+per-sequence one, on the first ``--library-items``; ``votes`` = the first ``--vote-items``
+items with votes=k and swap (both
 orders, ``n=k``, T=0.6, unseeded) in one call vs k independent calls, on continuous batching
 (``votes_static``: the same request on the static path, slow on a CPU); ``prefix`` = the
 votes request with the engine's KV block sharing on vs off.  Reports tokens/s, ratios to
@@ -35,6 +39,7 @@ import argparse
 import json
 import math
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -82,7 +87,11 @@ def prompts(n: int) -> list[tuple[str, str]]:
     for i in range(n):
         row = rows[i] if i < len(rows) else {}
         question = f"{row.get('instruction', f'Question {i}')}\n{row.get('input', '')}".strip()
-        answers = [row.get("response1", f"Answer one {i}."), row.get("response2", f"Two {i}.")]
+        # a few PandaLM responses are JSON booleans (e.g. "response1": true): judged as text
+        answers = [
+            str(row.get("response1", f"Answer one {i}.")),
+            str(row.get("response2", f"Two {i}.")),
+        ]
         orders = [PromptInputs(question, a) for a in (answers, answers[::-1])]
         first, second = (protocol.render(o).text for o in orders)
         out.append((first, second))
@@ -180,30 +189,24 @@ def timed(backend: Any, counter: Counter, fn: Any) -> dict[str, Any]:
         "tokens": tokens,
         "tokens_per_s": round(tokens / seconds, 1),
         "forwards": counter.calls - calls,
-        "_outputs": outputs,
+        "_outputs": [[list(c.token_ids or ()) for c in row] for row in outputs],
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--items", type=int, default=24)
-    ap.add_argument("--length-scale", type=float, default=0.125)
-    ap.add_argument("--hidden", type=int, default=256)
-    ap.add_argument("--layers", type=int, default=4)
-    ap.add_argument("--vocab", choices=("trained", "qwen"), default="trained")
-    ap.add_argument("--from-config", type=Path, help="a Qwen2.5-VL config folder (GPU check)")
-    ap.add_argument("--batch", type=int, default=8, help="static max_batch_size")
-    ap.add_argument("--votes", type=int, default=5)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--dtype", default="float32")
-    ap.add_argument("--arms", default="static,continuous,one,votes,prefix")
-    ap.add_argument("--one-items", type=int, default=8, help="items of the one-at-a-time arm")
-    ap.add_argument("--vote-items", type=int, default=8, help="items of the votes/prefix arms")
-    ap.add_argument("--max-requests", type=int, help="ContinuousConfig.max_requests")
-    ap.add_argument("--json", type=Path)
-    args = ap.parse_args()
-    arms = set(args.arms.split(","))
+#: The runs of each ``--arms`` entry; every run gets a fresh process (see ``main``).
+ARM_RUNS = {
+    "static": ["static"],
+    "continuous": ["continuous"],
+    "library": ["continuous_library_attention", "continuous_same_items"],
+    "one": ["one_at_a_time"],
+    "votes": ["votes_swap_continuous", "votes_swap_independent_continuous"],
+    "votes_static": ["votes_swap_static"],
+    "prefix": ["votes_swap_continuous_no_prefix_sharing"],
+}
 
+
+def worker(args: argparse.Namespace, run: str, path: Path) -> dict[str, Any]:
+    """One run, in this (fresh) process: load, warm up both paths, time ``run``."""
     import torch
     from transformers.utils import logging as hf_logging
 
@@ -212,13 +215,17 @@ def main() -> None:
     from flexjudge.backends._transformers import TransformersBackend
 
     hf_logging.set_verbosity_error()  # ignore_eos's "eos_token_id should be positive" notes
-    print(f"load average at start: {load()}", file=sys.stderr)
-    lengths, fit = draw_lengths(args.items, args.length_scale)
+    if run == "bandwidth":
+        return {"copy_bandwidth_gb_s": round(copy_bandwidth(args.device), 2)}
+    lengths, _ = draw_lengths(args.items, args.length_scale)
     both = prompts(args.items)
     texts = [first for first, _ in both]
-    path = build_model(args, Path(tempfile.mkdtemp(prefix="fj-throughput-")))
     common: dict[str, Any] = {"device": args.device, "dtype": args.dtype}
-    engine = ContinuousConfig(max_requests=args.max_requests) if args.max_requests else None
+    attention = "library" if run == "continuous_library_attention" else args.attention
+    sharing = run != "votes_swap_continuous_no_prefix_sharing"
+    engine = ContinuousConfig(
+        max_requests=args.max_requests, attention=attention, prefix_sharing=sharing
+    )
     cb = TransformersBackend(
         path,
         max_batch_size=args.batch,
@@ -235,63 +242,133 @@ def main() -> None:
     ]
     cb.generate(greedy[:2])  # warm-up of both paths
     st.generate(greedy[:2])
-    out: dict[str, Any] = {
-        "device": args.device,
-        "dtype": args.dtype,
+    k = args.votes
+    # unseeded: seeded sampling takes the static path (per-row generators)
+    voted = SamplingParams(temperature=0.6, top_p=0.95, max_tokens=1, n=k)
+    swapped = [
+        GenerationRequest(prompt, voted.replace(max_tokens=n, ignore_eos=True))
+        for pair, n in zip(both[: args.vote_items], lengths, strict=False)
+        for prompt in pair
+    ]
+    few = greedy[: args.library_items]
+
+    def independent() -> list[Any]:
+        singles = [GenerationRequest(r.prompt, r.sampling.replace(n=1)) for r in swapped]
+        return [row for _ in range(k) for row in cb.generate(singles)]
+
+    plans: dict[str, tuple[Any, Any]] = {
+        "static": (st, lambda: st.generate(greedy)),
+        "continuous": (cb, lambda: cb.generate(greedy)),
+        "continuous_library_attention": (cb, lambda: cb.generate(few)),
+        "continuous_same_items": (cb, lambda: cb.generate(few)),
+        "one_at_a_time": (
+            st,
+            lambda: [row for r in greedy[: args.one_items] for row in st.generate([r])],
+        ),
+        "votes_swap_continuous": (cb, lambda: cb.generate(swapped)),
+        "votes_swap_independent_continuous": (cb, independent),
+        "votes_swap_static": (st, lambda: st.generate(swapped)),
+        "votes_swap_continuous_no_prefix_sharing": (cb, lambda: cb.generate(swapped)),
+    }
+    backend, fn = plans[run]
+    result = timed(backend, counter, fn)
+    result["meta"] = {
         "torch_threads": torch.get_num_threads(),
-        "model": {"hidden": args.hidden, "layers": args.layers, "vocab": args.vocab},
-        "from_config": str(args.from_config) if args.from_config else None,
         "continuous_config": vars(cb.continuous.config) if cb.continuous else None,
-        "items": args.items,
-        "lengths": {"fit": fit, "total": sum(lengths), "min": min(lengths), "max": max(lengths)},
         "prompt_tokens_mean": round(
             sum(len(cb.tokenizer(t)["input_ids"]) for t in texts) / len(texts), 1
         ),
         "weight_bytes": weight_bytes(cb.model),
-        "copy_bandwidth_gb_s": round(copy_bandwidth(args.device), 2),
     }
+    return result
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--items", type=int, default=128, help="items of the static/continuous arms")
+    ap.add_argument("--length-scale", type=float, default=0.25)
+    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--vocab", choices=("trained", "qwen"), default="trained")
+    ap.add_argument("--from-config", type=Path, help="a Qwen2.5-VL config folder (GPU check)")
+    ap.add_argument("--batch", type=int, default=16, help="static max_batch_size")
+    ap.add_argument("--votes", type=int, default=5)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--dtype", default="float32")
+    ap.add_argument("--arms", default="static,continuous,library,one,votes,prefix")
+    ap.add_argument("--library-items", type=int, default=32, help="items of the library arm")
+    ap.add_argument("--one-items", type=int, default=8, help="items of the one-at-a-time arm")
+    ap.add_argument("--vote-items", type=int, default=8, help="items of the votes/prefix arms")
+    ap.add_argument("--max-requests", type=int, help="ContinuousConfig.max_requests")
+    ap.add_argument(
+        "--attention",
+        choices=("auto", "per-sequence", "library"),
+        default="auto",
+        help="ContinuousConfig.attention of the continuous arms",
+    )
+    ap.add_argument(
+        "--repeats", type=int, default=1, help="passes over the arms, order alternating"
+    )
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--worker", help=argparse.SUPPRESS)  # internal: run one arm and print it
+    ap.add_argument("--model-dir", type=Path, help=argparse.SUPPRESS)
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    if args.worker is not None:  # a child of the run below: one arm, result as JSON on stdout
+        print(json.dumps(worker(args, args.worker, args.model_dir)))
+        return
+    print(f"load average at start: {load()}", file=sys.stderr)
+    lengths, fit = draw_lengths(args.items, args.length_scale)
+    path = build_model(args, Path(tempfile.mkdtemp(prefix="fj-throughput-")))
+    names = [run for arm in args.arms.split(",") for run in ARM_RUNS[arm]]
     runs: dict[str, dict[str, Any]] = {}
-    if "static" in arms:
-        runs["static"] = timed(st, counter, lambda: st.generate(greedy))
-    if "continuous" in arms:
-        runs["continuous"] = timed(cb, counter, lambda: cb.generate(greedy))
-    if "one" in arms:
-        subset = greedy[: args.one_items]
-        runs["one_at_a_time"] = timed(
-            st, counter, lambda: [row for r in subset for row in st.generate([r])]
-        )
-    if "votes" in arms or "prefix" in arms:
-        k = args.votes
-        # unseeded: seeded sampling takes the static path (per-row generators)
-        voted = SamplingParams(temperature=0.6, top_p=0.95, max_tokens=1, n=k)
-        swapped = [
-            GenerationRequest(prompt, voted.replace(max_tokens=n, ignore_eos=True))
-            for pair, n in zip(both[: args.vote_items], lengths, strict=False)
-            for prompt in pair
-        ]
-        if "votes" in arms:
-            runs["votes_swap_continuous"] = timed(cb, counter, lambda: cb.generate(swapped))
+    # Each run starts in a fresh process: the heap one arm leaves behind changed the next
+    # arm's speed by up to 1.5x on the CPU (glibc's malloc thresholds; docs/performance.md).
+    # Repeats alternate the order (a b, b a, ...): this machine's speed drifted by up to 40 %
+    # within minutes, so one pass in a fixed order would charge the drift to one arm.
+    repeats: dict[str, list[dict[str, Any]]] = {}
+    for r in range(args.repeats):
+        for name in names if r % 2 == 0 else names[::-1]:
+            repeats.setdefault(name, []).append(child_run(args, name, path))
+    for name, results in repeats.items():
+        in_order = [x["seconds"] for x in results]
+        results = sorted(results, key=lambda run: run["seconds"])
+        runs[name] = {**results[len(results) // 2], "repeat_order": in_order}
+    bandwidth = child_run(args, "bandwidth", path)["copy_bandwidth_gb_s"]
+    meta = next((run.pop("meta") for run in runs.values()), {})
+    for run in runs.values():
+        run.pop("meta", None)
+    out: dict[str, Any] = {
+        "device": args.device,
+        "dtype": args.dtype,
+        "model": {"hidden": args.hidden, "layers": args.layers, "vocab": args.vocab},
+        "from_config": str(args.from_config) if args.from_config else None,
+        "items": args.items,
+        "library_items": min(args.library_items, args.items),
+        "static_batch": args.batch,
+        "lengths": {"fit": fit, "total": sum(lengths), "min": min(lengths), "max": max(lengths)},
+        **meta,
+        "copy_bandwidth_gb_s": bandwidth,
+    }
+    report(out, runs)
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2))
 
-            def independent() -> list[Any]:
-                return [
-                    row
-                    for _ in range(k)
-                    for row in cb.generate(
-                        [GenerationRequest(r.prompt, r.sampling.replace(n=1)) for r in swapped]
-                    )
-                ]
 
-            runs["votes_swap_independent_continuous"] = timed(cb, counter, independent)
-        if "votes_static" in arms:  # slow on the CPU: 2k rows per item, padded to the longest
-            runs["votes_swap_static"] = timed(st, counter, lambda: st.generate(swapped))
-        if "prefix" in arms:
-            assert cb.continuous is not None
-            shared = cb.continuous.config
-            cb.continuous.config = ContinuousConfig(**{**vars(shared), "prefix_sharing": False})
-            runs["votes_swap_continuous_no_prefix_sharing"] = timed(
-                cb, counter, lambda: cb.generate(swapped)
-            )
-            cb.continuous.config = shared
+def child_run(args: argparse.Namespace, name: str, path: Path) -> dict[str, Any]:
+    print(f"{name} ...", file=sys.stderr, flush=True)
+    child = [sys.executable, __file__, *sys.argv[1:], "--worker", name, "--model-dir", path]
+    done = subprocess.run(list(map(str, child)), check=True, capture_output=True, text=True)
+    sys.stderr.write(done.stderr[-400:] if name != "bandwidth" else "")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def report(out: dict[str, Any], runs: dict[str, dict[str, Any]]) -> None:
+    """Ratios, output equality and the roofline into ``out``; print it all."""
     base = runs.get("static")
     for run in runs.values():
         if base is not None:
@@ -300,9 +377,23 @@ def main() -> None:
             )
         steps_per_s = run["forwards"] / run["seconds"]
         run["roofline_weight_gb_s"] = round(out["weight_bytes"] * steps_per_s / 1e9, 2)
-    if "static" in runs and "continuous" in runs:
-        a, b = runs["static"]["_outputs"], runs["continuous"]["_outputs"]
-        out["greedy_identical_static_vs_continuous"] = a == b
+
+    def same(a: str, b: str) -> bool | None:
+        return runs[a]["_outputs"] == runs[b]["_outputs"] if a in runs and b in runs else None
+
+    out["greedy_identical_static_vs_continuous"] = same("static", "continuous")
+    if "static" in runs and "continuous" in runs:  # repeat i of each: run back to back
+        pairs = zip(runs["static"]["repeat_order"], runs["continuous"]["repeat_order"], strict=True)
+        out["continuous_over_static_per_repeat"] = [round(a / b, 3) for a, b in pairs]
+    out["greedy_identical_library_vs_per_sequence"] = same(
+        "continuous_library_attention", "continuous_same_items"
+    )
+    if "continuous_library_attention" in runs:
+        out["per_sequence_speedup_over_library_attention"] = round(
+            runs["continuous_library_attention"]["seconds"]
+            / runs["continuous_same_items"]["seconds"],
+            3,
+        )
     if "votes_swap_continuous" in runs and "votes_swap_independent_continuous" in runs:
         out["votes_cost_ratio"] = round(
             runs["votes_swap_continuous"]["seconds"]
@@ -328,8 +419,6 @@ def main() -> None:
         f"{out.get('votes_cost_ratio')}; load average at end: {out['load_average_end']}",
         file=sys.stderr,
     )
-    if args.json:
-        args.json.write_text(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":
