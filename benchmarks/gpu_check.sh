@@ -36,8 +36,8 @@ timeout 80 python benchmarks/swap_cost.py "${DEV[@]}" "${SIZE[@]}" \
 # per-sequence one on the first 32 items.  Budget: <= 5.5 min.
 if [ "$MODE" = gpu ]; then
   TP=(--from-config "${FLEXJUDGE_SHARED:-$PWD/../shared}/data/hf-configs/Qwen2.5-VL-3B-Instruct"
-      --layers 12 --items 128 --length-scale 0.25 --batch 16 --votes 5 --vote-items 8
-      --arms static,continuous,library,votes)
+      --layers 12 --items 128 --length-scale 0.25 --batch 16
+      --arms static,continuous,library)  # votes: votes_cost.py above; each arm reloads the model
 else
   TP=(--hidden 64 --layers 2 --items 20 --length-scale 0.02 --votes 2 --vote-items 2
       --library-items 4)
