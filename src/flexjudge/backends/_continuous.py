@@ -115,9 +115,12 @@ class ContinuousBatcher:
         self.last_run: dict[str, int] = {}
 
     def _note(self, reason: str) -> None:
-        if reason not in self._logged:
-            self._logged.add(reason)
-            log.warning("continuous batching off, static batching used: %s", reason)
+        self._warn_once(f"continuous batching off, static batching used: {reason}")
+
+    def _warn_once(self, message: str) -> None:
+        if message not in self._logged:
+            self._logged.add(message)
+            log.warning("%s", message)
 
     def unsupported(self, request: GenerationRequest) -> str | None:
         """Why ``request`` must take the static path, or None."""
@@ -196,7 +199,7 @@ class ContinuousBatcher:
         host, cfg = self.host, self.config
         cpu = host.device == "cpu"
         sample = engine_key.temperature > 0
-        per_prompt = engine_key.n if sample else 1
+        per_prompt = _sequences(engine_key)
         prompts = [_prompt_ids(host.tokenizer, r) for r in batch]
         gen: dict[str, Any] = {
             "do_sample": sample,
@@ -211,7 +214,7 @@ class ContinuousBatcher:
             page_size=cfg.page_size,
             num_blocks=self._num_blocks(prompts, batch, per_prompt),
             max_batch_tokens=cfg.max_batch_tokens,
-            max_requests_per_batch=cfg.max_requests or (CPU_MAX_REQUESTS if cpu else None),
+            max_requests_per_batch=self._max_requests(),
             allow_block_sharing=cfg.prefix_sharing,
             use_cuda_graph=False if cpu else None,
         )
@@ -269,13 +272,16 @@ class ContinuousBatcher:
         runs as many steps as static batching, plus its start and stop (~0.6 s on the CPU,
         most of it the two ``gc.collect()`` of the library's ``stop``).
         """
-        slots = self.config.max_requests or CPU_MAX_REQUESTS
+        slots = self._max_requests()
         sequences = sum(
-            requests[i].sampling.n if requests[i].sampling.temperature > 0 else 1
-            for indices in sessions.values()
-            for i in indices
+            _sequences(requests[i].sampling) for indices in sessions.values() for i in indices
         )
-        return sequences > slots
+        return slots is None or sequences > slots
+
+    def _max_requests(self) -> int | None:
+        """Sequences the engine decodes together (None: the library chooses, on CUDA)."""
+        cpu = self.host.device == "cpu"
+        return self.config.max_requests or (CPU_MAX_REQUESTS if cpu else None)
 
     def _per_sequence_attention(self, model: Any) -> bool:
         """Whether this session runs on :mod:`._varlen_attention` (``config.attention``)."""
@@ -285,14 +291,12 @@ class ContinuousBatcher:
         reason = _varlen_attention.supports(model)
         if reason is not None:
             if choice == "per-sequence":
-                self._note_attention(f"per-sequence attention off: {reason}")
+                self._warn_once(
+                    f"continuous batching: per-sequence attention off: {reason}; "
+                    "the library's SDPA path is used"
+                )
             return False
         return True
-
-    def _note_attention(self, reason: str) -> None:
-        if reason not in self._logged:
-            self._logged.add(reason)
-            log.warning("continuous batching: %s; the library's SDPA path is used", reason)
 
     def _num_blocks(
         self, prompts: list[list[int]], batch: list[GenerationRequest], per_prompt: int
@@ -321,6 +325,12 @@ class ContinuousBatcher:
             return host._finish(row, sampling)
         # The static path pads a row that stopped before max_tokens; the pad marks the end.
         return host._finish([*row, host.pad_token_id] if ended_early else row, sampling)
+
+
+def _sequences(sampling: SamplingParams) -> int:
+    """Sequences the engine runs for one request: ``n`` forks when sampling, one when greedy
+    (the static path's greedy ``n`` copies are made afterwards)."""
+    return sampling.n if sampling.temperature > 0 else 1
 
 
 def _engine_key(sampling: SamplingParams) -> SamplingParams:
